@@ -1,0 +1,79 @@
+"""`python -m bot` starts the server; `python -m bot db upgrade` applies migrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot import migrate
+from bot.errors import ConfigError
+from bot.log import configure_logging
+from bot.settings import Settings
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; exits with one clear line naming a bad variable."""
+    try:
+        settings = Settings()
+        if not settings.sandbox:
+            settings.require_complete()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        info = Settings.model_fields.get(field)
+        alias = getattr(info.validation_alias, "choices", [field])[0] if info else field
+        sys.exit(f"配置错误 config error: {alias}: {error['msg']}")
+    except ConfigError as exc:
+        sys.exit(f"配置错误 config error: {exc}")
+    return settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and run it."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description="WeCom Sidekick server")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the server (default)")
+    db_cmd = sub.add_parser("db", help="database migrations")
+    db_sub = db_cmd.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply all migrations")
+    rev = db_sub.add_parser("revision", help="autogenerate a migration from the models")
+    rev.add_argument("-m", "--message", required=True)
+    sub.add_parser("parked", help="list inbox rows that kept failing")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    configure_logging(settings)
+    if args.command == "db":
+        if args.db_command == "upgrade":
+            migrate.upgrade(settings.database_url)
+            print("数据库已是最新 (migrations applied)")
+        else:
+            migrate.make_revision(settings.database_url, args.message)
+        return
+    if args.command == "parked":
+        asyncio.run(_print_parked(settings))
+        return
+    from bot.app import create_app
+
+    if settings.sandbox:
+        base = f"http://{settings.host}:{settings.port}"
+        print(f"WeCom Sidekick 沙盒模式: 打开 {base}/sandbox", flush=True)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+
+
+async def _print_parked(settings: Settings) -> None:
+    from bot import db, inbox
+
+    engine = db.create_engine(settings.database_url)
+    async with db.create_sessionmaker(engine)() as session:
+        for item in await inbox.parked(session):
+            print(f"{item.id}\t{item.kind}\t{item.attempts}\t{item.last_error}")
+    await engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""From a decrypted callback to a handled event: de-duplicate, store, route, reply.
+
+The request path commits the event to the inbox, then races the handler against a budget
+(~3 s): done in time -> the reply goes back passively in the HTTP response; late -> the
+response is empty and the reply goes out through message/send when the handler finishes.
+A sweeper re-runs rows that a crash or a failure left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot import inbox
+from bot.db import utcnow
+from bot.errors import UserError, WeComError
+from bot.events import Event
+from bot.keys import CACHE, DB, INSTANCE, ROUTER, SETTINGS, WECOM
+from bot.router import EventContext, Reply
+from bot.tasks import spawn
+from bot.wecom.crypto import parse_plain
+
+logger = logging.getLogger(__name__)
+
+SEEN_TTL = 600  # WeCom retries within ~15 s; ten minutes is ample for the fast path.
+
+
+def seen_key(dedup_key: str) -> str:
+    """Cache key of the de-duplication fast path (the inbox's unique key is the truth)."""
+    return f"wecom:seen:{dedup_key}"
+
+
+@dataclass
+class _Delivery:
+    """Whether the HTTP response is still waiting for the reply, and the reply if so."""
+
+    passive_open: bool = True
+    reply: Reply | None = None
+
+
+async def accept(app: web.Application, event: Event) -> Reply | None:
+    """Store the event durably and handle it; return a reply to send passively, if any."""
+    settings = app[SETTINGS]
+    cache = app[CACHE]
+    key = event.dedup_key()
+    if await cache.exists(seen_key(key)):
+        logger.info("callback duplicate kind=%s key=%s (fast path)", event.kind, key)
+        return None
+    item_id = await inbox.insert(
+        app[DB],
+        dedup_key=key,
+        kind=event.kind,
+        payload=event.xml,
+        instance=app[INSTANCE],
+        now=utcnow(),
+    )
+    await cache.set(seen_key(key), "1", SEEN_TTL)
+    if item_id is None:
+        logger.info("callback duplicate kind=%s key=%s", event.kind, key)
+        return None
+    if settings.fault == "kill_after_inbox_commit":
+        os.kill(os.getpid(), signal.SIGKILL)
+    delivery = _Delivery()
+    task = spawn(app, run_item(app, item_id, event, live=True, delivery=delivery))
+    done, _ = await asyncio.wait({task}, timeout=settings.reply_budget)
+    if task in done:
+        return delivery.reply
+    delivery.passive_open = False
+    logger.info("handler over budget kind=%s inbox=%s: replying later", event.kind, item_id)
+    return None
+
+
+async def run_item(
+    app: web.Application, item_id: int, event: Event, *, live: bool, delivery: _Delivery
+) -> None:
+    """Run the handler for one inbox row and record the outcome; deliver its reply."""
+    settings = app[SETTINGS]
+    handler = app[ROUTER].resolve(event)
+    if handler is None:
+        logger.info("unhandled event kind=%s inbox=%s: stored and acknowledged", event.kind, item_id)
+        async with app[DB].begin() as session:
+            await inbox.mark_done(session, item_id, utcnow(), note="no handler")
+        return
+    reply: Reply | None
+    try:
+        reply = await handler(EventContext(event=event, app=app, live=live))
+    except UserError as exc:
+        reply = Reply(exc.message)
+    except Exception as exc:  # noqa: BLE001 - any handler bug must be recorded, not lost
+        ref = uuid.uuid4().hex[:8]
+        logger.exception("handler failed kind=%s inbox=%s ref=%s", event.kind, item_id, ref)
+        async with app[DB].begin() as session:
+            status = await inbox.mark_failed(
+                session,
+                item_id,
+                error=f"{type(exc).__name__}: {exc} (ref {ref})",
+                now=utcnow(),
+                max_attempts=settings.inbox_max_attempts,
+            )
+        logger.warning("inbox row %s is now %s", item_id, status)
+        if live and event.msg_type == "text":
+            await _deliver(app, event, Reply(f"出错了，请稍后再试（编号 {ref}）"), delivery)
+        return
+    async with app[DB].begin() as session:
+        await inbox.mark_done(session, item_id, utcnow())
+    if reply is not None:
+        await _deliver(app, event, reply, delivery)
+
+
+async def _deliver(app: web.Application, event: Event, reply: Reply, delivery: _Delivery) -> None:
+    if delivery.passive_open:
+        delivery.reply = reply
+        return
+    if not event.from_user or event.from_user == "sys":
+        return
+    wecom = app[WECOM]
+    try:
+        if reply.markdown:
+            await wecom.send_markdown(event.from_user, reply.text)
+        else:
+            await wecom.send_text(event.from_user, reply.text)
+    except WeComError as exc:
+        logger.error(
+            "active reply failed to=%s errcode=%s path=%s", event.from_user, exc.errcode, exc.path
+        )
+
+
+async def sweep(app: web.Application) -> int:
+    """Process the rows that are due (failed retries and crashed claims); return how many."""
+    settings = app[SETTINGS]
+    items = await inbox.claim_due(
+        app[DB], instance=app[INSTANCE], now=utcnow(), lease=settings.inbox_lease
+    )
+    for item in items:
+        logger.info("inbox replay id=%s kind=%s attempt=%s", item.id, item.kind, item.attempts)
+        event = Event(fields=parse_plain(item.payload.encode()), xml=item.payload)
+        await run_item(app, item.id, event, live=False, delivery=_Delivery(passive_open=False))
+    return len(items)
+
+
+async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Sweep once at start-up (what a crash left) and then periodically."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await sweep(app)
+            except Exception:  # noqa: BLE001 - the sweeper must outlive a bad row or a DB blip
+                logger.exception("inbox sweep failed")
+            await asyncio.sleep(app[SETTINGS].inbox_sweep_interval)
+
+    task = asyncio.get_running_loop().create_task(loop())
+    yield
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass

@@ -1,0 +1,136 @@
+"""The durable inbox: store functions for callbacks that must survive a crash."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.models import InboxItem
+
+# Retry back-off after a failed attempt: 10 s, 40 s, 90 s, ... capped at 15 minutes.
+_BACKOFF_BASE = 10.0
+_BACKOFF_CAP = 900.0
+
+
+async def insert(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    dedup_key: str,
+    kind: str,
+    payload: str,
+    instance: str,
+    now: datetime,
+) -> int | None:
+    """Commit a new row claimed by this instance; None if the key was already stored."""
+    try:
+        async with sessionmaker.begin() as session:
+            item = InboxItem(
+                dedup_key=dedup_key,
+                kind=kind,
+                payload=payload,
+                status="processing",
+                attempts=1,
+                claimed_by=instance,
+                claimed_at=now,
+                received_at=now,
+            )
+            session.add(item)
+            await session.flush()
+            return item.id
+    except IntegrityError:
+        return None
+
+
+def _due(now: datetime, lease: float) -> object:
+    """Rows to (re)process: retries that are due, and claims whose lease ran out (a crash)."""
+    return or_(
+        and_(InboxItem.status == "pending", InboxItem.next_attempt_at <= now),
+        and_(
+            InboxItem.status == "processing",
+            InboxItem.claimed_at < now - timedelta(seconds=lease),
+        ),
+    )
+
+
+async def claim_due(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    instance: str,
+    now: datetime,
+    lease: float,
+    limit: int = 50,
+) -> list[InboxItem]:
+    """Claim due rows one by one with a conditional update, so two workers never share one."""
+    async with sessionmaker() as session:
+        ids = list(
+            (
+                await session.execute(
+                    select(InboxItem.id).where(_due(now, lease)).order_by(InboxItem.id).limit(limit)
+                )
+            ).scalars()
+        )
+    claimed: list[InboxItem] = []
+    for item_id in ids:
+        async with sessionmaker.begin() as session:
+            result = await session.execute(
+                update(InboxItem)
+                .where(InboxItem.id == item_id, _due(now, lease))  # type: ignore[arg-type]
+                .values(
+                    status="processing",
+                    claimed_by=instance,
+                    claimed_at=now,
+                    attempts=InboxItem.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                item = await session.get(InboxItem, item_id)
+                if item is not None:
+                    claimed.append(item)
+    return claimed
+
+
+async def mark_done(session: AsyncSession, item_id: int, now: datetime, note: str = "") -> None:
+    """The row was handled; it will never be processed again."""
+    await session.execute(
+        update(InboxItem)
+        .where(InboxItem.id == item_id)
+        .values(status="done", processed_at=now, last_error=note)
+    )
+
+
+async def mark_failed(
+    session: AsyncSession, item_id: int, *, error: str, now: datetime, max_attempts: int
+) -> str:
+    """Record a failed attempt: retry later with back-off, or park it after max_attempts."""
+    item = await session.get(InboxItem, item_id)
+    if item is None:
+        return "missing"
+    item.last_error = error[:2000]
+    if item.attempts >= max_attempts:
+        item.status = "parked"
+        item.next_attempt_at = None
+    else:
+        item.status = "pending"
+        delay = min(_BACKOFF_CAP, _BACKOFF_BASE * item.attempts**2)
+        item.next_attempt_at = now + timedelta(seconds=delay)
+    return item.status
+
+
+async def parked(session: AsyncSession, limit: int = 50) -> list[InboxItem]:
+    """Rows that kept failing: for admins to look at (never silently dropped)."""
+    rows = await session.execute(
+        select(InboxItem).where(InboxItem.status == "parked").order_by(InboxItem.id).limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    """Row counts by status, for the health page."""
+    rows = await session.execute(
+        select(InboxItem.status, func.count()).group_by(InboxItem.status)
+    )
+    return {status: n for status, n in rows.tuples()}

@@ -1,0 +1,55 @@
+"""Cleanup contexts, one per resource, appended in dependency order by create_app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from bot import db
+from bot.cache import open_cache
+from bot.keys import CACHE, DB, ENGINE, HTTP, SETTINGS, WECOM
+from bot.wecom.client import WeComClient
+
+logger = logging.getLogger(__name__)
+
+
+async def http_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One client session per process, shared by every outbound call."""
+    timeout = aiohttp.ClientTimeout(total=15, connect=5)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        app[HTTP] = session
+        yield
+
+
+async def cache_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Redis when REDIS_URL is set (shared by workers), else the in-process cache."""
+    cache = await open_cache(app[SETTINGS].redis_url)
+    app[CACHE] = cache
+    yield
+    await cache.close()
+
+
+async def db_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The engine and the session factory."""
+    engine = db.create_engine(app[SETTINGS].database_url)
+    app[ENGINE] = engine
+    app[DB] = db.create_sessionmaker(engine)
+    yield
+    await engine.dispose()
+
+
+async def wecom_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The WeCom API client, on the shared session and cache."""
+    settings = app[SETTINGS]
+    app[WECOM] = WeComClient(
+        app[HTTP],
+        app[CACHE],
+        base_url=settings.api_base,
+        corp_id=settings.corp_id,
+        secret=settings.secret.get_secret_value(),
+        agent_id=settings.agent_id,
+    )
+    yield

@@ -1,0 +1,44 @@
+"""Background tasks that are referenced until done and cancelled on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from bot.keys import TASKS
+
+logger = logging.getLogger(__name__)
+
+
+def spawn(app: web.Application, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """Run coro in the background; the app keeps a reference so it cannot be collected."""
+    tasks = app[TASKS]
+    task = asyncio.get_running_loop().create_task(coro)
+    tasks.add(task)
+    task.add_done_callback(_finished(tasks))
+    return task
+
+
+def _finished(tasks: set[asyncio.Task[None]]) -> Any:
+    def done(task: asyncio.Task[None]) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task failed", exc_info=task.exception())
+
+    return done
+
+
+async def tasks_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Own the task set; on shutdown give running tasks a moment, then cancel them."""
+    app[TASKS] = set()
+    yield
+    pending = list(app[TASKS])
+    if pending:
+        _, still = await asyncio.wait(pending, timeout=5)
+        for task in still:
+            task.cancel()
+        await asyncio.gather(*still, return_exceptions=True)

@@ -1,0 +1,57 @@
+"""Test helpers: talk to the app the way WeCom does, and read what it answered."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bot.wecom.crypto import WeComCrypto, parse_envelope, parse_plain
+from bot.wecom.fake import FakeWeCom
+from tests import conftest
+
+
+def reply_text(body: bytes, crypto: WeComCrypto | None = None) -> str:
+    """The Content of an encrypted passive reply ("" for an empty body)."""
+    if not body:
+        return ""
+    crypto = crypto or WeComCrypto(conftest.TOKEN, conftest.AES_KEY, conftest.CORP_ID)
+    plain = crypto.decrypt(parse_envelope(body)["Encrypt"])
+    return parse_plain(plain).get("Content", "")
+
+
+def sent_to(fake: FakeWeCom, userid: str, since: int = 0) -> list[dict[str, Any]]:
+    """message/send calls addressed to userid, after the first `since` recorded calls."""
+    return [
+        call
+        for call in fake.calls[since:]
+        if call["path"] == "cgi-bin/message/send" and (call["json"] or {}).get("touser") == userid
+    ]
+
+
+def message_content(call: dict[str, Any]) -> str:
+    """The text of a message/send call, whatever its msgtype."""
+    body = call["json"] or {}
+    kind = body.get("msgtype", "text")
+    part = body.get(kind, {})
+    if kind == "textcard":
+        return f"{part.get('title', '')}\n{part.get('description', '')}"
+    return str(part.get("content", ""))
+
+
+async def say(fake: FakeWeCom, userid: str, text: str, *, wait: float = 5.0) -> str:
+    """Send text to the app as member userid; return the reply, passive or sent later."""
+    assert fake.callback_url, "the client fixture sets the fake's callback_url"
+    before = len(fake.calls)
+    status, body = await fake.post_callback(fake.callback_url, fake.xml_app_text(userid, text))
+    assert status == 200, status
+    passive = reply_text(body)
+    if passive:
+        return passive
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        calls = sent_to(fake, userid, before)
+        if calls:
+            return message_content(calls[-1])
+        await asyncio.sleep(0.02)
+    return ""

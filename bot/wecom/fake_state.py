@@ -1,0 +1,95 @@
+"""The fake WeCom's in-memory state, and the errcodes it answers with."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+
+# Errcodes the fake answers with. Those marked (fake) are our choice where WeCom's exact code
+# is unverified; callers must not depend on them beyond "non-zero".
+INVALID_SECRET = 40001
+INVALID_CORPID = 40013
+INVALID_TOKEN = 40014
+INVALID_CODE = 40029
+INVALID_MSGTYPE = 40008
+INVALID_AGENTID = 40056
+INVALID_PARAM = 40058
+INVALID_TAG = 40068
+TAG_EXISTS = 40071
+MISSING_TOKEN = 41001
+WELCOME_USED = 41051
+TOKEN_EXPIRED = 42001
+JSON_ERROR = 47001
+NO_RELATION = 84061
+KF_LIMIT = 95001  # (fake) more than 5 kf messages since the customer's last one
+KF_BAD_STATE = 95018  # (fake) kf/send_msg outside states 0/1
+
+
+class FakeApiError(Exception):
+    """A non-zero errcode answer."""
+
+    def __init__(self, errcode: int, errmsg: str) -> None:
+        super().__init__(errcode, errmsg)
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+@dataclass
+class FakeState:
+    """Everything the fake WeCom remembers."""
+
+    corp_id: str
+    secret: str
+    agent_id: int
+    expires_in: int = 7200
+    tokens: dict[str, float] = field(default_factory=dict)  # token -> monotonic expiry
+    contacts: dict[str, JSON] = field(default_factory=dict)  # external_userid -> detail
+    used_codes: set[str] = field(default_factory=set)  # welcome / kf event codes spent
+    groups: dict[str, JSON] = field(default_factory=dict)  # tag group_id -> group
+    kf_msgs: dict[str, list[JSON]] = field(default_factory=dict)  # open_kfid -> messages
+    kf_state: dict[tuple[str, str], JSON] = field(default_factory=dict)
+    kf_sends: dict[tuple[str, str], int] = field(default_factory=dict)
+    oauth_codes: dict[str, str] = field(default_factory=dict)  # code -> userid
+    seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def new_id(self, prefix: str) -> str:
+        """A unique, WeCom-looking opaque id."""
+        return f"{prefix}{next(self.seq):06d}{secrets.token_hex(4)}"
+
+    def issue_token(self) -> str:
+        """The current valid token (WeCom repeats it within its life), or a new one."""
+        now = time.monotonic()
+        for token, expiry in self.tokens.items():
+            if expiry > now:
+                return token
+        token = secrets.token_urlsafe(48)
+        self.tokens[token] = now + self.expires_in
+        return token
+
+    def check_token(self, token: str | None) -> None:
+        """Raise the errcode WeCom gives for a missing, unknown or expired token."""
+        if not token:
+            raise FakeApiError(MISSING_TOKEN, "access_token missing")
+        expiry = self.tokens.get(token)
+        if expiry is None:
+            raise FakeApiError(INVALID_TOKEN, "invalid access_token")
+        if expiry <= time.monotonic():
+            raise FakeApiError(TOKEN_EXPIRED, "access_token expired")
+
+    def follow(self, userid: str, external_userid: str) -> JSON:
+        """The stored (mutable) follow_user entry linking member and customer, else 84061."""
+        contact = self.contacts.get(external_userid)
+        for entry in contact["follow_user"] if contact else ():
+            if entry["userid"] == userid:
+                found: JSON = entry
+                return found
+        raise FakeApiError(NO_RELATION, "not external contact")
+
+    def all_tags(self) -> dict[str, tuple[JSON, JSON]]:
+        """tag id -> (group, tag) for every live tag."""
+        return {t["id"]: (g, t) for g in self.groups.values() for t in g["tag"]}

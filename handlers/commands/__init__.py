@@ -1,0 +1,18 @@
+"""Slash-command families, one module each; `registry()` composes them (duplicates fail)."""
+
+from __future__ import annotations
+
+from bot.commands import CommandRouter
+from handlers.commands import admin, customer_tags, help, rep, supervisor, transfer
+
+
+def registry() -> CommandRouter:
+    """Every command family in one router, in the order /help lists them."""
+    return CommandRouter().include(
+        help.router,
+        customer_tags.router,
+        rep.router,
+        supervisor.router,
+        transfer.router,
+        admin.router,
+    )

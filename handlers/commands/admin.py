@@ -1,0 +1,73 @@
+"""Admin commands: /role (roles and departments), /tagnew, /tagsync."""
+
+from __future__ import annotations
+
+from bot.commands import ArgError, CommandRouter, Context, Reply, Role, words
+from bot.services import staff as staff_service
+from bot.services import tags
+
+router = CommandRouter()
+
+_GROUP_PREFIXES = ("组=", "group=", "分组=")
+
+
+@router.command(
+    "role", aliases=["角色"], help="查看或设置员工角色（客服/主管/管理员）和部门",
+    usage="/role 员工 [角色] [部门ID…]", example="/role lisi 主管 1 2", role=Role.ADMIN,
+)  # fmt: skip
+async def role_set(ctx: Context, args: str) -> Reply:
+    """Show or change a member's role and departments."""
+    parts = words(args)
+    if not parts:
+        raise ArgError("请写员工 userid")
+    if len(parts) == 1:
+        member = await staff_service.find_staff(ctx.session, parts[0])
+        label = staff_service.ROLE_LABEL.get(member.role, member.role)
+        return Reply(f"{member.userid}：{label}，部门 {member.departments or '—'}")
+    role = staff_service.ROLE_NAMES.get(parts[1].lower())
+    if role is None:
+        raise ArgError(f"未知角色「{parts[1]}」，可选：客服 / 主管 / 管理员")
+    if not all(p.isdigit() for p in parts[2:]):
+        raise ArgError("部门写数字 ID，用空格分开")
+    departments = [int(p) for p in parts[2:]] or None
+    member = await staff_service.set_role(
+        ctx.session, userid=parts[0], role=role, departments=departments
+    )
+    label = staff_service.ROLE_LABEL[role]
+    return Reply(f"已把 {member.userid} 设为{label}，部门 {member.departments or '—'}")
+
+
+@router.command(
+    "tagnew", aliases=["新标签"], help="在企业标签库里新建标签",
+    usage="/tagnew 标签… [组=分组名]", example="/tagnew 高意向 待回访 组=客户意向",
+    role=Role.ADMIN,
+)  # fmt: skip
+async def tag_create(ctx: Context, args: str) -> Reply:
+    """Create corp tags (in WeCom and locally)."""
+    group, names = tags.DEFAULT_GROUP, []
+    for word in words(args):
+        prefix = next((p for p in _GROUP_PREFIXES if word.startswith(p)), None)
+        if prefix:
+            group = word[len(prefix) :] or group
+        else:
+            names.append(word)
+    if not names:
+        raise ArgError("请写至少一个标签名")
+    before = set(await tags.all_tag_names(ctx.session))
+    created = await tags.ensure_tags(ctx.session, ctx.wecom, names, group_name=group)
+    new = [t.name for t in created if t.name not in before]
+    existing = [n for n in names if n in before]
+    text = f"已在「{group}」新建：{'、'.join(new)}" if new else "没有新建标签"
+    if existing:
+        text += f"\n已存在：{'、'.join(existing)}"
+    return Reply(text)
+
+
+@router.command(
+    "tagsync", aliases=["同步标签"], help="从企业微信同步整个标签库",
+    usage="/tagsync", role=Role.ADMIN,
+)  # fmt: skip
+async def tag_sync(ctx: Context, args: str) -> Reply:
+    """Mirror WeCom's tag library now."""
+    count = await tags.sync_corp_tags(ctx.session, ctx.wecom)
+    return Reply(f"已同步，标签库共 {count} 个标签。")

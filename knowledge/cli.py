@@ -1,0 +1,156 @@
+"""Command line: import/export the KB, ask a question, evaluate the matcher."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from knowledge import evaluation, io, matcher, store
+from knowledge.demo import load_demo
+from knowledge.errors import ImportValidationError, KnowledgeError
+from knowledge.index import KnowledgeIndex
+from knowledge.model import KnowledgeBase
+from knowledge.rules import RuleEngine
+from knowledge.tables import TABLES
+
+DEFAULT_DB = "sqlite+aiosqlite:///data/sidekick.db"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m knowledge", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    db_help = f"database URL (default: $DATABASE_URL or {DEFAULT_DB})"
+    imp = sub.add_parser("import", help="import a CSV/YAML/XLSX file into the database")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--db", default=None, help=db_help)
+    imp.add_argument("--create-tables", action="store_true", help="create missing kb_ tables")
+    exp = sub.add_parser("export", help="export the database KB to CSV/YAML/XLSX")
+    exp.add_argument("file", type=Path)
+    exp.add_argument("--db", default=None, help=db_help)
+    exp.add_argument("--section", choices=sorted(TABLES), default="entries", help="CSV only")
+    ask = sub.add_parser("ask", help="match one question: top 3 and rule hits")
+    ask.add_argument("question")
+    ask.add_argument("--kb", type=Path, default=None, help="KB file (default: the demo KB)")
+    ev = sub.add_parser("eval", help="P@1, R@3 and auto-reply figures on labelled queries")
+    ev.add_argument("--kb", type=Path, required=True, help="KB file, e.g. kb.csv")
+    ev.add_argument("queries", type=Path, help="CSV with columns query,expected_id")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--feedback", action="store_true", help="also measure online P@1")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "import":
+            return asyncio.run(_import(args.file, _db_url(args.db), args.create_tables))
+        if args.command == "export":
+            return asyncio.run(_export(args.file, _db_url(args.db), args.section))
+        if args.command == "ask":
+            return _ask(args.question, args.kb)
+        return _eval(args.kb, args.queries, as_json=args.json, feedback=args.feedback)
+    except ImportValidationError as exc:
+        print(f"import failed, nothing changed: {exc}", file=sys.stderr)
+        return 1
+    except (KnowledgeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _db_url(url: str | None) -> str:
+    url = url or os.environ.get("DATABASE_URL") or DEFAULT_DB
+    if url.startswith("sqlite") and ":///" in url:
+        Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+async def _import(path: Path, url: str, create_tables: bool) -> int:
+    sections = io.read_sections(path, progress=True)
+    engine = create_async_engine(url)
+    try:
+        if create_tables:
+            async with engine.begin() as conn:
+                await conn.run_sync(store.KBBase.metadata.create_all)
+        async with async_sessionmaker(engine).begin() as session:
+            kb = io.merge(await store.load_kb(session), sections)
+            await store.replace_kb(session, kb)
+    finally:
+        await engine.dispose()
+    counts = ", ".join(f"{name}: {len(items)}" for name, items in sections.items())
+    print(f"imported {path} ({counts})")
+    return 0
+
+
+async def _export(path: Path, url: str, section: str) -> int:
+    engine = create_async_engine(url)
+    try:
+        async with async_sessionmaker(engine)() as session:
+            kb = await store.load_kb(session)
+    finally:
+        await engine.dispose()
+    io.write_kb(path, kb, section=section)
+    print(f"exported {len(kb.entries)} entries, {len(kb.quick_replies)} quick replies, "
+          f"{len(kb.rules)} rules to {path}")
+    return 0
+
+
+def _load(path: Path | None) -> KnowledgeBase:
+    return load_demo() if path is None else io.read_kb(path, progress=True)
+
+
+def _ask(question: str, kb_path: Path | None) -> int:
+    kb = _load(kb_path)
+    matches = KnowledgeIndex.build(kb).match(question, limit=3)
+    decision = matcher.decide(matches)
+    print(f"decision: {decision.action}")
+    for rank, m in enumerate(matches, start=1):
+        print(f"{rank}. [{m.entry.id}] score={m.score:.3f} confidence={m.confidence:.3f} "
+              f"{m.matched_question}")
+    result = RuleEngine.build(kb.rules).scan(question)
+    for hit in result.hits:
+        print(f"rule [{hit.rule.id}] {hit.rule.name}: {hit.phrase!r} at {hit.span}")
+    if result:
+        print(f"actions: tags={list(result.tags)} special_care={result.special_care} "
+              f"notify={result.notify} escalate={result.escalate}")
+        for caution in result.cautions:
+            print(f"caution: {caution}")
+    return 0
+
+
+def _eval(kb_path: Path, queries_path: Path, *, as_json: bool, feedback: bool) -> int:
+    kb = _load(kb_path)
+    queries = evaluation.read_queries(queries_path)
+    report = evaluation.evaluate(KnowledgeIndex.build(kb), queries, feedback=feedback)
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        _print_table(report)
+    return 0
+
+
+def _print_table(report: dict[str, Any]) -> None:
+    rows = [
+        ("queries (in scope / out of scope)",
+         f"{report['n_queries']} ({report['n_in_scope']} / {report['n_out_of_scope']})"),
+        ("P@1", report["p_at_1"]), ("R@3", report["r_at_3"]),
+        ("auto-reply precision", report["auto_precision"]),
+        ("auto-reply coverage", report["auto_coverage"]),
+        ("wrong auto-replies (in scope)", report["auto_wrong_rate"]),
+        ("out-of-scope auto-replied", report["oos_auto_rate"]),
+        ("thresholds (auto / suggest)",
+         f"{report['thresholds']['auto_reply']} / {report['thresholds']['suggest']}"),
+    ]
+    if "online_p_at_1" in report:
+        rows.append(("online P@1 (with feedback)", report["online_p_at_1"]))
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")

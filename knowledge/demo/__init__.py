@@ -1,0 +1,18 @@
+"""The demo knowledge base for sandbox mode: a made-up skincare shop (花漾肌研)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from knowledge.model import KnowledgeBase
+
+DEMO_KB_PATH = Path(__file__).parent / "kb.yaml"
+
+
+@functools.cache
+def load_demo() -> KnowledgeBase:
+    """The demo knowledge base (parsed once; the value is immutable)."""
+    from knowledge import io  # io imports heavy readers; keep `knowledge.demo` light
+
+    return io.read_kb(DEMO_KB_PATH)

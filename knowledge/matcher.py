@@ -1,0 +1,47 @@
+"""Turning ranked matches into a decision: auto-reply, suggest, or hand over."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from knowledge.index import Match
+
+# Auto-reply only above this confidence: on dev it keeps auto-reply precision >= 0.9,
+# counting any auto-reply to an out-of-scope question as wrong.
+AUTO_REPLY_THRESHOLD = 0.74
+# Below this the top match is too weak to show a rep even as a suggestion; most
+# out-of-scope questions fall under it while right answers in the top 3 mostly stay above.
+SUGGEST_THRESHOLD = 0.15
+
+Action = Literal["auto", "suggest", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with a customer question, and the matches behind it."""
+
+    action: Action
+    matches: tuple[Match, ...]
+
+    @property
+    def best(self) -> Match | None:
+        """The top match, if any."""
+        return self.matches[0] if self.matches else None
+
+
+def decide(
+    matches: Sequence[Match],
+    *,
+    auto_threshold: float = AUTO_REPLY_THRESHOLD,
+    suggest_threshold: float = SUGGEST_THRESHOLD,
+) -> Decision:
+    """Auto-reply on a confident top match, suggest the plausible ones, else none."""
+    if not matches:
+        return Decision("none", ())
+    top = matches[0].confidence
+    if top >= auto_threshold:
+        return Decision("auto", tuple(matches))
+    # The rep picks among the top matches, so all of them are shown once the top is plausible.
+    return Decision("suggest" if top >= suggest_threshold else "none", tuple(matches))

@@ -1,0 +1,146 @@
+"""Tokenisation: jieba words with domain terms kept whole, and character 1+2-grams."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import ahocorasick
+import jieba
+import yaml
+
+from knowledge import text as textmod
+
+logger = logging.getLogger(__name__)
+
+jieba.setLogLevel(logging.WARNING)
+
+SYNONYMS_FILE = Path(__file__).parent / "data" / "synonyms.yaml"
+
+# Function words that match everywhere and so only add noise to the word field.
+_STOPWORD_TEXT = (
+    "的 了 是 我 你 他 她 它 我们 你们 在 有 和 与 就 都 也 还 又 这 那 这个 那个 一个 个 "
+    "把 被 给 对 从 到 为 着 过 会 要 想 让 请 一下 上 下 里 吧 呢 吗 啊 呀 嘛 哦"
+)
+STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
+
+
+class Segmenter:
+    """Owns a jieba tokenizer; call initialize() off the event loop before the first cut."""
+
+    def __init__(self) -> None:
+        self._tokenizer = jieba.Tokenizer()
+        self._lock = threading.Lock()
+        self._ready = False
+
+    def initialize(self) -> None:
+        """Build jieba's prefix dictionary (about a second; blocking)."""
+        with self._lock:
+            if not self._ready:
+                self._tokenizer.initialize()
+                self._ready = True
+                logger.info("jieba tokenizer initialised")
+
+    def cut(self, text: str) -> list[str]:
+        """Words of a normalised text, without HMM guesses (stable across versions)."""
+        if not self._ready:
+            self.initialize()
+        return [w for w in self._tokenizer.cut(text, HMM=False) if w.strip()]
+
+
+@functools.cache
+def default_segmenter() -> Segmenter:
+    """The process-wide segmenter; jieba's dictionary is read-only after initialisation."""
+    return Segmenter()
+
+
+@functools.cache
+def default_synonyms() -> dict[str, tuple[str, ...]]:
+    """The built-in synonym table shipped in knowledge/data/synonyms.yaml."""
+    raw = yaml.safe_load(SYNONYMS_FILE.read_text("utf-8"))
+    return {str(k): tuple(str(v) for v in vs) for k, vs in raw.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A text as the index sees it."""
+
+    text: str
+    words: tuple[str, ...]
+    grams: tuple[str, ...]
+
+
+def char_grams(text: str) -> list[str]:
+    """Character unigrams and bigrams; bigrams do not span separators."""
+    grams: list[str] = []
+    for chunk in text.split():
+        grams.extend(chunk)
+        grams.extend(chunk[i : i + 2] for i in range(len(chunk) - 1))
+    return grams
+
+
+class Analyzer:
+    """Normalise, rewrite synonyms, and cut into words (domain terms whole) and char grams."""
+
+    def __init__(
+        self,
+        synonyms: Mapping[str, str],
+        terms: Iterable[str] = (),
+        segmenter: Segmenter | None = None,
+    ) -> None:
+        self._segmenter = segmenter or default_segmenter()
+        domain = {textmod.normalize(t) for t in terms} | set(synonyms.values())
+        domain = {t for t in domain if len(t) > 1 and " " not in t}
+        # Domain terms map to themselves so fillers and shorter synonyms inside them stay.
+        protect = {t: t for t in domain if t not in synonyms}
+        self._rewriter = textmod.build_rewriter({**protect, **synonyms})
+        self._terms: ahocorasick.Automaton | None = None
+        if domain:
+            automaton = ahocorasick.Automaton()
+            for term in domain:
+                automaton.add_word(term, len(term))
+            automaton.make_automaton()
+            self._terms = automaton
+
+    def rewrite(self, raw: str) -> str:
+        """Normalised text with synonyms replaced by their canonical form."""
+        rewritten = self._rewriter.rewrite(textmod.normalize(raw))
+        return " ".join(rewritten.split())
+
+    def analyse(self, raw: str) -> Analysis:
+        """The normalised text, its words (no stopwords) and its char grams."""
+        text = self.rewrite(raw)
+        words = tuple(w for w in self._words(text) if w not in STOPWORDS)
+        return Analysis(text, words, tuple(char_grams(text)))
+
+    def _words(self, text: str) -> list[str]:
+        """jieba words, except that known domain terms are cut out first and kept whole."""
+        words: list[str] = []
+        for chunk in text.split():
+            pos = 0
+            for start, end in self._term_spans(chunk):
+                words.extend(self._segmenter.cut(chunk[pos:start]))
+                words.append(chunk[start:end])
+                pos = end
+            words.extend(self._segmenter.cut(chunk[pos:]))
+        return words
+
+    def _term_spans(self, chunk: str) -> list[tuple[int, int]]:
+        """Leftmost-longest non-overlapping domain-term spans."""
+        if self._terms is None:
+            return []
+        longest: dict[int, int] = {}
+        for end, length in self._terms.iter(chunk):
+            start = end - length + 1
+            longest[start] = max(longest.get(start, 0), length)
+        spans: list[tuple[int, int]] = []
+        pos = 0
+        for start in sorted(longest):
+            if start >= pos:
+                spans.append((start, start + longest[start]))
+                pos = start + longest[start]
+        return spans

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import pytest
+
+from knowledge import index as index_module
+from knowledge.errors import EntryNotFoundError
+from knowledge.index import KnowledgeIndex
+from knowledge.model import FaqEntry, KnowledgeBase
+
+
+@pytest.fixture
+def index(kb: KnowledgeBase) -> KnowledgeIndex:
+    return KnowledgeIndex.build(kb)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("下单以后多久能发货", "ship"),
+        ("什么时候发货呀", "ship"),
+        ("怎样查询物流", "track"),
+        ("我的包裹到哪了", "track"),
+        ("怎么申请退款？", "refund"),
+        ("我想退钱", "refund"),
+        ("乌龙用多少度水泡", "brew"),  # synonym from the KB: 乌龙 -> 乌龙茶
+        ("青茶的水温", "brew"),
+        ("茶叶怎么保存比较好", "storage"),
+        ("能开發票嗎", "invoice"),  # traditional script
+    ],
+)
+def test_match_top1(index: KnowledgeIndex, query: str, expected: str) -> None:
+    assert index.match(query)[0].entry.id == expected
+
+
+def test_match_shape(index: KnowledgeIndex) -> None:
+    matches = index.match("多久发货", limit=2)
+    assert len(matches) <= 2
+    assert matches[0].matched_question in matches[0].entry.questions
+    assert all(0.0 <= m.confidence <= 1.0 for m in matches)
+    assert matches == sorted(matches, key=lambda m: -m.score)
+
+
+def test_similar_question_counts_as_entry(index: KnowledgeIndex) -> None:
+    top = index.match("泡乌龙茶的水温")[0]
+    assert (top.entry.id, top.matched_question) == ("brew", "泡乌龙茶的水温")
+
+
+def test_disabled_entries_are_not_matched(index: KnowledgeIndex) -> None:
+    assert all(m.entry.id != "hidden" for m in index.match("内部测试条目"))
+
+
+def test_empty_query_and_empty_index(index: KnowledgeIndex) -> None:
+    assert index.match("？？") == []
+    assert KnowledgeIndex.build([]).match("发货") == []
+
+
+def test_exact_question_is_confident(index: KnowledgeIndex) -> None:
+    assert index.match("乌龙茶用多少度的水冲泡")[0].confidence > 0.9
+
+
+def test_unrelated_query_is_not_confident(index: KnowledgeIndex) -> None:
+    matches = index.match("明天北京天气怎么样")
+    assert not matches or matches[0].confidence < 0.5
+
+
+def test_add_similar_returns_new_index(index: KnowledgeIndex) -> None:
+    query = "快递单号给我一下"
+    updated = index.add_similar("track", query)
+    assert updated.match(query)[0].entry.id == "track"
+    assert updated.match(query)[0].confidence > 0.9
+    assert len(updated) == len(index) + 1
+    assert updated.add_similar("track", query) is updated  # already there
+    with pytest.raises(EntryNotFoundError):
+        index.add_similar("nope", query)
+
+
+def test_deterministic(kb: KnowledgeBase) -> None:
+    first = KnowledgeIndex.build(kb).match("怎么退款发货", limit=5)
+    second = KnowledgeIndex.build(kb).match("怎么退款发货", limit=5)
+    assert first == second
+
+
+def test_postings_walk_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A term in every entry must not make a query touch every entry.
+    entries = [FaqEntry(id=f"e{i}", question=f"发货问题{i:04d}号", answer="a") for i in range(300)]
+    monkeypatch.setattr(index_module, "TERM_POSTINGS_CAP", 50)
+    monkeypatch.setattr(index_module, "QUERY_POSTINGS_BUDGET", 120)
+    built = KnowledgeIndex.build(entries)
+    assert built.match("发货问题0042号")[0].entry.id == "e42"

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from knowledge.live import LiveKnowledge, Snapshot
+from knowledge.model import FaqEntry, KnowledgeBase
+
+
+def _kb(version: int, size: int = 200) -> KnowledgeBase:
+    # Every entry of version v answers "v"; a torn index would mix versions.
+    entries = tuple(
+        FaqEntry(id=f"v{version}-{i}", question=f"第{version}版问题{i}号", answer=str(version))
+        for i in range(size)
+    )
+    return KnowledgeBase(entries=entries)
+
+
+async def test_load_swaps_atomically_under_concurrent_queries() -> None:
+    live = LiveKnowledge(Snapshot.build(_kb(0)))
+    await live.initialize()
+    stop = threading.Event()
+    torn: list[str] = []
+    seen: set[int] = set()
+
+    def reader() -> None:
+        while not stop.is_set():
+            snapshot = live.snapshot
+            version = snapshot.version
+            seen.add(version)
+            for match in snapshot.index.match(f"第{version}版问题7号"):
+                if match.entry.answer != str(version):
+                    torn.append(match.entry.id)
+            if snapshot.kb.entries[0].answer != str(version):
+                torn.append("kb")
+
+    readers = [asyncio.create_task(asyncio.to_thread(reader)) for _ in range(2)]
+    for version in range(1, 6):
+        snapshot = await live.load(_kb(version))
+        assert snapshot.version == version
+        assert live.snapshot is snapshot
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.gather(*readers)
+    assert torn == []
+    assert len(seen) > 1  # readers really ran across swaps
+
+
+async def test_concurrent_loads_keep_the_last() -> None:
+    live = LiveKnowledge()
+    await asyncio.gather(*(live.load(_kb(v, size=20)) for v in range(1, 4)))
+    assert live.snapshot.version == 3
+    assert live.snapshot.kb.entries[0].answer == "3"
+
+
+async def test_add_similar_swaps_in_new_snapshot(kb: KnowledgeBase) -> None:
+    live = LiveKnowledge()
+    before = await live.load(kb)
+    after = await live.add_similar("track", "快递单号发我一下")
+    assert after.version == before.version + 1
+    assert after.index.match("快递单号发我一下")[0].entry.id == "track"
+    entry = after.kb.entry("track")
+    assert entry is not None
+    assert "快递单号发我一下" in entry.similar
+    assert before.kb == kb  # old snapshots are untouched

@@ -1,0 +1,266 @@
+"""Answering a kf customer: auto-reply, menus, the enter_session welcome, human handover.
+
+kf/send_msg is allowed only in session states 0/1 and for 5 messages after the customer's
+last one (wecom-reference §5.3); we count our sends and stop at the limit, treat 95018 (wrong
+state) as "a human has it", and never retry a failed send in a loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.errors import WeComError
+from bot.flows import kf_notice
+from bot.keys import CACHE, DB, KB, SETTINGS, WECOM
+from bot.models import Message
+from bot.pipeline import PipelineResult
+from knowledge import misses
+from knowledge.model import Attachment, FaqEntry, KnowledgeBase
+
+logger = logging.getLogger(__name__)
+
+SEND_LIMIT = 5  # messages per customer message (kf rule)
+SEND_WINDOW = 48 * 3600
+BAD_STATE = 95018  # the session is not in a state that allows kf/send_msg
+BOT_STATES = (0, 1)  # new, or handled by the bot/API
+QUEUE, HUMAN = 2, 3
+MENU_CATEGORIES = 5
+MENU_QUESTIONS = 6
+# "人工智能" is a topic, not a request for a person.
+HUMAN_REQUEST = re.compile(r"转人工|人工(?!智能)|找客服|真人|接人工|客服在吗")
+
+HOLDING = "您的问题已收到，正在为您转接人工客服，请稍候～"
+HANDOVER_NOW = "好的，正在为您转接人工客服，请稍候～"
+WELCOME_HEAD = "您好，欢迎咨询！请问有什么可以帮您？常见问题："
+WELCOME_TAIL = "也可以直接输入您的问题；需要人工服务请回复「人工」。"
+
+
+def wants_human(text: str) -> bool:
+    """The customer asks for a person."""
+    return HUMAN_REQUEST.search(text) is not None
+
+
+def sends_key(open_kfid: str, external_userid: str) -> str:
+    """Cache counter of our sends since the customer's last message."""
+    return f"kf:sends:{open_kfid}:{external_userid}"
+
+
+def round_robin_key(open_kfid: str) -> str:
+    """Cache counter picking the next servicer."""
+    return f"kf:rr:{open_kfid}"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One customer on one kf account."""
+
+    app: web.Application
+    open_kfid: str
+    external_userid: str
+
+    async def customer_wrote(self) -> None:
+        """The customer's message re-opens the 5-message window."""
+        await self.app[CACHE].delete(sends_key(self.open_kfid, self.external_userid))
+
+    async def state(self) -> int:
+        """The session state (0-4); 3 when the call fails, so the bot stays quiet."""
+        try:
+            data = await self.app[WECOM].kf_service_state_get(self.open_kfid, self.external_userid)
+        except WeComError as exc:
+            logger.error(
+                "kf state failed customer=%s errcode=%s", self.external_userid, exc.errcode
+            )
+            return HUMAN
+        return int(data.get("service_state") or 0)
+
+    async def send(self, msgtype: str, content: dict[str, Any]) -> bool:
+        """kf/send_msg within the limits; False (logged) when not sent."""
+        count = await self.app[CACHE].incr(
+            sends_key(self.open_kfid, self.external_userid), SEND_WINDOW
+        )
+        if count > SEND_LIMIT:
+            logger.warning("kf send limit reached customer=%s", self.external_userid)
+            return False
+        try:
+            await self.app[WECOM].kf_send_msg(
+                self.external_userid, self.open_kfid, msgtype, content
+            )
+        except WeComError as exc:
+            level = logging.INFO if exc.errcode == BAD_STATE else logging.ERROR
+            logger.log(level, "kf send failed customer=%s errcode=%s", self.external_userid,
+                       exc.errcode)  # fmt: skip
+            return False
+        return True
+
+
+async def respond(conv: Conversation, result: PipelineResult, *, menu_id: str = "") -> None:
+    """Decide and act on one customer text that the pipeline has stored."""
+    if await conv.state() not in BOT_STATES:
+        return  # queued or with a human: the bot stays out of it
+    if menu_id and await _menu_click(conv, result, menu_id):
+        return
+    if wants_human(result.text):
+        await handover(conv, result, holding=HANDOVER_NOW, reason="客户要求人工")
+        return
+    best = result.best
+    if result.decision == "auto" and best is not None:
+        if await answer(conv, result, best.entry):
+            return
+        await handover(conv, result, holding="", reason="自动回复未送达")
+        return
+    await handover(conv, result, holding=HOLDING, reason="机器人没有把握")
+    async with conv.app[DB].begin() as session:
+        await misses.record(
+            session, result.text, source="kf", best_entry_id=best.entry.id if best else None,
+            best_confidence=best.confidence if best else None,
+        )  # fmt: skip
+
+
+async def answer(conv: Conversation, result: PipelineResult, entry: FaqEntry) -> bool:
+    """Send an FAQ answer (and its attachment) and log it; False when the text failed."""
+    text = entry.answer
+    link = entry.attachment
+    # A kf link card needs an uploaded thumbnail; without one the URL goes in the text.
+    if link is not None and link.kind == "link" and link.url and not link.media_id:
+        text = f"{text}\n{link.title or '详情'}：{link.url}"
+    if not await conv.send("text", {"content": text}):
+        return False
+    if link is not None and link.media_id:
+        part = _attachment(link)
+        if part is not None:
+            await conv.send(*part)
+    await _log_reply(conv, result.message_id, text, entry.id)
+    return True
+
+
+def _attachment(att: Attachment) -> tuple[str, dict[str, Any]] | None:
+    """An uploaded-media attachment as a kf message (kf needs media ids, not URLs)."""
+    if att.kind == "link" and att.url:
+        link = {"title": att.title, "desc": att.desc, "url": att.url,
+                "thumb_media_id": att.media_id}  # fmt: skip
+        return "link", link
+    if att.kind == "image":
+        return "image", {"media_id": att.media_id}
+    if att.kind == "miniprogram" and att.appid:
+        mini = {"appid": att.appid, "title": att.title, "pagepath": att.page,
+                "thumb_media_id": att.media_id}  # fmt: skip
+        return "miniprogram", mini
+    return None
+
+
+async def _log_reply(conv: Conversation, reply_to: int, text: str, entry_id: str) -> None:
+    async with conv.app[DB].begin() as session:
+        inbound = await session.get(Message, reply_to)
+        if inbound is not None:
+            inbound.auto_replied = True
+        session.add(
+            Message(
+                source="kf",
+                direction="out",
+                external_userid=conv.external_userid,
+                open_kfid=conv.open_kfid,
+                text=text,
+                matched_faq=entry_id,
+                auto_replied=True,
+            )  # fmt: skip
+        )
+    logger.info("kf auto-reply customer=%s entry=%s", conv.external_userid, entry_id)
+
+
+async def handover(
+    conv: Conversation, result: PipelineResult, *, holding: str, reason: str
+) -> None:
+    """Holding reply, then service_state/trans to a servicer (3) or the queue (2); notify."""
+    if holding:
+        await conv.send("text", {"content": holding})
+    servicer = await _pick_servicer(conv)
+    wecom, kfid, euid = conv.app[WECOM], conv.open_kfid, conv.external_userid
+    state = QUEUE
+    try:
+        if servicer:
+            await wecom.kf_service_state_trans(kfid, euid, HUMAN, servicer)
+            state = HUMAN
+        else:
+            await wecom.kf_service_state_trans(kfid, euid, QUEUE)
+    except WeComError as exc:
+        logger.warning("kf trans to %s failed customer=%s errcode=%s", servicer or "queue",
+                       conv.external_userid, exc.errcode)  # fmt: skip
+        if not servicer:
+            return
+        try:  # the servicer may be off duty: the queue is the fallback, tried once
+            await wecom.kf_service_state_trans(kfid, euid, QUEUE)
+        except WeComError as again:
+            logger.error("kf queue failed customer=%s errcode=%s", conv.external_userid,
+                         again.errcode)  # fmt: skip
+            return
+    logger.info("kf handover customer=%s state=%s", conv.external_userid, state)
+    await kf_notice.tell(conv.app, result, servicer=servicer if state == HUMAN else "",
+                         open_kfid=conv.open_kfid, reason=reason)  # fmt: skip
+
+
+async def _pick_servicer(conv: Conversation) -> str:
+    servicers = conv.app[SETTINGS].kf_servicer_ids
+    if not servicers:
+        return ""
+    turn = await conv.app[CACHE].incr(round_robin_key(conv.open_kfid), 24 * 3600)
+    return servicers[(turn - 1) % len(servicers)]
+
+
+def top_categories(kb: KnowledgeBase, limit: int = MENU_CATEGORIES) -> list[str]:
+    """FAQ categories with the most entries first (ties: first seen first)."""
+    counts = Counter(e.category for e in kb.entries if e.enabled and e.category)
+    order = {c: i for i, c in reversed(list(enumerate(e.category for e in kb.entries)))}
+    return sorted(counts, key=lambda c: (-counts[c], order[c]))[:limit]
+
+
+def welcome_menu(kb: KnowledgeBase) -> dict[str, Any]:
+    """The msgmenu of the enter_session welcome: one click item per top category."""
+    items = [
+        {"type": "click", "click": {"id": f"cat:{c}"[:64], "content": c}}
+        for c in top_categories(kb)
+    ]
+    return {"head_content": WELCOME_HEAD, "list": items, "tail_content": WELCOME_TAIL}
+
+
+async def _menu_click(conv: Conversation, result: PipelineResult, menu_id: str) -> bool:
+    """A click on our menu: a category lists its questions; a question gets its answer."""
+    kb = conv.app[KB].snapshot.kb
+    if menu_id.startswith("cat:"):
+        category = menu_id[4:]
+        entries = [e for e in kb.entries if e.enabled and e.category == category]
+        if not entries:
+            return False
+        items = [
+            {"type": "click", "click": {"id": f"faq:{e.id}"[:64], "content": e.question}}
+            for e in entries[:MENU_QUESTIONS]
+        ]
+        menu = {"head_content": f"「{category}」常见问题：", "list": items}
+        return await conv.send("msgmenu", menu)
+    if menu_id.startswith("faq:"):
+        entry = kb.entry(menu_id[4:])
+        return entry is not None and await answer(conv, result, entry)
+    return False
+
+
+async def on_event(app: web.Application, event: dict[str, Any], open_kfid: str) -> None:
+    """kf events: the enter_session welcome; failures are logged, never retried."""
+    kind = str(event.get("event_type") or "")
+    if kind == "enter_session" and event.get("welcome_code"):
+        menu = welcome_menu(app[KB].snapshot.kb)
+        try:
+            await app[WECOM].kf_send_msg_on_event(str(event["welcome_code"]), "msgmenu", menu)
+        except WeComError as exc:
+            logger.warning("kf welcome failed kf=%s errcode=%s", open_kfid, exc.errcode)
+            return
+        logger.info("kf welcome sent kf=%s customer=%s", open_kfid, event.get("external_userid"))
+    elif kind == "msg_send_fail":
+        logger.warning("kf message %s not delivered (type %s)", event.get("fail_msgid"),
+                       event.get("fail_type"))  # fmt: skip
+    else:
+        logger.info("kf event %s kf=%s", kind or "?", open_kfid)

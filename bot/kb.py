@@ -1,0 +1,114 @@
+"""The knowledge base inside the app: load at start-up, reload on change, in every worker.
+
+One `LiveKnowledge` per worker under `app[KB]`. A reload in one worker is broadcast on the cache
+channel `kb:reload`, so every worker rebuilds from the database and swaps its snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.keys import CACHE, DB, INSTANCE, KB, SETTINGS
+from knowledge import demo, live, store
+from knowledge.errors import EntryNotFoundError
+
+logger = logging.getLogger(__name__)
+
+RELOAD_CHANNEL = "kb:reload"
+
+
+async def kb_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Warm the tokenizer, seed the demo KB in sandbox mode, load, and follow reloads."""
+    knowledge = live.LiveKnowledge()
+    await knowledge.initialize()
+    app[KB] = knowledge
+    if app[SETTINGS].sandbox:
+        await seed_demo(app)
+    await _load(app)
+    listener = asyncio.get_running_loop().create_task(_follow_reloads(app))
+    yield
+    listener.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await listener
+
+
+async def seed_demo(app: web.Application) -> bool:
+    """Store the demo KB when the database has none; True when it seeded."""
+    async with app[DB].begin() as session:
+        if await store.count_entries(session):
+            return False
+        kb = await asyncio.to_thread(demo.load_demo)
+        await store.replace_kb(session, kb)
+    logger.info("sandbox: demo knowledge base seeded (%d entries)", len(kb.entries))
+    return True
+
+
+async def _load(app: web.Application) -> live.Snapshot:
+    """Rebuild this worker's snapshot from the database and swap it in."""
+    async with app[DB]() as session:
+        kb = await store.load_kb(session)
+    return await app[KB].load(kb)
+
+
+async def reload(app: web.Application) -> live.Snapshot:
+    """Rebuild from the database here and tell every other worker to do the same."""
+    snapshot = await _load(app)
+    await _broadcast(app, {"kind": "reload"})
+    return snapshot
+
+
+async def add_similar(app: web.Application, entry_id: str, question: str) -> bool:
+    """Store a rep-confirmed similar question and make every worker match it at once.
+
+    Returns False when the question adds nothing new. Raises EntryNotFoundError.
+    """
+    async with app[DB].begin() as session:
+        added = await store.add_similar_question(session, entry_id, question)
+    if added:
+        await app[KB].add_similar(entry_id, question)
+        await _broadcast(app, {"kind": "similar", "entry_id": entry_id, "question": question})
+    return added
+
+
+async def _broadcast(app: web.Application, message: dict[str, str]) -> None:
+    payload = json.dumps({**message, "from": app[INSTANCE]}, ensure_ascii=False)
+    await app[CACHE].publish(RELOAD_CHANNEL, payload)
+
+
+async def _follow_reloads(app: web.Application) -> None:
+    """Apply other workers' broadcasts; survive bad messages and cache outages."""
+    while True:
+        try:
+            async for raw in app[CACHE].subscribe(RELOAD_CHANNEL):
+                await _apply(app, raw)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a Redis blip must not end reload following
+            logger.exception("kb reload listener failed; resubscribing")
+            await asyncio.sleep(1.0)
+
+
+async def _apply(app: web.Application, raw: str) -> None:
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        logger.warning("kb reload: unreadable broadcast ignored")
+        return
+    if not isinstance(message, dict) or message.get("from") == app[INSTANCE]:
+        return  # our own broadcast: already applied
+    kind = message.get("kind")
+    if kind == "similar":
+        try:
+            await app[KB].add_similar(str(message["entry_id"]), str(message["question"]))
+        except (KeyError, EntryNotFoundError):
+            # This worker's snapshot differs (a reload is racing): rebuilding is always right.
+            await _load(app)
+    elif kind == "reload":
+        await _load(app)
+    logger.info("kb: applied %s broadcast from %s", kind, message.get("from"))

@@ -1,0 +1,63 @@
+"""Sandbox mode with the demo knowledge base: the flows seen through /sandbox/wecom/."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from bot.app import create_app
+from bot.keys import FAKE
+from bot.settings import Settings
+
+
+async def _sandbox(
+    db_path: Path, port: int, aiohttp_server: Callable[..., Awaitable[TestServer]]
+) -> TestServer:
+    settings = Settings(  # type: ignore[call-arg]
+        sandbox=True, port=port, database_url=f"sqlite+aiosqlite:///{db_path}",
+        inbox_sweep_interval=3600.0,
+    )  # fmt: skip
+    return await aiohttp_server(create_app(settings), port=port)
+
+
+async def _event(http: aiohttp.ClientSession, base: str, event: dict[str, Any]) -> Any:
+    async with http.post(f"{base}/_events", json=event) as resp:
+        assert resp.status == 200, await resp.text()
+        return await resp.json()
+
+
+async def test_sandbox_welcome_and_kf_rule(
+    db_path: Path,
+    aiohttp_unused_port: Callable[[], int],
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> None:
+    server = await _sandbox(db_path, aiohttp_unused_port(), aiohttp_server)
+    base = str(server.make_url("/sandbox/wecom")).rstrip("/")
+    async with aiohttp.ClientSession() as http:
+        added = await _event(
+            http, base, {"type": "add_external_contact", "userid": "zhangsan", "state": "douyin",
+                         "name": "小美"}  # fmt: skip
+        )
+        euid = added["external_userid"]
+        kf_text = {"type": "kf_text", "open_kfid": "wkDemo", "external_userid": euid,
+                   "text": "我是孕妇可以用吗"}  # fmt: skip
+        await _event(http, base, kf_text)
+        async with http.get(f"{base}/_calls") as resp:
+            calls = await resp.json()
+    paths = [c["path"].removeprefix("cgi-bin/") for c in calls if c["path"] != "cgi-bin/gettoken"]
+    assert paths.index("externalcontact/send_welcome_msg") < paths.index(
+        "externalcontact/mark_tag"
+    )
+    assert paths[0] == "externalcontact/send_welcome_msg"
+    answered = "kf/send_msg" in paths or "kf/service_state/trans" in paths
+    assert answered
+    # Two mark_tag calls: the channel's 来源 tag, then the 孕妇 rule's tag.
+    fake = server.app[FAKE]
+    names = {t["id"]: t["name"] for g in fake.state.groups.values() for t in g["tag"]}
+    marked = [names[t] for c in calls if c["path"] == "cgi-bin/externalcontact/mark_tag"
+              for t in c["json"]["add_tag"]]  # fmt: skip
+    assert marked == ["抖音", "孕期"]

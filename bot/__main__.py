@@ -34,6 +34,11 @@ def load_settings() -> Settings:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run it."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["channels"]:
+        from bot.flows import channels
+
+        sys.exit(channels.main(args_list[1:]))
     parser = argparse.ArgumentParser(prog="python -m bot", description="WeCom Sidekick server")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the server (default)")
@@ -43,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     rev = db_sub.add_parser("revision", help="autogenerate a migration from the models")
     rev.add_argument("-m", "--message", required=True)
     sub.add_parser("parked", help="list inbox rows that kept failing")
-    args = parser.parse_args(argv)
+    sub.add_parser("channels", help="import channels and welcome templates", add_help=False)
+    args = parser.parse_args(args_list)
 
     settings = load_settings()
     configure_logging(settings)
@@ -62,7 +68,22 @@ def main(argv: list[str] | None = None) -> None:
     if settings.sandbox:
         base = f"http://{settings.host}:{settings.port}"
         print(f"WeCom Sidekick 沙盒模式: 打开 {base}/sandbox", flush=True)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        loop=_new_loop(),
+    )
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it exists: about twice the callback throughput of the default loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 async def _print_parked(settings: Settings) -> None:

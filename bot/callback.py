@@ -34,7 +34,7 @@ async def verify_url(request: web.Request) -> web.Response:
     echostr = request.query.get("echostr", "").replace(" ", "+")
     if not (signature and echostr) or not crypto.verify(signature, timestamp, nonce, echostr):
         logger.warning("callback URL check: bad signature from %s", request.remote)
-        raise web.HTTPForbidden()
+        return web.Response(status=403)
     try:
         plain = crypto.decrypt(echostr)
     except CryptoError as exc:
@@ -61,7 +61,7 @@ async def receive(request: web.Request) -> web.Response:
     encrypt = envelope.get("Encrypt", "")
     if not (signature and encrypt) or not crypto.verify(signature, timestamp, nonce, encrypt):
         logger.warning("callback: bad signature from %s", request.remote)
-        raise web.HTTPForbidden()
+        return web.Response(status=403)
     try:
         plain = crypto.decrypt(encrypt)
         fields = parse_plain(plain)

@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -22,9 +21,9 @@ from bot import inbox
 from bot.db import utcnow
 from bot.errors import UserError, WeComError
 from bot.events import Event
-from bot.keys import CACHE, DB, INSTANCE, ROUTER, SETTINGS, WECOM
+from bot.keys import CACHE, DB, INBOX, INSTANCE, ROUTER, SETTINGS, WECOM
 from bot.router import EventContext, Reply
-from bot.tasks import spawn
+from bot.tasks import periodic_ctx, spawn
 from bot.wecom.crypto import parse_plain
 
 logger = logging.getLogger(__name__)
@@ -53,8 +52,7 @@ async def accept(app: web.Application, event: Event) -> Reply | None:
     if await cache.exists(seen_key(key)):
         logger.info("callback duplicate kind=%s key=%s (fast path)", event.kind, key)
         return None
-    item_id = await inbox.insert(
-        app[DB],
+    item_id = await app[INBOX].insert(
         dedup_key=key,
         kind=event.kind,
         payload=event.xml,
@@ -84,9 +82,8 @@ async def run_item(
     settings = app[SETTINGS]
     handler = app[ROUTER].resolve(event)
     if handler is None:
-        logger.info("unhandled event kind=%s inbox=%s: stored and acknowledged", event.kind, item_id)
-        async with app[DB].begin() as session:
-            await inbox.mark_done(session, item_id, utcnow(), note="no handler")
+        logger.info("unhandled event kind=%s inbox=%s: stored, acknowledged", event.kind, item_id)
+        await app[INBOX].done(item_id, utcnow(), note="no handler")
         return
     reply: Reply | None
     try:
@@ -108,8 +105,7 @@ async def run_item(
         if live and event.msg_type == "text":
             await _deliver(app, event, Reply(f"出错了，请稍后再试（编号 {ref}）"), delivery)
         return
-    async with app[DB].begin() as session:
-        await inbox.mark_done(session, item_id, utcnow())
+    await app[INBOX].done(item_id, utcnow())
     if reply is not None:
         await _deliver(app, event, reply, delivery)
 
@@ -145,21 +141,5 @@ async def sweep(app: web.Application) -> int:
     return len(items)
 
 
-async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Sweep once at start-up (what a crash left) and then periodically."""
-
-    async def loop() -> None:
-        while True:
-            try:
-                await sweep(app)
-            except Exception:  # noqa: BLE001 - the sweeper must outlive a bad row or a DB blip
-                logger.exception("inbox sweep failed")
-            await asyncio.sleep(app[SETTINGS].inbox_sweep_interval)
-
-    task = asyncio.get_running_loop().create_task(loop())
-    yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+# Sweep once at start-up (what a crash left) and then periodically.
+sweeper_ctx = periodic_ctx("inbox sweep", sweep, lambda app: app[SETTINGS].inbox_sweep_interval)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import InboxItem
@@ -15,36 +14,7 @@ _BACKOFF_BASE = 10.0
 _BACKOFF_CAP = 900.0
 
 
-async def insert(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    *,
-    dedup_key: str,
-    kind: str,
-    payload: str,
-    instance: str,
-    now: datetime,
-) -> int | None:
-    """Commit a new row claimed by this instance; None if the key was already stored."""
-    try:
-        async with sessionmaker.begin() as session:
-            item = InboxItem(
-                dedup_key=dedup_key,
-                kind=kind,
-                payload=payload,
-                status="processing",
-                attempts=1,
-                claimed_by=instance,
-                claimed_at=now,
-                received_at=now,
-            )
-            session.add(item)
-            await session.flush()
-            return item.id
-    except IntegrityError:
-        return None
-
-
-def _due(now: datetime, lease: float) -> object:
+def _due(now: datetime, lease: float) -> ColumnElement[bool]:
     """Rows to (re)process: retries that are due, and claims whose lease ran out (a crash)."""
     return or_(
         and_(InboxItem.status == "pending", InboxItem.next_attempt_at <= now),
@@ -68,7 +38,10 @@ async def claim_due(
         ids = list(
             (
                 await session.execute(
-                    select(InboxItem.id).where(_due(now, lease)).order_by(InboxItem.id).limit(limit)
+                    select(InboxItem.id)
+                    .where(_due(now, lease))
+                    .order_by(InboxItem.id)
+                    .limit(limit)
                 )
             ).scalars()
         )
@@ -77,7 +50,7 @@ async def claim_due(
         async with sessionmaker.begin() as session:
             result = await session.execute(
                 update(InboxItem)
-                .where(InboxItem.id == item_id, _due(now, lease))  # type: ignore[arg-type]
+                .where(InboxItem.id == item_id, _due(now, lease))
                 .values(
                     status="processing",
                     claimed_by=instance,
@@ -91,15 +64,6 @@ async def claim_due(
                 if item is not None:
                     claimed.append(item)
     return claimed
-
-
-async def mark_done(session: AsyncSession, item_id: int, now: datetime, note: str = "") -> None:
-    """The row was handled; it will never be processed again."""
-    await session.execute(
-        update(InboxItem)
-        .where(InboxItem.id == item_id)
-        .values(status="done", processed_at=now, last_error=note)
-    )
 
 
 async def mark_failed(
@@ -130,7 +94,5 @@ async def parked(session: AsyncSession, limit: int = 50) -> list[InboxItem]:
 
 async def counts(session: AsyncSession) -> dict[str, int]:
     """Row counts by status, for the health page."""
-    rows = await session.execute(
-        select(InboxItem.status, func.count()).group_by(InboxItem.status)
-    )
-    return {status: n for status, n in rows.tuples()}
+    rows = await session.execute(select(InboxItem.status, func.count()).group_by(InboxItem.status))
+    return {status: n for status, n in rows.all()}

@@ -6,6 +6,11 @@ import logging
 
 from bot.settings import Settings
 
+# Third-party loggers that stay at WARNING whatever the level: at DEBUG the database drivers
+# write SQL parameters (decrypted callback bodies, message text), and the access log writes
+# query strings (access tokens of the sandbox's fake WeCom; our callback line replaces it).
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncio", "aiohttp.access")
+
 
 def configure_logging(settings: Settings) -> None:
     """One line per record, with time, level and module."""
@@ -13,5 +18,5 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # aiohttp's access log repeats the callback line; keep it for the rest at WARNING.
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.root.level))

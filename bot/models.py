@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, UTCDateTime, utcnow
+from knowledge import misses  # noqa: F401 - registers kb_miss on KBBase for Alembic
 
 # Roles, lowest to highest; a command or API declares the least role it needs.
 ROLE_REP = "rep"
@@ -78,6 +79,9 @@ class FollowRelation(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Issue 4: what became of the welcome for this add: sent | taken (another app sent it,
+    # 41051/41096) | none (no WelcomeCode) | skipped (replayed too late) | failed | "".
+    welcome: Mapped[str] = mapped_column(String(16), default="")
 
 
 class Tag(Base):
@@ -183,6 +187,8 @@ class Message(Base):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     auto_replied: Mapped[bool] = mapped_column(Boolean, default=False)
     suggestions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Issue 4: the keyword rules this message fired ({"rule_id", "name", "phrase"} each).
+    rule_hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -229,3 +235,41 @@ class AuditLog(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[str] = mapped_column(String(16), default="ok")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# ----------------------------------------------------------------- issue 4: customer flows
+
+
+class WelcomeTemplate(Base):
+    """A welcome message; the most specific scope wins: state > user > department > default."""
+
+    __tablename__ = "welcome_template"
+    __table_args__ = (Index("ix_welcome_template_scope_target", "scope", "target"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # state (target = 活码 state) | user (target = userid) | department (target = id) | default
+    scope: Mapped[str] = mapped_column(String(16), default="default")
+    target: Mapped[str] = mapped_column(String(64), default="")
+    # Placeholders {customer} and {rep}; see docs/flows.md.
+    text: Mapped[str] = mapped_column(Text, default="")
+    # Our attachment dicts ({"kind": "link"|"image"|"miniprogram", ...}), at most 9.
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Channel(Base):
+    """An acquisition channel: a 活码 state with its source tags, template and remark."""
+
+    __tablename__ = "channel"
+
+    state: Mapped[str] = mapped_column(String(30), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tag_group: Mapped[str] = mapped_column(String(30), default="来源")
+    template_id: Mapped[str | None] = mapped_column(
+        ForeignKey("welcome_template.id", ondelete="SET NULL"), nullable=True
+    )
+    # e.g. "{customer}-抖音"; empty: leave the remark alone.
+    remark: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

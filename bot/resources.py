@@ -10,7 +10,8 @@ from aiohttp import web
 
 from bot import db
 from bot.cache import open_cache
-from bot.keys import CACHE, DB, ENGINE, HTTP, SETTINGS, WECOM
+from bot.inbox_writer import InboxWriter
+from bot.keys import CACHE, DB, ENGINE, HTTP, INBOX, SETTINGS, WECOM
 from bot.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
@@ -53,3 +54,12 @@ async def wecom_ctx(app: web.Application) -> AsyncIterator[None]:
         agent_id=settings.agent_id,
     )
     yield
+
+
+async def inbox_writer_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The inbox's group-commit writer; drained on shutdown."""
+    writer = InboxWriter(app[ENGINE])
+    writer.start()
+    app[INBOX] = writer
+    yield
+    await writer.stop()

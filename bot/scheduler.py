@@ -8,11 +8,8 @@ the loop ticks at start-up too, so reminders that fell due during downtime go ou
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
 import logging
-from collections.abc import AsyncIterator
 from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -28,6 +25,7 @@ from bot.keys import DB, SETTINGS, WECOM
 from bot.models import Customer, Escalation, Followup
 from bot.services import notify
 from bot.settings import Settings
+from bot.tasks import periodic_ctx
 from bot.wecom.client import BUSY_ERRCODES, NETWORK_ERRCODE, WeComClient
 
 logger = logging.getLogger(__name__)
@@ -180,19 +178,5 @@ async def alert_pending(
     return sent
 
 
-async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Tick at start-up (catch up after downtime), then every scheduler_interval seconds."""
-
-    async def loop() -> None:
-        while True:
-            try:
-                await tick(app)
-            except Exception:  # noqa: BLE001 - the loop must outlive a DB blip or a bad row
-                logger.exception("scheduler tick failed")
-            await asyncio.sleep(app[SETTINGS].scheduler_interval)
-
-    task = asyncio.get_running_loop().create_task(loop())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+# Tick at start-up (catch up after downtime), then every scheduler_interval seconds.
+scheduler_ctx = periodic_ctx("scheduler tick", tick, lambda app: app[SETTINGS].scheduler_interval)

@@ -42,9 +42,7 @@ class Settings(BaseSettings):
     secret: SecretStr = Field(SecretStr(""), validation_alias=_env("WECOM_SECRET", "secret"))
     token: SecretStr = Field(SecretStr(""), validation_alias=_env("WECOM_TOKEN", "token"))
     aes_key: SecretStr = Field(SecretStr(""), validation_alias=_env("WECOM_AES_KEY", "aes_key"))
-    wecom_api_base: str = Field(
-        "", validation_alias=_env("WECOM_API_BASE", "wecom_api_base")
-    )
+    wecom_api_base: str = Field("", validation_alias=_env("WECOM_API_BASE", "wecom_api_base"))
     database_url: str = Field(
         "sqlite+aiosqlite:///data/sidekick.db",
         validation_alias=_env("DATABASE_URL", "database_url"),
@@ -67,6 +65,8 @@ class Settings(BaseSettings):
         "", validation_alias=_env("SIDEKICK_ROBOT_WEBHOOK_KEY", "robot_webhook_key")
     )
     log_level: str = Field("INFO", validation_alias=_env("SIDEKICK_LOG_LEVEL", "log_level"))
+    # 微信客服: userids that take kf handovers (round robin); empty: hand over to the queue.
+    kf_servicers: str = Field("", validation_alias=_env("SIDEKICK_KF_SERVICERS", "kf_servicers"))
     # Callback pipeline tuning; the defaults suit production, tests shorten them.
     reply_budget: float = Field(
         3.0, validation_alias=_env("SIDEKICK_REPLY_BUDGET", "reply_budget"), gt=0, le=4.5
@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     )
     inbox_max_attempts: int = Field(
         5, validation_alias=_env("SIDEKICK_INBOX_MAX_ATTEMPTS", "inbox_max_attempts"), ge=1
+    )
+    # How often the reminder scheduler looks for due follow-ups and unsent escalation alerts.
+    scheduler_interval: float = Field(
+        30.0, validation_alias=_env("SIDEKICK_SCHEDULER_INTERVAL", "scheduler_interval"), gt=0
     )
     # Fault injection for the crash-recovery test only: "kill_after_inbox_commit".
     fault: str = Field("", validation_alias=_env("SIDEKICK_FAULT", "fault"))
@@ -111,9 +115,7 @@ class Settings(BaseSettings):
         }
         for name, value in defaults.items():
             current = getattr(self, name)
-            empty = not (
-                current.get_secret_value() if isinstance(current, SecretStr) else current
-            )
+            empty = not (current.get_secret_value() if isinstance(current, SecretStr) else current)
             if empty:
                 object.__setattr__(self, name, value)
         return self
@@ -150,3 +152,8 @@ class Settings(BaseSettings):
     def supervisor_ids(self) -> frozenset[str]:
         """Userids seeded as supervisors."""
         return frozenset(u.strip() for u in self.supervisors.split(",") if u.strip())
+
+    @property
+    def kf_servicer_ids(self) -> tuple[str, ...]:
+        """Userids that take kf handovers, in the configured order."""
+        return tuple(u.strip() for u in self.kf_servicers.split(",") if u.strip())

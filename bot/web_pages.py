@@ -25,7 +25,7 @@ max-width:40em;margin:3em auto;padding:0 1em;color:#222}}a{{color:#07c160}}</sty
 """
 
 _SANDBOX = (
-    '<p>当前为<strong>沙盒模式</strong>（模拟企业微信）：'
+    "<p>当前为<strong>沙盒模式</strong>（模拟企业微信）："
     '<a href="/sandbox">打开客户聊天模拟器和侧边栏</a></p>'
 )
 

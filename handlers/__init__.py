@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.router import EventRouter
-from handlers import hint
+from handlers import contact, hint, kf, tag_events, welcome
 
 
 def routers() -> list[EventRouter]:
     """Every feature's router, in one readable list."""
-    return [hint.router]
+    return [hint.router, tag_events.router, welcome.router, contact.router, kf.router]

@@ -44,12 +44,18 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("queries", type=Path, help="CSV with columns query,expected_id")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--feedback", action="store_true", help="also measure online P@1")
+    sub.add_parser("misses", help="the biggest groups of unanswered questions", add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["misses"]:
+        from knowledge import misses
+
+        return misses.main(args_list[1:])
+    args = _parser().parse_args(args_list)
     try:
         if args.command == "import":
             return asyncio.run(_import(args.file, _db_url(args.db), args.create_tables))

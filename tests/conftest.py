@@ -120,3 +120,9 @@ async def db_session(
     """A session on the app's database (read what the app wrote)."""
     async with sessionmaker() as session:
         yield session
+
+
+@pytest.fixture
+def aiohttp_unused_port(unused_tcp_port_factory: Callable[[], int]) -> Callable[[], int]:
+    """A free loopback port, for apps that must know their port (sandbox mode)."""
+    return unused_tcp_port_factory

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: install what the tests need, start a throwaway redis-server, run pytest, stop it.
+# `make test`: install what the tests need, start throwaway redis-server and PostgreSQL on
+# loopback, run the import contracts and pytest, stop the servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -7,6 +8,7 @@ need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v chromium >/dev/null || need_apt+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_apt+=(fonts-noto-cjk)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
 if ((${#need_apt[@]})); then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -20,9 +22,17 @@ workdir="$(mktemp -d)"
 port="$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
     --dir "$workdir" --daemonize yes --pidfile "$workdir/redis.pid" --logfile "$workdir/redis.log"
+pgdir="$(mktemp -d)"
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$pgdir"
+    as_pg=(runuser -u postgres --)
+fi
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 cleanup() {
     [ -f "$workdir/redis.pid" ] && kill "$(cat "$workdir/redis.pid")" 2>/dev/null || true
-    rm -rf "$workdir"
+    [ -f "$pgdir/data/postmaster.pid" ] && "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$workdir" "$pgdir"
 }
 trap cleanup EXIT
 for _ in $(seq 50); do
@@ -31,6 +41,15 @@ for _ in $(seq 50); do
 done
 export SIDEKICK_TEST_REDIS_URL="redis://127.0.0.1:$port/0"
 export SIDEKICK_REQUIRE_REDIS=1
+
+# A throwaway PostgreSQL cluster on loopback, for the scale-out database path.
+pgport="$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"${as_pg[@]}" "$pg_bin/initdb" -D "$pgdir/data" -A trust -U sidekick >/dev/null
+"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
+    -o "-p $pgport -k $pgdir -h 127.0.0.1 -F" start >/dev/null
+export SIDEKICK_TEST_PG_URL="postgresql+asyncpg://sidekick@127.0.0.1:$pgport/postgres"
+export SIDEKICK_REQUIRE_PG=1
+export SIDEKICK_REQUIRE_BROWSER=1
 
 .venv/bin/lint-imports
 .venv/bin/python -m pytest "$@"

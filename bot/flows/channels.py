@@ -194,7 +194,7 @@ async def _import(path: Path, url: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m bot.flows.channels import FILE [--db URL]`."""
-    parser = argparse.ArgumentParser(prog="python -m bot.flows.channels")
+    parser = argparse.ArgumentParser(prog="python -m bot channels")
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import", help="import channels / welcome templates (YAML or CSV)")
     imp.add_argument("file", type=Path)

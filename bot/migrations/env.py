@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -43,4 +44,12 @@ if context.is_offline_mode():
     with context.begin_transaction():
         context.run_migrations()
 else:
-    asyncio.run(_online())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(_online())
+    else:
+        # Called from async code (a test, a benchmark): run on a thread with its own loop.
+        worker = threading.Thread(target=lambda: asyncio.run(_online()))
+        worker.start()
+        worker.join()

@@ -24,6 +24,10 @@ TOKEN_ERRCODES = frozenset({40014, 42001, 41001})
 BUSY_ERRCODES = frozenset({-1, 45009, 45033})
 # Our own errcode for a call that could not be made (connection, timeout, non-JSON answer).
 NETWORK_ERRCODE = -2
+# Our own code: WeCom silently drops app messages past 30 a minute to one member (§7.1), so
+# the client refuses them first, visibly, counting in the shared cache across workers.
+RATE_LIMITED_ERRCODE = -3
+MEMBER_MESSAGES_PER_MINUTE = 30
 # Refresh this long before WeCom's expiry (wecom-reference §6: 60-300 s).
 EXPIRY_MARGIN = 300
 
@@ -243,8 +247,22 @@ class WeComClient:
     # ----------------------------------------------------------------- app messages (§7.1)
 
     async def _send_app(self, touser: str | Sequence[str], msgtype: str, body: JSON) -> JSON:
-        payload = {"touser": _users(touser), "msgtype": msgtype, "agentid": self.agent_id}
+        users = _users(touser)
+        await self._check_member_rate(users)
+        payload = {"touser": users, "msgtype": msgtype, "agentid": self.agent_id}
         return await self.post("message/send", {**payload, msgtype: body})
+
+    async def _check_member_rate(self, users: str) -> None:
+        if users == "@all":
+            return
+        for user in users.split("|"):
+            key = f"wecom:rate:msg:{self.agent_id}:{user}"
+            if await self._cache.incr(key, 60) > MEMBER_MESSAGES_PER_MINUTE:
+                raise WeComError(
+                    RATE_LIMITED_ERRCODE,
+                    f"rate limited: over {MEMBER_MESSAGES_PER_MINUTE} app messages a minute",
+                    "message/send",
+                )
 
     async def send_text(self, touser: str | Sequence[str], content: str) -> JSON:
         """App text message to members (list or "a|b" or "@all")."""
@@ -398,6 +416,11 @@ class WeComClient:
             servicer_userid=servicer_userid or None,
         )
         return await self.post("kf/service_state/trans", body)
+
+    async def groupchat_get(self, chat_id: str) -> JSON:
+        """A customer group's name, owner and member_list (type 1 member, 2 external)."""
+        body = {"chat_id": chat_id, "need_name": 1}
+        return await self.post("externalcontact/groupchat/get", body)
 
     # ----------------------------------------------------------------- OAuth and group robot
 

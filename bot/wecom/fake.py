@@ -155,6 +155,27 @@ class FakeWeCom:
             session.update(service_state=0, servicer_userid="")
         return msgid
 
+    def add_group_chat(
+        self, *, name: str, owner: str, members: Sequence[str] = (),
+        customers: Sequence[str] = (), chat_id: str | None = None,
+    ) -> str:  # fmt: skip
+        """Create a customer group (owner and members internal, customers external); its id."""
+        chat_id = chat_id or self.state.new_id("wr")
+        now = int(time.time())
+        member_list = [
+            {"userid": userid, "type": 1, "join_time": now, "join_scene": 1}
+            for userid in dict.fromkeys([owner, *members])
+        ] + [
+            {"userid": euid, "type": 2, "join_time": now, "join_scene": 1,
+             "name": self.state.contacts.get(euid, {}).get("external_contact", {}).get("name", "")}
+            for euid in customers
+        ]  # fmt: skip
+        self.state.group_chats[chat_id] = {
+            "chat_id": chat_id, "name": name, "owner": owner, "create_time": now,
+            "notice": "", "member_list": member_list, "admin_list": [],
+        }  # fmt: skip
+        return chat_id
+
     def issue_oauth_code(self, userid: str) -> str:
         """A single-use OAuth code that auth/getuserinfo resolves to `userid`."""
         code = secrets.token_urlsafe(24)

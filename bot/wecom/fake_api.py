@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 from bot.wecom.fake_state import (
     INVALID_AGENTID,
+    INVALID_CHATID,
     INVALID_CODE,
     INVALID_CORPID,
     INVALID_MSGTYPE,
@@ -166,6 +167,12 @@ def transfer_customer(state: FakeState, query: Mapping[str, str], body: JSON) ->
     return {"customer": customers}
 
 
+def groupchat_get(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
+    group = state.group_chats.get(str(body.get("chat_id") or ""))
+    _need(group, "invalid chatid", INVALID_CHATID)
+    return {"group_chat": copy.deepcopy(group)}
+
+
 def kf_sync_msg(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
     kfid = str(body.get("open_kfid") or "")
     _need(kfid, "open_kfid missing")
@@ -265,6 +272,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "externalcontact/mark_tag": mark_tag,
     "externalcontact/remark": remark,
     "externalcontact/transfer_customer": transfer_customer,
+    "externalcontact/groupchat/get": groupchat_get,
     "externalcontact/resigned/transfer_customer": transfer_customer,
     "kf/sync_msg": kf_sync_msg,
     "kf/send_msg": kf_send_msg,

@@ -16,6 +16,7 @@ INVALID_SECRET = 40001
 INVALID_CORPID = 40013
 INVALID_TOKEN = 40014
 INVALID_CODE = 40029
+INVALID_CHATID = 40050  # (fake) groupchat/get with an unknown chat_id
 INVALID_MSGTYPE = 40008
 INVALID_AGENTID = 40056
 INVALID_PARAM = 40058
@@ -55,6 +56,7 @@ class FakeState:
     kf_state: dict[tuple[str, str], JSON] = field(default_factory=dict)
     kf_sends: dict[tuple[str, str], int] = field(default_factory=dict)
     oauth_codes: dict[str, str] = field(default_factory=dict)  # code -> userid
+    group_chats: dict[str, JSON] = field(default_factory=dict)  # chat_id -> group_chat
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self, prefix: str) -> str:

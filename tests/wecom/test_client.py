@@ -64,7 +64,7 @@ async def test_50_concurrent_calls_without_token(
     wecom_fake: FakeWeCom, make_client: ClientFactory
 ) -> None:
     client = make_client()
-    await asyncio.gather(*(client.send_text("rep1", f"m{i}") for i in range(50)))
+    await asyncio.gather(*(client.send_text(f"rep{i}", f"m{i}") for i in range(50)))
     assert len(wecom_fake.calls_to("gettoken")) == 1
     assert len(wecom_fake.calls_to("message/send")) == 50
 
@@ -76,7 +76,7 @@ async def test_50_concurrent_calls_with_expired_token(
     await client.send_text("rep1", "warm up")
     wecom_fake.expire_tokens()  # WeCom revoked it; our cache still holds it
     before = len(wecom_fake.calls)
-    await asyncio.gather(*(client.send_text("rep1", f"m{i}") for i in range(50)))
+    await asyncio.gather(*(client.send_text(f"rep{i}", f"m{i}") for i in range(50)))
     later = wecom_fake.calls[before:]
     assert [c["path"] for c in later].count("cgi-bin/gettoken") == 1
     assert [c["path"] for c in later].count("cgi-bin/message/send") == 100  # 50 x 42001 + 50 ok
@@ -89,7 +89,7 @@ async def test_50_concurrent_calls_after_cache_ttl(
     client = make_client()
     await client.send_text("rep1", "warm up")
     await asyncio.sleep(0.6)
-    await asyncio.gather(*(client.send_text("rep1", f"m{i}") for i in range(50)))
+    await asyncio.gather(*(client.send_text(f"rep{i}", f"m{i}") for i in range(50)))
     assert len(wecom_fake.calls_to("gettoken")) == 2
 
 
@@ -241,11 +241,11 @@ async def test_single_flight_across_clients_sharing_redis(
     caches = [await open_cache(redis_url), await open_cache(redis_url)]
     try:
         clients = [make_client(c, corp_id=corp) for c in caches]
-        calls = [clients[i % 2].send_text("rep1", f"m{i}") for i in range(50)]
+        calls = [clients[i % 2].send_text(f"rep{i}", f"m{i}") for i in range(50)]
         await asyncio.gather(*calls)
         assert len(wecom_fake.calls_to("gettoken")) == 1
         wecom_fake.expire_tokens()
-        calls = [clients[i % 2].send_text("rep1", f"n{i}") for i in range(50)]
+        calls = [clients[i % 2].send_text(f"rep{i}", f"n{i}") for i in range(50)]
         await asyncio.gather(*calls)
         assert len(wecom_fake.calls_to("gettoken")) == 2
         tickets = [clients[i % 2].get_jsapi_ticket() for i in range(20)]

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 1edac9b5d698
+Revision ID: 4dc3e50373e4
 Revises: 
-Create Date: 2026-11-22 10:18:49.731030
+Create Date: 2026-11-22 10:21:47.509543
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import bot.db
 
 
-revision: str = '1edac9b5d698'
+revision: str = '4dc3e50373e4'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -90,6 +90,7 @@ def upgrade() -> None:
     sa.Column('score', sa.Float(), nullable=True),
     sa.Column('auto_replied', sa.Boolean(), nullable=False),
     sa.Column('suggestions', sa.JSON(), nullable=False),
+    sa.Column('rule_hits', sa.JSON(), nullable=False),
     sa.Column('created_at', bot.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_message')),
     sa.UniqueConstraint('source', 'source_msgid', name=op.f('uq_message_source'))
@@ -121,6 +122,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tag_group_id'), ['group_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tag_name'), ['name'], unique=False)
 
+    op.create_table('welcome_template',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('scope', sa.String(length=16), nullable=False),
+    sa.Column('target', sa.String(length=64), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('attachments', sa.JSON(), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_welcome_template'))
+    )
+    with op.batch_alter_table('welcome_template', schema=None) as batch_op:
+        batch_op.create_index('ix_welcome_template_scope_target', ['scope', 'target'], unique=False)
+
+    op.create_table('channel',
+    sa.Column('state', sa.String(length=30), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('tag_group', sa.String(length=30), nullable=False),
+    sa.Column('template_id', sa.String(length=64), nullable=True),
+    sa.Column('remark', sa.String(length=64), nullable=False),
+    sa.Column('updated_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['template_id'], ['welcome_template.id'], name=op.f('fk_channel_template_id_welcome_template'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('state', name=op.f('pk_channel'))
+    )
     op.create_table('customer_tag',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('external_userid', sa.String(length=64), nullable=False),
@@ -167,6 +192,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('added_at', bot.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ended_at', bot.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('welcome', sa.String(length=16), nullable=False),
     sa.ForeignKeyConstraint(['external_userid'], ['customer.external_userid'], name=op.f('fk_follow_relation_external_userid_customer'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_follow_relation')),
     sa.UniqueConstraint('userid', 'external_userid', name=op.f('uq_follow_relation_userid'))
@@ -215,6 +241,23 @@ def upgrade() -> None:
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_entry'))
     )
+    op.create_table('kb_miss',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('best_entry_id', sa.String(length=64), nullable=True),
+    sa.Column('best_confidence', sa.Float(), nullable=True),
+    sa.Column('first_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('resolved', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_miss')),
+    sa.UniqueConstraint('key', name=op.f('uq_kb_miss_key'))
+    )
+    with op.batch_alter_table('kb_miss', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_kb_miss_last_at'), ['last_at'], unique=False)
+
     op.create_table('kb_quick_reply',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
@@ -269,6 +312,10 @@ def downgrade() -> None:
     op.drop_table('kb_synonym')
     op.drop_table('kb_rule')
     op.drop_table('kb_quick_reply')
+    with op.batch_alter_table('kb_miss', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_kb_miss_last_at'))
+
+    op.drop_table('kb_miss')
     op.drop_table('kb_entry')
     with op.batch_alter_table('note', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_note_external_userid'))
@@ -295,6 +342,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_customer_tag_external_userid'))
 
     op.drop_table('customer_tag')
+    op.drop_table('channel')
+    with op.batch_alter_table('welcome_template', schema=None) as batch_op:
+        batch_op.drop_index('ix_welcome_template_scope_target')
+
+    op.drop_table('welcome_template')
     with op.batch_alter_table('tag', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tag_name'))
         batch_op.drop_index(batch_op.f('ix_tag_group_id'))

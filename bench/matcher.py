@@ -1,0 +1,169 @@
+"""Benchmark the FAQ matcher at 1k / 10k / 100k synthetic entries (prints figures only).
+
+Beside our index it runs `rapidfuzz.process.extractOne` over all questions and `rank_bm25`
+on the same words, in the same process, and prints latency median / p99, build time and
+memory. Each size runs in a fresh subprocess so RSS figures do not leak between sizes.
+
+    .venv/bin/python bench/matcher.py [--sizes 1000 10000 100000] [--queries 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psutil
+from rank_bm25 import BM25Okapi
+from rapidfuzz import process
+
+from knowledge import segment
+from knowledge.index import KnowledgeIndex
+from knowledge.model import FaqEntry
+
+SEED = 20240601
+# Baselines are linear scans; at large sizes they get fewer queries to keep the run short.
+BASELINE_QUERIES = {1000: 500, 10000: 100, 100000: 20}
+
+
+def _vocabulary(rng: random.Random, size: int = 6000) -> list[str]:
+    """Chinese-like words: 1-3 characters drawn from 2,500 common-range ideographs."""
+    chars = [chr(0x4E00 + rng.randrange(2500)) for _ in range(2500)]
+    return ["".join(rng.choice(chars) for _ in range(rng.choice((1, 2, 2, 2, 3)))) for _ in
+            range(size)]
+
+
+def _question(rng: random.Random, vocab: list[str], weights: list[float]) -> str:
+    return "".join(rng.choices(vocab, weights=weights, k=rng.randint(3, 7)))
+
+
+def make_entries(n: int) -> list[FaqEntry]:
+    """n deterministic synthetic entries with a Zipf-like word distribution."""
+    rng = random.Random(SEED)
+    vocab = _vocabulary(rng)
+    weights = [1.0 / (rank + 1) ** 0.9 for rank in range(len(vocab))]
+    return [
+        FaqEntry(id=f"e{i}", question=_question(rng, vocab, weights), answer="a")
+        for i in range(n)
+    ]
+
+
+def make_queries(entries: Sequence[FaqEntry], n: int) -> list[tuple[str, int]]:
+    """Paraphrase-like queries: a known question with characters dropped and added."""
+    rng = random.Random(SEED + 1)
+    queries = []
+    for _ in range(n):
+        source = rng.randrange(len(entries))
+        chars = list(entries[source].question)
+        for _ in range(max(1, len(chars) // 5)):
+            chars.pop(rng.randrange(len(chars)))
+        chars.insert(rng.randrange(len(chars) + 1), rng.choice("的了吗呢怎么"))
+        queries.append(("".join(chars), source))
+    return queries
+
+
+def _rss_mb() -> float:
+    return float(psutil.Process().memory_info().rss) / 2**20
+
+
+def _latencies(
+    fn: Callable[[str], int], queries: Sequence[tuple[str, int]]
+) -> dict[str, float]:
+    """Latency figures, and how often the top hit is the question the query came from."""
+    times = []
+    hits = 0
+    for query, source in queries:
+        started = time.perf_counter()
+        found = fn(query)
+        times.append((time.perf_counter() - started) * 1000)
+        hits += found == source
+    times.sort()
+    return {
+        "median_ms": statistics.median(times),
+        "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))],
+        "queries": len(times),
+        "hit_at_1": hits / len(times),
+    }
+
+
+def _top(index: KnowledgeIndex, query: str) -> int:
+    matches = index.match(query)
+    return int(matches[0].entry.id[1:]) if matches else -1
+
+
+def _extract_one(query: str, questions: list[str]) -> int:
+    found = process.extractOne(query, questions)
+    return int(found[2]) if found else -1
+
+
+def run_size(n: int, n_queries: int) -> dict[str, Any]:
+    """All measurements for one KB size (meant to run in a fresh process)."""
+    segment.default_segmenter().initialize()
+    entries = make_entries(n)
+    queries = make_queries(entries, n_queries)
+    gc.collect()
+    before = _rss_mb()
+    started = time.perf_counter()
+    index = KnowledgeIndex.build(entries)
+    build_s = time.perf_counter() - started
+    gc.collect()
+    result: dict[str, Any] = {
+        "n": n, "build_s": build_s, "index_mb": _rss_mb() - before,
+        "ours": _latencies(lambda q: _top(index, q), queries),
+    }
+    sample = queries[: BASELINE_QUERIES.get(n, 20)]
+    questions = [e.question for e in entries]
+    result["extract_one"] = _latencies(lambda q: _extract_one(q, questions), sample)
+    tokens = [list(index.analyse(q).words) for q in questions]
+    started = time.perf_counter()
+    bm25 = BM25Okapi(tokens)
+    result["bm25_build_s"] = time.perf_counter() - started
+    result["rank_bm25"] = _latencies(
+        lambda q: int(bm25.get_scores(list(index.analyse(q).words)).argmax()), sample
+    )
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _report(r: dict[str, Any]) -> None:
+    ours, fuzzy, bm25 = r["ours"], r["extract_one"], r["rank_bm25"]
+    print(f"\n== {r['n']:,} entries ==")
+    print(f"build: ours {r['build_s']:.2f} s, rank_bm25 {r['bm25_build_s']:.2f} s; "
+          f"index {r['index_mb']:.1f} MB (RSS growth); peak RSS {r['peak_rss_mb']:.0f} MB")
+    print(f"{'matcher':<22}{'queries':>8}{'median ms':>11}{'p99 ms':>9}"
+          f"{'x ours (median)':>17}{'hit@1':>7}")
+    for name, lat in (("ours (KnowledgeIndex)", ours), ("rapidfuzz extractOne", fuzzy),
+                      ("rank_bm25", bm25)):
+        ratio = lat["median_ms"] / ours["median_ms"]
+        print(f"{name:<22}{lat['queries']:>8}{lat['median_ms']:>11.3f}{lat['p99_ms']:>9.3f}"
+              f"{ratio:>16.1f}x{lat['hit_at_1']:>7.2f}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_size(args.child, args.queries)))
+        return 0
+    for n in args.sizes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(n), "--queries", str(args.queries)],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        _report(json.loads(out.strip().splitlines()[-1]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""Sandbox mode: the fake WeCom is mounted on the server and drives it end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.app import create_app
+from bot.settings import Settings
+from handlers.hint import HINT
+
+
+async def test_app_text_event_round_trip(
+    db_path: Path, aiohttp_unused_port: Any, aiohttp_server: Any, aiohttp_client: Any
+) -> None:
+    port = aiohttp_unused_port()
+    settings = Settings(sandbox=True, port=port, database_url=f"sqlite+aiosqlite:///{db_path}")
+    server = await aiohttp_server(create_app(settings), port=port)
+    client = await aiohttp_client(server)
+
+    resp = await client.post(
+        "/sandbox/wecom/_events", json={"type": "app_text", "userid": "zhangsan", "text": "你好"}
+    )
+    assert resp.status == 200
+    answer = await resp.json()
+    assert answer["status"] == 200
+    assert HINT in answer["reply_text"]
+
+    home = await client.get("/")
+    assert "沙盒模式" in await home.text()
+    calls = await (await client.get("/sandbox/wecom/_calls")).json()
+    assert isinstance(calls, list)
+
+
+async def test_sandbox_routes_do_not_exist_in_production(client: Any) -> None:
+    assert (await client.get("/sandbox/wecom/_calls")).status == 404
+    assert (await client.post("/sandbox/wecom/_events", json={})).status == 404

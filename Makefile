@@ -42,3 +42,5 @@ lint: install-dev
 bench: install-dev
 	$(PY) bench/callback.py
 	$(PY) bench/matcher.py
+	$(PY) bench/welcome.py
+	$(PY) bench/sidebar.py

@@ -7,11 +7,13 @@ import uuid
 from aiohttp import web
 
 import handlers
-from bot import callback, dispatch, resources, tasks, web_pages
+from bot import callback, dispatch, ingest, kb, resources, scheduler, tasks, web_pages
+from bot.flows import channels
 from bot.keys import CRYPTO, INSTANCE, ROUTER, SETTINGS
 from bot.router import EventRouter
 from bot.settings import Settings
 from bot.wecom.crypto import WeComCrypto
+from sidebar import app as sidebar_app
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -34,16 +36,23 @@ def create_app(settings: Settings) -> web.Application:
             resources.http_ctx,
             resources.cache_ctx,
             resources.db_ctx,
+            resources.inbox_writer_ctx,
             resources.wecom_ctx,
+            kb.kb_ctx,
             dispatch.sweeper_ctx,
+            scheduler.scheduler_ctx,
         ]
     )
     app.add_routes(callback.routes)
     app.add_routes(web_pages.routes)
+    app.add_routes(ingest.routes)
+    app.add_subapp("/sidebar", sidebar_app.create_sidebar_app())
     if settings.sandbox:
         from bot import sandbox
 
         sandbox.mount(app)
+        app.router.add_get("/sandbox", sidebar_app.sandbox_entry)  # the simulator page
+        app.cleanup_ctx.append(channels.demo_ctx)  # demo channels + welcome templates
     return app
 
 

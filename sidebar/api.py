@@ -1,0 +1,215 @@
+"""JSON API for the customer card: profile, tags, notes, follow-ups, escalations.
+
+Every write goes through the bot/services functions the slash-commands use; the acting rep always
+comes from the session, and every customer passes require_customer_access first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import utcnow
+from bot.errors import UsageError
+from bot.keys import CACHE, SETTINGS, WECOM
+from bot.models import Channel, Escalation, Followup, Staff, Tag
+from bot.services import audit, customers, escalations, followups, notes, notify, tags
+from sidebar import auth, views
+from sidebar.views import JSONDict
+
+routes = web.RouteTableDef()
+
+REASON_MAX = escalations.TEXT_MAX
+TAG_SYNC_KEY = "sidebar:tag-sync"
+TAG_SYNC_TTL = 300.0
+
+
+async def _customer_in_scope(db: AsyncSession, request: web.Request) -> tuple[Staff, str]:
+    """The viewer and the customer id in the URL, once access is checked."""
+    staff = await auth.viewer(db, request)
+    external_userid = request.match_info["external_userid"]
+    await customers.require_customer_access(db, staff, external_userid)
+    return staff, external_userid
+
+
+async def profile(db: AsyncSession, staff: Staff, external_userid: str) -> JSONDict:
+    """Everything the customer card shows."""
+    customer = await customers.require_customer_access(db, staff, external_userid)
+    reps = await customers.followers(db, external_userid)
+    follow = await customers.follow_of(db, staff.userid, external_userid)
+    if follow is None and reps:
+        follow = await customers.follow_of(db, reps[0], external_userid)
+    channel = await db.get(Channel, follow.state) if follow and follow.state else None
+    now = utcnow()
+    open_rows = await db.scalars(
+        select(Followup)
+        .where(Followup.external_userid == external_userid)
+        .order_by(
+            Followup.done_at.is_not(None),
+            Followup.due_at.is_(None),
+            Followup.due_at,
+            Followup.id.desc(),
+        )  # fmt: skip
+        .limit(30)
+    )
+    escalation_rows = await db.scalars(
+        select(Escalation)
+        .where(Escalation.external_userid == external_userid)
+        .order_by(Escalation.status != escalations.OPEN, Escalation.id.desc())
+        .limit(10)
+    )
+    return {
+        "customer": views.customer_json(customer, follow, reps, channel.name if channel else ""),
+        "tags": [views.tag_json(t) for t in await tags.customer_tags(db, external_userid)],
+        "notes": [views.note_json(n) for n in await notes.notes_of(db, external_userid)],
+        "followups": [views.followup_json(f, now) for f in open_rows],
+        "escalations": [views.escalation_json(e) for e in escalation_rows],
+        "viewer": {"userid": staff.userid, "role": staff.role},
+    }
+
+
+@routes.get("/api/customers/{external_userid}")
+async def get_customer(request: web.Request) -> web.Response:
+    """The customer card."""
+    async with views.transaction(request) as db:
+        staff = await auth.viewer(db, request)
+        data = await profile(db, staff, request.match_info["external_userid"])
+    return web.json_response(data)
+
+
+@routes.get("/api/tags")
+async def tag_library(request: web.Request) -> web.Response:
+    """The corp tag library by group (re-mirrored from WeCom every few minutes)."""
+    async with views.transaction(request) as db:
+        await auth.viewer(db, request)
+        # Mirror WeCom's library at most every few minutes (tags are also edited in WeCom).
+        if await request.config_dict[CACHE].set_nx(TAG_SYNC_KEY, "1", TAG_SYNC_TTL):
+            await tags.sync_corp_tags(db, request.config_dict[WECOM])
+        rows = list(await db.scalars(select(Tag).where(Tag.deleted.is_(False))))
+    groups: dict[tuple[str, str], list[Tag]] = defaultdict(list)
+    for tag in rows:
+        groups[(tag.group_id, tag.group_name)].append(tag)
+    out = [
+        {
+            "group_id": gid,
+            "group_name": gname,
+            "tags": [{"id": t.id, "name": t.name} for t in sorted(items, key=_tag_order)],
+        }
+        for (gid, gname), items in sorted(groups.items(), key=lambda kv: kv[0][1])
+    ]
+    return web.json_response({"groups": out})
+
+
+def _tag_order(tag: Tag) -> tuple[int, str]:
+    return tag.order, tag.name
+
+
+async def _acting_rep(db: AsyncSession, staff: Staff, external_userid: str) -> str:
+    """Whose follow relation a mark_tag goes through: the viewer's own, else the customer's rep."""
+    if await customers.follow_of(db, staff.userid, external_userid) is not None:
+        return staff.userid
+    rep = await customers.rep_of(db, external_userid)
+    if rep is None:
+        raise UsageError("这位客户目前没有跟进人，无法修改标签")
+    return rep
+
+
+@routes.post("/api/customers/{external_userid}/tags")
+async def change_tags(request: web.Request) -> web.Response:
+    """Add and/or remove tags by name (names from the corp library)."""
+    data = await views.read_json(request)
+    add, remove = views.names_field(data, "add"), views.names_field(data, "remove")
+    if not add and not remove:
+        raise UsageError("请选择要添加或移除的标签")
+    wecom = request.config_dict[WECOM]
+    async with views.transaction(request) as db:
+        staff, euid = await _customer_in_scope(db, request)
+        rep = await _acting_rep(db, staff, euid)
+        added: list[str] = []
+        removed: list[str] = []
+        if add:
+            added = await tags.add_tags(
+                db, wecom, external_userid=euid, userid=rep, names=add, by_kind="rep",
+                by=staff.userid, create_missing=False,
+            )  # fmt: skip
+        if remove:
+            removed = await tags.remove_tags(
+                db, wecom, external_userid=euid, userid=rep, names=remove, by_kind="rep",
+                by=staff.userid,
+            )  # fmt: skip
+        detail = {"added": added, "removed": removed, "via": "sidebar"}
+        await audit.record(db, actor=staff.userid, action="tag", target=euid, detail=detail)
+        current = [views.tag_json(t) for t in await tags.customer_tags(db, euid)]
+    return web.json_response({"added": added, "removed": removed, "tags": current})
+
+
+@routes.post("/api/customers/{external_userid}/notes")
+async def add_note(request: web.Request) -> web.Response:
+    """Write a note about the customer."""
+    data = await views.read_json(request)
+    text = views.text_field(data, "text", "备注内容", max_len=notes.TEXT_MAX)
+    async with views.transaction(request) as db:
+        staff, euid = await _customer_in_scope(db, request)
+        note = await notes.add_note(db, external_userid=euid, userid=staff.userid, text=text)
+        await audit.record(db, actor=staff.userid, action="note", target=euid,
+                           detail={"note_id": note.id, "via": "sidebar"})  # fmt: skip
+    return web.json_response({"note": views.note_json(note)}, status=201)
+
+
+@routes.post("/api/customers/{external_userid}/followups")
+async def add_followup(request: web.Request) -> web.Response:
+    """Add a follow-up for the signed-in rep, optionally due at a time."""
+    data = await views.read_json(request)
+    text = views.text_field(data, "note", "跟进内容", max_len=followups.TEXT_MAX)
+    due_at = views.parse_due(data.get("due_at"), views.timezone_of(request))
+    if due_at is not None and due_at <= utcnow():
+        raise UsageError("到期时间必须晚于现在")
+    async with views.transaction(request) as db:
+        staff, euid = await _customer_in_scope(db, request)
+        followup = await followups.add_followup(
+            db, external_userid=euid, userid=staff.userid, note=text, due_at=due_at
+        )
+        await audit.record(db, actor=staff.userid, action="followup", target=euid,
+                           detail={"followup_id": followup.id, "via": "sidebar"})  # fmt: skip
+    return web.json_response({"followup": views.followup_json(followup, utcnow())}, status=201)
+
+
+@routes.post("/api/followups/{followup_id}/done")
+async def done_followup(request: web.Request) -> web.Response:
+    """Mark a follow-up done (its owner, their supervisor or an admin)."""
+    raw_id = request.match_info["followup_id"]
+    if not raw_id.isdigit():
+        raise UsageError("跟进编号必须是数字")
+    async with views.transaction(request) as db:
+        staff = await auth.viewer(db, request)
+        followup = await db.get(Followup, int(raw_id))
+        if followup is not None:
+            await customers.require_customer_access(db, staff, followup.external_userid)
+        followup = await followups.done_followup(
+            db, followup_id=int(raw_id), by=staff, now=utcnow()
+        )
+        await audit.record(db, actor=staff.userid, action="followup_done",
+                           target=followup.external_userid,
+                           detail={"followup_id": followup.id, "via": "sidebar"})  # fmt: skip
+    return web.json_response({"followup": views.followup_json(followup, utcnow())})
+
+
+@routes.post("/api/customers/{external_userid}/escalations")
+async def escalate(request: web.Request) -> web.Response:
+    """Raise the customer to the rep's supervisors, with a reason."""
+    data = await views.read_json(request)
+    reason = views.text_field(data, "reason", "升级原因", max_len=REASON_MAX)
+    async with views.transaction(request) as db:
+        staff, euid = await _customer_in_scope(db, request)
+        escalation = await escalations.open_escalation(
+            db, external_userid=euid, userid=staff.userid, reason=reason, source="rep"
+        )
+        await audit.record(db, actor=staff.userid, action="escalate", target=euid,
+                           detail={"escalation_id": escalation.id, "via": "sidebar"})  # fmt: skip
+        await notify.notify_escalation(
+            db, request.config_dict[WECOM], request.config_dict[SETTINGS], escalation
+        )
+    return web.json_response({"escalation": views.escalation_json(escalation)}, status=201)

@@ -1,0 +1,190 @@
+"""Sign-in: OAuth2 snsapi_base -> auth/getuserinfo -> signed session cookie; CSRF for writes."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from urllib.parse import quote, urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import PermissionDeniedError, WeComError
+from bot.keys import DB, SETTINGS, WECOM
+from bot.models import Staff
+from bot.services import customers
+from bot.settings import Settings
+from sidebar import session as sess
+from sidebar.errors import API_PREFIX, CsrfError, SessionExpiredError
+
+REQUEST_SESSION = web.RequestKey("sidebar_session", sess.Session)
+
+logger = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+HOME = "/sidebar/"
+AUTHORIZE = "https://open.weixin.qq.com/connect/oauth2/authorize"
+SANDBOX_AUTHORIZE = "/sidebar/sandbox/authorize"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _secret(settings: Settings) -> str:
+    return settings.session_secret.get_secret_value()
+
+
+def base_url(request: web.Request) -> str:
+    """The public origin of this server (SIDEKICK_PUBLIC_URL behind a proxy)."""
+    public = request.config_dict[SETTINGS].public_url.rstrip("/")
+    return public or f"{request.scheme}://{request.host}"
+
+
+def safe_next(value: str | None) -> str:
+    """A same-site sidebar path to return to after sign-in (no open redirects)."""
+    if not value or not value.startswith(HOME) or value.startswith("//") or "\\" in value:
+        return HOME
+    return value
+
+
+def login_url(next_path: str) -> str:
+    """Where the page sends the rep to sign in again."""
+    return f"/sidebar/auth/login?{urlencode({'next': safe_next(next_path)})}"
+
+
+def authorize_url(settings: Settings, redirect_uri: str, state: str, sandbox_as: str) -> str:
+    """WeCom's OAuth page (snsapi_base), or the sandbox stand-in when sandboxed."""
+    query = (
+        f"appid={settings.corp_id}&redirect_uri={quote(redirect_uri, safe='')}"
+        f"&response_type=code&scope=snsapi_base&state={state}&agentid={settings.agent_id}"
+    )
+    if settings.sandbox:
+        extra = f"&as={quote(sandbox_as, safe='')}" if sandbox_as else ""
+        return f"{SANDBOX_AUTHORIZE}?{query}{extra}"
+    return f"{AUTHORIZE}?{query}#wechat_redirect"
+
+
+def _secure(request: web.Request) -> bool:
+    return request.secure or base_url(request).startswith("https://")
+
+
+@routes.get("/auth/login")
+async def login(request: web.Request) -> web.Response:
+    """Start OAuth: remember a random state and where to return, then go to WeCom."""
+    settings = request.config_dict[SETTINGS]
+    state = secrets.token_hex(16)
+    now = int(time.time())
+    next_path = safe_next(request.query.get("next"))
+    cookie = sess.sign(_secret(settings), "oauth", {"s": state, "next": next_path, "iat": now})
+    redirect_uri = base_url(request) + "/sidebar/auth/callback"
+    target = authorize_url(settings, redirect_uri, state, request.query.get("as", ""))
+    response = web.HTTPFound(target)
+    response.set_cookie(
+        sess.STATE_COOKIE, cookie, max_age=sess.STATE_MAX_AGE, path="/sidebar/auth",
+        httponly=True, samesite="Lax", secure=_secure(request),
+    )  # fmt: skip
+    raise response
+
+
+def _auth_page(request: web.Request, status: int, message: str) -> web.Response:
+    context = {"code": "auth", "message": message, "retry": login_url(HOME)}
+    return aiohttp_jinja2.render_template("sidebar/error.html", request, context, status=status)
+
+
+@routes.get("/auth/callback")
+async def callback(request: web.Request) -> web.Response:
+    """OAuth return: resolve the code with WeCom, then bind the userid into the session."""
+    settings = request.config_dict[SETTINGS]
+    secret = _secret(settings)
+    state = sess.unsign(
+        secret, "oauth", request.cookies.get(sess.STATE_COOKIE),
+        max_age=sess.STATE_MAX_AGE, now=time.time(),
+    )  # fmt: skip
+    sent = request.query.get("state", "").encode()
+    if state is None or not secrets.compare_digest(str(state.get("s")).encode(), sent):
+        return _auth_page(request, 400, "登录已过期，请重新打开侧边栏")
+    code = request.query.get("code", "")
+    if not code:
+        return _auth_page(request, 400, "没有拿到企业微信的授权，请重试")
+    try:
+        info = await request.config_dict[WECOM].auth_getuserinfo(code)
+    except WeComError as exc:
+        logger.warning("sidebar oauth failed errcode=%s", exc.errcode)
+        return _auth_page(request, 400, "登录失败（授权码无效或已过期），请重试")
+    userid = str(info.get("userid") or info.get("UserId") or "")
+    if not userid:
+        return _auth_page(request, 403, "只有企业成员可以使用侧边栏")
+    async with request.config_dict[DB].begin() as db:
+        staff = await customers.get_staff(db, settings, userid)
+        if not staff.active:
+            return _auth_page(request, 403, "你的账号已停用，请联系管理员")
+    _, value = sess.new_session(secret, userid, time.time())
+    logger.info("sidebar sign-in userid=%s", userid)
+    response = web.HTTPFound(safe_next(str(state.get("next"))))
+    response.set_cookie(
+        sess.COOKIE, value, max_age=sess.MAX_AGE, path="/sidebar", httponly=True,
+        samesite="Lax", secure=_secure(request),
+    )  # fmt: skip
+    response.del_cookie(sess.STATE_COOKIE, path="/sidebar/auth")
+    raise response
+
+
+@routes.post("/api/logout")
+async def logout(request: web.Request) -> web.Response:
+    """End the session (the cookie is dropped)."""
+    response = web.json_response({"ok": True})
+    response.del_cookie(sess.COOKIE, path="/sidebar")
+    return response
+
+
+def current_session(request: web.Request) -> sess.Session | None:
+    """The signed-in session of a request, if any (pages use this to decide on a redirect)."""
+    secret = _secret(request.config_dict[SETTINGS])
+    return sess.read_session(secret, request.cookies.get(sess.COOKIE), time.time())
+
+
+def session_of(request: web.Request) -> sess.Session:
+    """The session the API middleware checked for this request."""
+    found: sess.Session | None = request.get(REQUEST_SESSION)
+    if found is None:
+        raise SessionExpiredError("登录已过期，请重新登录")
+    return found
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return origin is None
+    return origin.rstrip("/") in {f"{request.scheme}://{request.host}", base_url(request)}
+
+
+@web.middleware
+async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The API needs a session; writes also need its CSRF token and our own origin."""
+    if request.path.startswith(API_PREFIX):
+        found = current_session(request)
+        if found is None:
+            raise SessionExpiredError("登录已过期，请重新登录")
+        if request.method not in _SAFE_METHODS:
+            secret = _secret(request.config_dict[SETTINGS])
+            token = request.headers.get("X-CSRF-Token")
+            if not _same_origin(request) or not sess.check_csrf(secret, found, token):
+                raise CsrfError("页面已过期，请刷新后再试")
+        request[REQUEST_SESSION] = found
+    return await handler(request)
+
+
+async def viewer(db: AsyncSession, request: web.Request) -> Staff:
+    """The signed-in staff member (role and departments from our records)."""
+    found = session_of(request)
+    staff = await customers.get_staff(db, request.config_dict[SETTINGS], found.userid)
+    if not staff.active:
+        raise PermissionDeniedError("你的账号已停用，请联系管理员")
+    return staff
+
+
+def csrf_for(request: web.Request, found: sess.Session) -> str:
+    """The CSRF token a page embeds for its session."""
+    return sess.csrf_token(_secret(request.config_dict[SETTINGS]), found)

@@ -1,0 +1,189 @@
+"""Sandbox mode only: the customer-chat simulator page, the OAuth stand-in and their helpers.
+
+Everything here answers 404 unless settings.sandbox. Sign-in still goes through a real OAuth
+code issued by the fake WeCom and the normal callback; nothing here creates a session.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.errors import UsageError
+from bot.keys import FAKE, HTTP, SETTINGS, WECOM
+from bot.models import Customer, FollowRelation, Staff
+from bot.services import customers
+from bot.wecom.fake import FakeWeCom
+from sidebar import auth, jssdk, views
+
+logger = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+KF_ACCOUNT = "wksandboxkf0001"
+DEFAULT_REPS = ("zhangsan", "lisi", "wangwu")
+
+
+def _fake(request: web.Request) -> FakeWeCom:
+    """The fake WeCom, or 404 when this server is not a sandbox."""
+    fake = request.config_dict.get(FAKE)
+    if not request.config_dict[SETTINGS].sandbox or fake is None:
+        raise web.HTTPNotFound()
+    return fake
+
+
+_USERID_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def _userid(value: object) -> str:
+    userid = str(value or "").strip()
+    if not _USERID_RE.fullmatch(userid):
+        raise UsageError("员工账号只能包含字母、数字、下划线")
+    return userid
+
+
+@routes.get("/sandbox")
+async def sandbox_page(request: web.Request) -> web.Response:
+    """The simulator: a customer chat on the left, the sidebar on the right."""
+    _fake(request)
+    context = {"kf_account": KF_ACCOUNT, "default_reps": DEFAULT_REPS}
+    return aiohttp_jinja2.render_template("sidebar/sandbox.html", request, context)
+
+
+@routes.get("/sandbox/authorize")
+async def authorize(request: web.Request) -> web.Response:
+    """Stand-in for open.weixin.qq.com: the fake issues a real OAuth code for the chosen rep."""
+    fake = _fake(request)
+    redirect_uri = request.query.get("redirect_uri", "")
+    state = request.query.get("state", "")
+    if not redirect_uri.startswith(auth.base_url(request) + "/sidebar/auth/callback"):
+        raise UsageError("redirect_uri 不是本站的回调地址")
+    chosen = request.query.get("as", "")
+    if not chosen:
+        query = {k: v for k, v in request.query.items() if k != "as"}
+        context = {"reps": DEFAULT_REPS, "query": query}
+        return aiohttp_jinja2.render_template("sidebar/pick.html", request, context)
+    code = fake.issue_oauth_code(_userid(chosen))
+    raise web.HTTPFound(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}")
+
+
+@routes.get("/sandbox/api/state")
+async def state(request: web.Request) -> web.Response:
+    """Known reps, and the customers of one rep (for the simulator's pickers)."""
+    _fake(request)
+    userid = request.query.get("userid", "")
+    async with views.transaction(request) as db:
+        staff = sorted(set(DEFAULT_REPS) | set(await db.scalars(select(Staff.userid))))
+        rows = await db.execute(
+            select(Customer.external_userid, Customer.name, FollowRelation.state)
+            .join(FollowRelation, FollowRelation.external_userid == Customer.external_userid)
+            .where(FollowRelation.userid == userid, FollowRelation.status == customers.ACTIVE)
+            .order_by(FollowRelation.added_at.desc())
+        )
+        found = [{"external_userid": e, "name": n, "state": s} for e, n, s in rows]
+    return web.json_response({"staff": staff, "customers": found, "kf_account": KF_ACCOUNT})
+
+
+async def _post_event(request: web.Request, event: dict[str, Any]) -> dict[str, Any]:
+    """Have the fake deliver a callback to this server, the way WeCom would."""
+    url = request.config_dict[SETTINGS].api_base + "/_events"
+    async with request.config_dict[HTTP].post(url, json=event) as resp:
+        answer: dict[str, Any] = await resp.json()
+    if resp.status != 200:
+        raise UsageError(f"模拟事件失败：{answer.get('error', resp.status)}")
+    return answer
+
+
+@routes.post("/sandbox/api/customers")
+async def add_customer(request: web.Request) -> web.Response:
+    """A new customer adds the rep (add_external_contact with a welcome code)."""
+    _fake(request)
+    data = await views.read_json(request)
+    userid = _userid(data.get("userid"))
+    name = views.text_field(data, "name", "客户昵称", max_len=60)
+    channel = views.text_field(data, "state", "渠道", max_len=30, required=False)
+    event = {"type": "add_external_contact", "userid": userid, "name": name, "state": channel}
+    answer = await _post_event(request, event)
+    euid = str(answer["external_userid"])
+    async with views.transaction(request) as db:
+        if await db.get(Customer, euid) is None:  # the welcome flow normally stores it
+            await customers.upsert_customer(db, external_userid=euid, name=name)
+            await customers.upsert_follow(db, userid=userid, external_userid=euid, state=channel)
+    return web.json_response({"external_userid": euid, "name": name}, status=201)
+
+
+@routes.post("/sandbox/api/groups")
+async def add_group(request: web.Request) -> web.Response:
+    """A customer group owned by the rep with some of their customers (group_chat_tools)."""
+    fake = _fake(request)
+    data = await views.read_json(request)
+    userid = _userid(data.get("userid"))
+    name = views.text_field(data, "name", "群名", max_len=30)
+    members = data.get("customers")
+    if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+        raise UsageError("请选择群里的客户")
+    chat_id = fake.add_group_chat(name=name, owner=userid, customers=members)
+    return web.json_response({"chat_id": chat_id, "name": name}, status=201)
+
+
+@routes.post("/sandbox/api/archive")
+async def archive_message(request: web.Request) -> web.Response:
+    """A customer's 1:1 chat text, fed through the archive ingest endpoint like the puller."""
+    _fake(request)
+    data = await views.read_json(request)
+    userid = _userid(data.get("userid"))
+    euid = views.text_field(data, "external_userid", "客户", max_len=64)
+    text = views.text_field(data, "text", "消息", max_len=2000)
+    settings = request.config_dict[SETTINGS]
+    url = f"http://127.0.0.1:{settings.port}/ingest/messages"
+    line = json.dumps(archive_item(userid, euid, text), ensure_ascii=False)
+    headers = {"Authorization": f"Bearer {settings.ingest_token.get_secret_value()}"}
+    try:
+        async with request.config_dict[HTTP].post(
+            url, data=line.encode(), headers=headers
+        ) as resp:
+            answer = await resp.json(content_type=None)
+            status = resp.status
+    except aiohttp.ClientError as exc:
+        raise UsageError(f"会话存档接口不可用：{type(exc).__name__}") from None
+    if status != 200:
+        raise UsageError(f"会话存档接口拒绝了消息（HTTP {status}）")
+    return web.json_response(answer)
+
+
+def archive_item(userid: str, external_userid: str, text: str) -> dict[str, Any]:
+    """One decrypted archive message, as the company's archive puller would post it."""
+    return {
+        "msgid": f"sbx-{secrets.token_hex(8)}",
+        "action": "send",
+        "from": external_userid,
+        "tolist": [userid],
+        "msgtime": int(time.time() * 1000),
+        "msgtype": "text",
+        "text": {"content": text},
+    }
+
+
+@routes.post("/sandbox/api/jssdk-check")
+async def jssdk_check(request: web.Request) -> web.Response:
+    """The stand-in's wx.config/agentConfig: verify the signature as WeCom's client would."""
+    _fake(request)
+    data = await views.read_json(request)
+    kind = data.get("kind")
+    wecom = request.config_dict[WECOM]
+    ticket = await (wecom.get_agent_ticket() if kind == "agent" else wecom.get_jsapi_ticket())
+    url = str(data.get("url") or "")
+    expected = jssdk.signature(ticket, str(data.get("nonceStr")), str(data.get("timestamp")), url)
+    ok = expected == data.get("signature")
+    name = "agentConfig" if kind == "agent" else "config"
+    return web.json_response({"ok": ok, "errMsg": f"{name}:{'ok' if ok else 'invalid signature'}"})

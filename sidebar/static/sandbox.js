@@ -137,6 +137,18 @@
     }
   }
 
+  // A first visit starts with one customer, added through the real welcome flow, so the
+  // sidebar has someone to show instead of an empty state.
+  async function addFirstCustomer() {
+    try {
+      const data = await json("/sidebar/sandbox/api/customers", { userid: rep(), name: "林小姐", state: "douyin" });
+      line("sys", "", `已添加示例客户「${data.name}」（渠道 douyin）。试试以客户身份发：我过敏了`);
+      await loadCustomers(data.external_userid);
+    } catch (err) {
+      line("sys", "", `添加示例客户失败：${err.message}`);
+    }
+  }
+
   async function addGroup() {
     try {
       const ids = customers.map((c) => c.external_userid);
@@ -160,6 +172,7 @@
     const calls = await json("/sandbox/wecom/_calls").catch(() => []);
     seenCalls = calls.length;
     await loadCustomers();
+    if (!customers.length) await addFirstCustomer();
     showSidebar(true);
     poll();
   }

@@ -17,6 +17,7 @@ from bot.settings import Settings
 from tests.sidebar import browser as chromium
 
 XSS_NAME = "<script>alert(1)</script>"
+FIRST_CUSTOMER = "林小姐"  # the sample customer a first visit starts with
 TIMEOUT = 15_000
 VIEWPORT = {"width": 1280, "height": 900}
 
@@ -66,7 +67,9 @@ async def test_sandbox_page_loads(page: Any) -> None:
     banner = frame.locator("#sandbox-banner")
     await banner.wait_for()
     assert "模拟" in await banner.inner_text()  # the JS-SDK stand-in is clearly marked
-    await frame.locator("#notice").filter(has_text="当前客户").wait_for()
+    # A first visit is never empty: a sample customer arrives through the welcome flow.
+    await frame.locator("#c-name").filter(has_text=FIRST_CUSTOMER).wait_for()
+    await page.locator("#log .bubble-bot").first.wait_for()  # the welcome message
 
 
 async def test_sidebar_shows_the_customer(page: Any) -> None:
@@ -171,7 +174,7 @@ async def test_group_chat_shows_the_group_and_its_customers(page: Any) -> None:
     frame = page.frame_locator("#frame")
     await frame.locator("#group-name").filter(has_text="客户群").wait_for()
     members = frame.locator("#group-members .chip")
-    assert sorted(await members.all_inner_texts()) == ["群友乙", "群友甲"]
+    assert sorted(await members.all_inner_texts()) == sorted([FIRST_CUSTOMER, "群友甲", "群友乙"])
     await members.filter(has_text="群友甲").click()
     await frame.locator("#c-name").filter(has_text="群友甲").wait_for()
     await frame.locator("#qr-list .qr").first.wait_for()  # quick replies work here too

@@ -1,7 +1,7 @@
 """Shared state behind one small interface: Redis when configured, else in-process.
 
 Every key written through a `Cache` carries a TTL; nothing lives forever. Key names come from
-one function in the module that owns them (e.g. `bot.wecom.client.token_key`).
+one function in the module that owns them (e.g. `bot.wecom.transport.token_key`).
 """
 
 from __future__ import annotations

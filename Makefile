@@ -43,4 +43,4 @@ bench: install-dev
 	$(PY) bench/callback.py
 	$(PY) bench/matcher.py
 	$(PY) bench/welcome.py
-	$(PY) bench/sidebar.py
+	$(PY) bench/sidebar_page.py

@@ -2,7 +2,8 @@
 
 Runs the real app (SQLite file, in-process cache) and the fake WeCom on loopback, seeds the
 demo channels and templates, then fires N signed callbacks at once and reads, for each
-WelcomeCode, when the fake received send_welcome_msg. Prints p50/p99/max in milliseconds.
+WelcomeCode, when the fake received send_welcome_msg. Prints p50/p99/max in milliseconds and
+the inbox rows by status (everything behind the welcome must have finished too).
 
     .venv/bin/python bench/welcome.py [--n 100] [--rounds 3]
 """
@@ -95,6 +96,8 @@ async def main(n: int, rounds: int) -> None:
                     f"round {r + 1}: n={n} p50={statistics.median(lat):.1f} ms "
                     f"p99={_pct(lat, 0.99):.1f} ms max={max(lat):.1f} ms"
                 )
+            await _quiet(app)
+            print(f"inbox rows by status: {await _inbox(app)}")
         finally:
             await runner.cleanup()
             await fake_runner.cleanup()
@@ -106,6 +109,14 @@ async def _quiet(app: web.Application) -> None:
 
     if app[TASKS]:
         await asyncio.wait(set(app[TASKS]))
+
+
+async def _inbox(app: web.Application) -> dict[str, int]:
+    from bot import inbox
+    from bot.keys import DB
+
+    async with app[DB]() as session:
+        return await inbox.counts(session)
 
 
 async def _seed(app: web.Application) -> None:

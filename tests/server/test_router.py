@@ -37,7 +37,9 @@ def test_the_most_specific_handler_wins() -> None:
     router.on("event")(_a)
     router.on("event", "change_external_contact")(_b)
     router.on("event", "change_external_contact", "add_external_contact")(_c)
-    add = _event(MsgType="event", Event="change_external_contact", ChangeType="add_external_contact")
+    add = _event(
+        MsgType="event", Event="change_external_contact", ChangeType="add_external_contact"
+    )
     edit = _event(
         MsgType="event", Event="change_external_contact", ChangeType="edit_external_contact"
     )

@@ -7,7 +7,7 @@ Prints, per mode, the median and p90 of first contentful paint and DOMContentLoa
 navigation start), the time until the customer card shows the customer's name (JS-SDK handshake
 plus API calls), and the JS+CSS bytes transferred. Targets: first render < 300 ms, JS+CSS < 100 KB.
 
-    python bench/sidebar.py [--runs 20] [--chromium /usr/bin/chromium]
+    python bench/sidebar_page.py [--runs 20] [--chromium /usr/bin/chromium]
 """
 
 from __future__ import annotations

@@ -159,6 +159,30 @@ async def handle_customer_text(
     return result
 
 
+async def record_inbound(
+    app: web.Application,
+    *,
+    source: str,
+    external_userid: str,
+    text: str,
+    open_kfid: str = "",
+    source_msgid: str | None = None,
+) -> PipelineResult:
+    """Store a customer message that carries no question (an image, a voice note) as is.
+
+    No rules, no matching, no live event: only the row, so a re-read is a duplicate.
+    """
+    async with app[DB].begin() as session:
+        message, duplicate = await _store(
+            session, source=source, external_userid=external_userid, text=text, userid="",
+            open_kfid=open_kfid, source_msgid=source_msgid, matches=(), hits=(),
+        )  # fmt: skip
+    return PipelineResult(
+        message_id=message.id, external_userid=external_userid, text=text, matches=(),
+        decision="none", rule_hits=(), actions_taken=(), duplicate=duplicate,
+    )  # fmt: skip
+
+
 async def _store(
     session: AsyncSession,
     *,

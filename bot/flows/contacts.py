@@ -116,15 +116,46 @@ async def apply_channel(
             return done
         pattern = channel.remark
         if channel.tags:
-            await tags.ensure_tags(session, app[WECOM], channel.tags, group_name=channel.tag_group)
-            added = await tags.add_tags(
-                session, app[WECOM], external_userid=external_userid, userid=userid,
-                names=channel.tags, by_kind="channel", by=state,
+            wanted = await tags.ensure_tags(
+                session, app[WECOM], channel.tags, group_name=channel.tag_group
+            )
+            added = await _mark_channel_tags(
+                session, app, userid=userid, external_userid=external_userid, state=state,
+                wanted=wanted, detail=detail,
             )  # fmt: skip
             done.extend(f"tag:{name}" for name in added)
     if pattern and await _set_remark(app, userid, external_userid, pattern, detail):
         done.append("remark")
     return done
+
+
+async def _mark_channel_tags(
+    session: AsyncSession, app: web.Application, *, userid: str, external_userid: str,
+    state: str, wanted: list[Tag], detail: JSON,
+) -> list[str]:  # fmt: skip
+    """mark_tag on this rep's relation (WeCom tags per relation), local rows per customer.
+
+    Judged by the relation in `detail`, not by the customer's local tags: a customer who adds a
+    second rep through the same 活码 must get the source tag on that relation too.
+    """
+    on_relation = {str(t.get("tag_id")) for t in _follow_entry(detail, userid).get("tags") or []}
+    missing = [t for t in wanted if t.id not in on_relation]
+    if missing:
+        await app[WECOM].mark_tag(userid, external_userid, add_tag=[t.id for t in missing])
+    have = set(
+        await session.scalars(
+            select(CustomerTag.tag_id).where(CustomerTag.external_userid == external_userid)
+        )
+    )
+    session.add_all(
+        CustomerTag(
+            external_userid=external_userid, tag_id=t.id, added_by_kind="channel", added_by=state
+        )  # fmt: skip
+        for t in wanted
+        if t.id not in have
+    )
+    await session.flush()
+    return [t.name for t in missing]
 
 
 async def _set_remark(

@@ -8,6 +8,7 @@ de-duplication keeps a re-read message from being answered twice.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ from bot import pipeline
 from bot.cache import LockTimeoutError
 from bot.db import utcnow
 from bot.errors import WeComError
-from bot.flows import kf_reply
+from bot.flows import kf_menu, kf_reply
 from bot.keys import CACHE, DB, WECOM
 from bot.models import KfCursor
 
@@ -84,7 +85,7 @@ async def _pull(app: web.Application, *, token: str, open_kfid: str) -> int:
             return seen
         for msg in data.get("msg_list") or []:
             seen += 1
-            await handle_message(app, msg, open_kfid)
+            await _handle_safely(app, msg, open_kfid)
         cursor = str(data.get("next_cursor") or cursor)
         await save_cursor(app, open_kfid, cursor)
         if not int(data.get("has_more") or 0):
@@ -94,30 +95,56 @@ async def _pull(app: web.Application, *, token: str, open_kfid: str) -> int:
     return seen
 
 
+async def _handle_safely(app: web.Application, msg: Mapping[str, Any], open_kfid: str) -> None:
+    """One message; a failure is logged and skipped so one bad message cannot stall the account."""
+    try:
+        await handle_message(app, msg, open_kfid)
+    except Exception:  # noqa: BLE001 - re-reading it on every notice would stall the cursor
+        logger.exception("kf message %s failed kf=%s; skipped", msg.get("msgid"), open_kfid)
+
+
+def is_stale(msg: Mapping[str, Any], now: float | None = None) -> bool:
+    """Sent longer ago than kf/send_msg allows an answer (48 h): read after a long outage."""
+    sent = int(msg.get("send_time") or 0)
+    return bool(sent) and (now or time.time()) - sent > kf_reply.SEND_WINDOW
+
+
 async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid: str) -> None:
-    """One item of msg_list: customer texts go through the pipeline; events are handled."""
+    """One item of msg_list: customer messages are stored and answered; events are handled."""
     msgtype = str(msg.get("msgtype") or "")
     msgid = str(msg.get("msgid") or "")
     if msgtype == "event":
         if msgid and not await app[CACHE].set_nx(seen_event_key(msgid), "1", SEEN_TTL):
             return
-        await kf_reply.on_event(app, dict(msg.get("event") or {}), open_kfid)
+        await kf_menu.on_event(app, dict(msg.get("event") or {}), open_kfid)
         return
     if int(msg.get("origin") or 0) != ORIGIN_CUSTOMER:
         return  # a servicer's or the system's own message
     euid = str(msg.get("external_userid") or "")
     kfid = str(msg.get("open_kfid") or open_kfid)
-    if msgtype != "text" or not euid:
-        logger.info("kf: %s message from customer=%s left to the servicer", msgtype, euid)
+    if not euid:
+        logger.warning("kf: %s message %s without a customer id", msgtype, msgid)
         return
     body = msg.get("text") or {}
-    result = await pipeline.handle_customer_text(
-        app, source="kf", external_userid=euid, text=str(body.get("content") or ""),
-        open_kfid=kfid, source_msgid=msgid or None, allow_auto_reply=True,
-    )  # fmt: skip
+    if msgtype == "text":
+        result = await pipeline.handle_customer_text(
+            app, source="kf", external_userid=euid, text=str(body.get("content") or ""),
+            open_kfid=kfid, source_msgid=msgid or None, allow_auto_reply=True,
+        )  # fmt: skip
+    else:
+        result = await pipeline.record_inbound(
+            app, source="kf", external_userid=euid, text=f"[{kf_reply.media_label(msgtype)}]",
+            open_kfid=kfid, source_msgid=msgid or None,
+        )  # fmt: skip
     if result.duplicate:
         logger.info("kf: message %s already handled", msgid)
         return
+    if is_stale(msg):
+        logger.info("kf: message %s is older than 48 h; stored, not answered", msgid)
+        return
     conv = kf_reply.Conversation(app, kfid, euid)
     await conv.customer_wrote()
-    await kf_reply.respond(conv, result, menu_id=str(body.get("menu_id") or ""))
+    if msgtype == "text":
+        await kf_reply.respond(conv, result, menu_id=str(body.get("menu_id") or ""))
+    else:
+        await kf_reply.respond_media(conv, result, msgtype)

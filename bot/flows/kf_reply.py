@@ -1,4 +1,4 @@
-"""Answering a kf customer: auto-reply, menus, the enter_session welcome, human handover.
+"""Answering a kf customer: auto-reply, menu clicks, media messages, human handover.
 
 kf/send_msg is allowed only in session states 0/1 and for 5 messages after the customer's
 last one (wecom-reference §5.3); we count our sends and stop at the limit, treat 95018 (wrong
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,29 +20,45 @@ from bot.keys import CACHE, DB, KB, SETTINGS, WECOM
 from bot.models import Message
 from bot.pipeline import PipelineResult
 from knowledge import misses
-from knowledge.model import Attachment, FaqEntry, KnowledgeBase
+from knowledge.model import Attachment, FaqEntry
 
 logger = logging.getLogger(__name__)
 
 SEND_LIMIT = 5  # messages per customer message (kf rule)
-SEND_WINDOW = 48 * 3600
+SEND_WINDOW = 48 * 3600  # kf/send_msg is allowed this long after the customer's last message
 BAD_STATE = 95018  # the session is not in a state that allows kf/send_msg
 BOT_STATES = (0, 1)  # new, or handled by the bot/API
 QUEUE, HUMAN = 2, 3
-MENU_CATEGORIES = 5
 MENU_QUESTIONS = 6
-# "人工智能" is a topic, not a request for a person.
-HUMAN_REQUEST = re.compile(r"转人工|人工(?!智能)|找客服|真人|接人工|客服在吗")
+# A request for a person; "人工" alone only when nothing follows that makes it a topic
+# ("人工智能", "人工香精", "人工色素" are questions about things, not about people).
+HUMAN_REQUEST = re.compile(
+    r"转人工|找人工|要人工|接人工|人工客服|人工服务|找客服|真人|客服在吗"
+    r"|人工(?=$|[\s，,。.！!？?~～吧呢啊呀吗哈])"
+)
+
+# What a send came to (Conversation.send).
+SENT, LIMITED, HUMAN_HAS_IT, FAILED = "sent", "limited", "human", "failed"
 
 HOLDING = "您的问题已收到，正在为您转接人工客服，请稍候～"
 HANDOVER_NOW = "好的，正在为您转接人工客服，请稍候～"
-WELCOME_HEAD = "您好，欢迎咨询！请问有什么可以帮您？常见问题："
-WELCOME_TAIL = "也可以直接输入您的问题；需要人工服务请回复「人工」。"
+MEDIA_HOLDING = "收到您发来的{label}～正在为您转接人工客服，请稍候。"
+# kf msgtypes a customer can send besides text, in the words the holding reply uses.
+MEDIA_LABELS = {
+    "image": "图片", "voice": "语音", "video": "视频", "file": "文件", "location": "位置",
+    "link": "链接", "business_card": "名片", "miniprogram": "小程序",
+    "channels_shop_product": "商品", "channels_shop_order": "订单",
+}  # fmt: skip
 
 
 def wants_human(text: str) -> bool:
     """The customer asks for a person."""
     return HUMAN_REQUEST.search(text) is not None
+
+
+def media_label(msgtype: str) -> str:
+    """A non-text kf message type in Chinese ("消息" when unknown)."""
+    return MEDIA_LABELS.get(msgtype, "消息")
 
 
 def sends_key(open_kfid: str, external_userid: str) -> str:
@@ -79,24 +94,26 @@ class Conversation:
             return HUMAN
         return int(data.get("service_state") or 0)
 
-    async def send(self, msgtype: str, content: dict[str, Any]) -> bool:
-        """kf/send_msg within the limits; False (logged) when not sent."""
+    async def send(self, msgtype: str, content: dict[str, Any]) -> str:
+        """kf/send_msg within the limits, tried once; SENT or why not (logged)."""
         count = await self.app[CACHE].incr(
             sends_key(self.open_kfid, self.external_userid), SEND_WINDOW
         )
         if count > SEND_LIMIT:
             logger.warning("kf send limit reached customer=%s", self.external_userid)
-            return False
+            return LIMITED
         try:
             await self.app[WECOM].kf_send_msg(
                 self.external_userid, self.open_kfid, msgtype, content
             )
         except WeComError as exc:
-            level = logging.INFO if exc.errcode == BAD_STATE else logging.ERROR
-            logger.log(level, "kf send failed customer=%s errcode=%s", self.external_userid,
-                       exc.errcode)  # fmt: skip
-            return False
-        return True
+            if exc.errcode == BAD_STATE:
+                logger.info("kf send refused: a person has customer=%s", self.external_userid)
+                return HUMAN_HAS_IT
+            logger.error("kf send failed customer=%s errcode=%s", self.external_userid,
+                         exc.errcode)  # fmt: skip
+            return FAILED
+        return SENT
 
 
 async def respond(conv: Conversation, result: PipelineResult, *, menu_id: str = "") -> None:
@@ -110,7 +127,7 @@ async def respond(conv: Conversation, result: PipelineResult, *, menu_id: str = 
         return
     best = result.best
     if result.decision == "auto" and best is not None:
-        if await answer(conv, result, best.entry):
+        if await answer(conv, result, best.entry) in (SENT, HUMAN_HAS_IT):
             return
         await handover(conv, result, holding="", reason="自动回复未送达")
         return
@@ -122,21 +139,33 @@ async def respond(conv: Conversation, result: PipelineResult, *, menu_id: str = 
         )  # fmt: skip
 
 
-async def answer(conv: Conversation, result: PipelineResult, entry: FaqEntry) -> bool:
-    """Send an FAQ answer (and its attachment) and log it; False when the text failed."""
+async def respond_media(conv: Conversation, result: PipelineResult, msgtype: str) -> None:
+    """An image, voice note, file...: the bot cannot read it, so a person takes over."""
+    if await conv.state() not in BOT_STATES:
+        return
+    label = media_label(msgtype)
+    await handover(
+        conv, result, holding=MEDIA_HOLDING.format(label=label),
+        reason=f"客户发来{label}，机器人无法识别",
+    )  # fmt: skip
+
+
+async def answer(conv: Conversation, result: PipelineResult, entry: FaqEntry) -> str:
+    """Send an FAQ answer (and its attachment) and log it; the text's send outcome."""
     text = entry.answer
     link = entry.attachment
     # A kf link card needs an uploaded thumbnail; without one the URL goes in the text.
     if link is not None and link.kind == "link" and link.url and not link.media_id:
         text = f"{text}\n{link.title or '详情'}：{link.url}"
-    if not await conv.send("text", {"content": text}):
-        return False
+    outcome = await conv.send("text", {"content": text})
+    if outcome != SENT:
+        return outcome
     if link is not None and link.media_id:
         part = _attachment(link)
         if part is not None:
             await conv.send(*part)
     await _log_reply(conv, result.message_id, text, entry.id)
-    return True
+    return SENT
 
 
 def _attachment(att: Attachment) -> tuple[str, dict[str, Any]] | None:
@@ -177,31 +206,35 @@ async def handover(
     conv: Conversation, result: PipelineResult, *, holding: str, reason: str
 ) -> None:
     """Holding reply, then service_state/trans to a servicer (3) or the queue (2); notify."""
-    if holding:
-        await conv.send("text", {"content": holding})
+    if holding and await conv.send("text", {"content": holding}) == HUMAN_HAS_IT:
+        return  # the session moved to a person since we looked: nothing to hand over
     servicer = await _pick_servicer(conv)
-    wecom, kfid, euid = conv.app[WECOM], conv.open_kfid, conv.external_userid
-    state = QUEUE
-    try:
-        if servicer:
-            await wecom.kf_service_state_trans(kfid, euid, HUMAN, servicer)
-            state = HUMAN
-        else:
-            await wecom.kf_service_state_trans(kfid, euid, QUEUE)
-    except WeComError as exc:
-        logger.warning("kf trans to %s failed customer=%s errcode=%s", servicer or "queue",
-                       conv.external_userid, exc.errcode)  # fmt: skip
-        if not servicer:
-            return
-        try:  # the servicer may be off duty: the queue is the fallback, tried once
-            await wecom.kf_service_state_trans(kfid, euid, QUEUE)
-        except WeComError as again:
-            logger.error("kf queue failed customer=%s errcode=%s", conv.external_userid,
-                         again.errcode)  # fmt: skip
-            return
+    state = await _transfer(conv, servicer)
+    if state is None:
+        # The customer was told a person is coming: someone must hear of it regardless.
+        reason = f"{reason}；自动转接失败，请在微信客服中手动接待"
     logger.info("kf handover customer=%s state=%s", conv.external_userid, state)
     await kf_notice.tell(conv.app, result, servicer=servicer if state == HUMAN else "",
                          open_kfid=conv.open_kfid, reason=reason)  # fmt: skip
+
+
+async def _transfer(conv: Conversation, servicer: str) -> int | None:
+    """service_state/trans to 3 with the servicer, else (or on refusal) 2; None if both fail."""
+    wecom, kfid, euid = conv.app[WECOM], conv.open_kfid, conv.external_userid
+    if servicer:
+        try:
+            await wecom.kf_service_state_trans(kfid, euid, HUMAN, servicer)
+        except WeComError as exc:  # the servicer may be off duty: the queue is the fallback
+            logger.warning("kf trans to %s failed customer=%s errcode=%s", servicer, euid,
+                           exc.errcode)  # fmt: skip
+        else:
+            return HUMAN
+    try:
+        await wecom.kf_service_state_trans(kfid, euid, QUEUE)
+    except WeComError as exc:
+        logger.error("kf queue failed customer=%s errcode=%s", euid, exc.errcode)
+        return None
+    return QUEUE
 
 
 async def _pick_servicer(conv: Conversation) -> str:
@@ -210,22 +243,6 @@ async def _pick_servicer(conv: Conversation) -> str:
         return ""
     turn = await conv.app[CACHE].incr(round_robin_key(conv.open_kfid), 24 * 3600)
     return servicers[(turn - 1) % len(servicers)]
-
-
-def top_categories(kb: KnowledgeBase, limit: int = MENU_CATEGORIES) -> list[str]:
-    """FAQ categories with the most entries first (ties: first seen first)."""
-    counts = Counter(e.category for e in kb.entries if e.enabled and e.category)
-    order = {c: i for i, c in reversed(list(enumerate(e.category for e in kb.entries)))}
-    return sorted(counts, key=lambda c: (-counts[c], order[c]))[:limit]
-
-
-def welcome_menu(kb: KnowledgeBase) -> dict[str, Any]:
-    """The msgmenu of the enter_session welcome: one click item per top category."""
-    items = [
-        {"type": "click", "click": {"id": f"cat:{c}"[:64], "content": c}}
-        for c in top_categories(kb)
-    ]
-    return {"head_content": WELCOME_HEAD, "list": items, "tail_content": WELCOME_TAIL}
 
 
 async def _menu_click(conv: Conversation, result: PipelineResult, menu_id: str) -> bool:
@@ -241,26 +258,8 @@ async def _menu_click(conv: Conversation, result: PipelineResult, menu_id: str) 
             for e in entries[:MENU_QUESTIONS]
         ]
         menu = {"head_content": f"「{category}」常见问题：", "list": items}
-        return await conv.send("msgmenu", menu)
+        return await conv.send("msgmenu", menu) == SENT
     if menu_id.startswith("faq:"):
         entry = kb.entry(menu_id[4:])
-        return entry is not None and await answer(conv, result, entry)
+        return entry is not None and await answer(conv, result, entry) == SENT
     return False
-
-
-async def on_event(app: web.Application, event: dict[str, Any], open_kfid: str) -> None:
-    """kf events: the enter_session welcome; failures are logged, never retried."""
-    kind = str(event.get("event_type") or "")
-    if kind == "enter_session" and event.get("welcome_code"):
-        menu = welcome_menu(app[KB].snapshot.kb)
-        try:
-            await app[WECOM].kf_send_msg_on_event(str(event["welcome_code"]), "msgmenu", menu)
-        except WeComError as exc:
-            logger.warning("kf welcome failed kf=%s errcode=%s", open_kfid, exc.errcode)
-            return
-        logger.info("kf welcome sent kf=%s customer=%s", open_kfid, event.get("external_userid"))
-    elif kind == "msg_send_fail":
-        logger.warning("kf message %s not delivered (type %s)", event.get("fail_msgid"),
-                       event.get("fail_type"))  # fmt: skip
-    else:
-        logger.info("kf event %s kf=%s", kind or "?", open_kfid)

@@ -18,13 +18,15 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import WeComError
-from bot.keys import DB, WECOM
+from bot.keys import CACHE, DB, WECOM
 from bot.models import Channel, Customer, Staff, WelcomeTemplate
 
 logger = logging.getLogger(__name__)
 
 # The WelcomeCode's lifetime (wecom-reference §4): a replay older than this cannot succeed.
 CODE_TTL = 20
+# A code is claimed once before it is spent, so a replay of the same event never sends again.
+CODE_CLAIM_TTL = 5 * 60
 # Another app (or the console) already welcomed this customer: recorded, never retried.
 TAKEN_ERRCODES = frozenset({41051, 41096})
 ATTACHMENTS_MAX = 9
@@ -35,6 +37,11 @@ _PLACEHOLDER = re.compile(r"\{(customer|rep)(?:\|([^{}]*))?\}")
 SENT, TAKEN, NONE, SKIPPED, FAILED, NO_TEMPLATE = (
     "sent", "taken", "none", "skipped", "failed", "no_template",
 )  # fmt: skip
+
+
+def code_key(welcome_code: str) -> str:
+    """Cache key claiming a WelcomeCode for the one attempt it allows."""
+    return f"wecom:welcome-code:{welcome_code}"
 
 
 def render(text: str, *, customer: str = "", rep: str = "") -> str:
@@ -148,6 +155,9 @@ async def send_welcome(app: web.Application, fields: Mapping[str, str], *, live:
         attachments = wecom_attachments(template.attachments or [])
     if not text.strip() and not attachments:
         return NO_TEMPLATE
+    if not await app[CACHE].set_nx(code_key(code), "1", CODE_CLAIM_TTL):
+        logger.info("welcome: code already spent on this add user=%s customer=%s", userid, euid)
+        return SKIPPED
     try:
         await app[WECOM].send_welcome_msg(code, text or None, attachments)
     except WeComError as exc:

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.wecom import fake_api, fake_state, fake_xml
+from bot.wecom import fake_api, fake_events, fake_state, fake_xml
 from bot.wecom.crypto import CryptoError, EnvelopeError, WeComCrypto, parse_envelope, parse_plain
 from bot.wecom.fake_state import JSON, FakeApiError, FakeState
 
@@ -53,7 +53,7 @@ class FakeWeCom:
         self.crypto = WeComCrypto(token, aes_key, corp_id)
         self.callback_url = callback_url
         self.calls: list[JSON] = []
-        self._failures: dict[str, deque[int]] = {}
+        self._failures: dict[str, deque[int | None]] = {}
         self._delays: dict[str, float] = {}
         self.app = web.Application()
         self.app.router.add_route("*", "/cgi-bin/{path:.+}", self._api)
@@ -76,9 +76,10 @@ class FakeWeCom:
         for token in self.state.tokens:
             self.state.tokens[token] = 0.0
 
-    def fail_next(self, path: str, errcode: int, times: int = 1) -> None:
-        """Answer the next `times` calls to `path` with `errcode`."""
-        self._failures.setdefault(_norm(path), deque()).extend([errcode] * times)
+    def fail_next(self, path: str, errcode: int, times: int = 1, *, after: int = 0) -> None:
+        """Answer `times` calls to `path` with `errcode`, once `after` more have succeeded."""
+        queued: list[int | None] = [None] * after + [errcode] * times
+        self._failures.setdefault(_norm(path), deque()).extend(queued)
 
     def delay(self, path: str, seconds: float) -> None:
         """Sleep `seconds` before answering each call to `path` (0 turns it off)."""
@@ -136,16 +137,23 @@ class FakeWeCom:
 
     def queue_kf_text(self, open_kfid: str, external_userid: str, text: str) -> str:
         """Queue a customer's kf text for kf/sync_msg; returns its msgid."""
+        return self.queue_kf_message(open_kfid, external_userid, "text", {"content": text})
+
+    def queue_kf_message(
+        self, open_kfid: str, external_userid: str, msgtype: str, body: JSON,
+        *, send_time: int | None = None,
+    ) -> str:  # fmt: skip
+        """Queue a customer's kf message of any msgtype (body under that key); its msgid."""
         msgid = self.state.new_id("kfmsg")
         self.state.kf_msgs.setdefault(open_kfid, []).append(
             {
                 "msgid": msgid,
                 "open_kfid": open_kfid,
                 "external_userid": external_userid,
-                "send_time": int(time.time()),
+                "send_time": int(time.time()) if send_time is None else send_time,
                 "origin": 3,
-                "msgtype": "text",
-                "text": {"content": text},
+                "msgtype": msgtype,
+                msgtype: body,
             }  # fmt: skip
         )
         # A customer message re-opens the 5-message window and an ended session.
@@ -153,6 +161,20 @@ class FakeWeCom:
         session = self.state.kf_state.get((open_kfid, external_userid))
         if session is not None and session["service_state"] == 4:
             session.update(service_state=0, servicer_userid="")
+        return msgid
+
+    def queue_kf_event(self, open_kfid: str, event: JSON) -> str:
+        """Queue a kf system event (msgtype event, origin 4, no customer fields); its msgid."""
+        msgid = self.state.new_id("kfev")
+        self.state.kf_msgs.setdefault(open_kfid, []).append(
+            {
+                "msgid": msgid,
+                "send_time": int(time.time()),
+                "origin": 4,
+                "msgtype": "event",
+                "event": event,
+            }  # fmt: skip
+        )
         return msgid
 
     def add_group_chat(
@@ -274,8 +296,9 @@ class FakeWeCom:
             return web.json_response({"errcode": 404, "errmsg": f"no fake for {path}"}, status=404)
         try:
             failures = self._failures.get(path)
-            if failures:
-                raise FakeApiError(failures.popleft(), "injected by fail_next")
+            injected = failures.popleft() if failures else None
+            if injected is not None:
+                raise FakeApiError(injected, "injected by fail_next")
             if path not in fake_api.NO_TOKEN:
                 self.state.check_token(request.query.get("access_token"))
             data = endpoint(self.state, request.query, body or {})
@@ -289,7 +312,7 @@ class FakeWeCom:
     async def _events_view(self, request: web.Request) -> web.Response:
         try:
             event = await request.json()
-            plain, extra = self._event_xml(event)
+            plain, extra = fake_events.event_xml(self, event)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return web.json_response({"error": f"bad event: {exc}"}, status=400)
         if not self.callback_url:
@@ -307,26 +330,6 @@ class FakeWeCom:
         out = {"status": status, "reply": reply_plain.decode(errors="replace"),
                "reply_text": reply_text} | extra  # fmt: skip
         return web.json_response(out)
-
-    def _event_xml(self, event: Mapping[str, Any]) -> tuple[bytes, JSON]:
-        """Apply a sandbox event to the fake's state; its callback XML and extra answer fields."""
-        kind = event["type"]
-        if kind == "add_external_contact":
-            userid = str(event["userid"])
-            euid = str(event.get("external_userid") or self.state.new_id("wm"))
-            state = str(event.get("state") or "")
-            self.add_contact(euid, name=str(event.get("name") or ""), follow_user=[userid],
-                             state=state)  # fmt: skip
-            code = self.state.new_id("WELCOME")
-            xml = self.xml_add_external_contact(userid, euid, state, code)
-            return xml, {"external_userid": euid, "welcome_code": code}
-        if kind == "kf_text":
-            kfid, euid = str(event["open_kfid"]), str(event["external_userid"])
-            msgid = self.queue_kf_text(kfid, euid, str(event["text"]))
-            return self.xml_kf_event(kfid), {"msgid": msgid}
-        if kind == "app_text":
-            return self.xml_app_text(str(event["userid"]), str(event["text"])), {}
-        raise ValueError(f"unknown type {kind!r}")
 
 
 def _answer(exc: FakeApiError) -> web.Response:

@@ -182,7 +182,7 @@ def kf_sync_msg(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
     _need(cursor.isdigit(), "invalid cursor")
     msgs = state.kf_msgs.get(kfid, [])
     start = int(cursor)
-    end = min(start + limit, len(msgs))
+    end = min(start + limit, start + state.kf_page_max, len(msgs))
     page = copy.deepcopy(msgs[start:end])
     return {"next_cursor": str(end), "has_more": int(end < len(msgs)), "msg_list": page}
 

@@ -55,6 +55,7 @@ class FakeState:
     kf_msgs: dict[str, list[JSON]] = field(default_factory=dict)  # open_kfid -> messages
     kf_state: dict[tuple[str, str], JSON] = field(default_factory=dict)
     kf_sends: dict[tuple[str, str], int] = field(default_factory=dict)
+    kf_page_max: int = 1000  # sync_msg pages at most this many (tests make it small)
     oauth_codes: dict[str, str] = field(default_factory=dict)  # code -> userid
     group_chats: dict[str, JSON] = field(default_factory=dict)  # chat_id -> group_chat
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))

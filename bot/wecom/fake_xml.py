@@ -71,3 +71,21 @@ def kf_event(corp_id: str, open_kfid: str, token: str) -> bytes:
             ("OpenKfId", open_kfid),
         ]
     )
+
+
+def contact_change(
+    corp_id: str, change_type: str, userid: str, external_userid: str, **extra: str
+) -> bytes:
+    """Any other change_external_contact (extra elements: Source, FailReason, ...)."""
+    fields: list[tuple[str, str | int]] = [
+        ("ToUserName", corp_id),
+        ("FromUserName", "sys"),
+        ("CreateTime", int(time.time())),
+        ("MsgType", "event"),
+        ("Event", "change_external_contact"),
+        ("ChangeType", change_type),
+        ("UserID", userid),
+        ("ExternalUserID", external_userid),
+    ]
+    fields.extend(extra.items())
+    return render(fields)

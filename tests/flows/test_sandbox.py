@@ -61,3 +61,26 @@ async def test_sandbox_welcome_and_kf_rule(
     marked = [names[t] for c in calls if c["path"] == "cgi-bin/externalcontact/mark_tag"
               for t in c["json"]["add_tag"]]  # fmt: skip
     assert marked == ["抖音", "孕期"]
+
+
+async def test_sandbox_kf_media_enter_session_and_lost_customer(
+    db_path: Path,
+    aiohttp_unused_port: Callable[[], int],
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> None:
+    server = await _sandbox(db_path, aiohttp_unused_port(), aiohttp_server)
+    base = str(server.make_url("/sandbox/wecom")).rstrip("/")
+    kf = {"open_kfid": "wkDemo", "external_userid": "wmSandbox1"}
+    async with aiohttp.ClientSession() as http:
+        await _event(http, base, {"type": "kf_enter_session", **kf})
+        await _event(http, base, {"type": "kf_media", "msgtype": "voice", **kf})
+        added = await _event(http, base, {"type": "add_external_contact", "userid": "lisi"})
+        lost = {"type": "contact_change", "change_type": "del_follow_user", "userid": "lisi",
+                "external_userid": added["external_userid"]}  # fmt: skip
+        await _event(http, base, lost)
+        async with http.get(f"{base}/_calls") as resp:
+            calls = await resp.json()
+    by_path = {c["path"].removeprefix("cgi-bin/"): c["json"] for c in calls}
+    assert by_path["kf/send_msg_on_event"]["msgtype"] == "msgmenu"
+    assert "语音" in by_path["kf/send_msg"]["text"]["content"]
+    assert by_path["kf/service_state/trans"]["service_state"] == 2  # no servicers: the queue

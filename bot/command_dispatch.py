@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cache import Cache
 from bot.commands import ArgError, Command, CommandRouter, Context, Role
 from bot.db import utcnow
-from bot.errors import PermissionDeniedError, UserError
+from bot.errors import PermissionDeniedError, UserError, WeComError
 from bot.keys import CACHE, DB, SETTINGS, WECOM
 from bot.router import Reply
 from bot.services import audit, lookup
@@ -28,6 +28,15 @@ from bot.services import staff as staff_service
 logger = logging.getLogger(__name__)
 
 SLASHES = ("/", "／")
+# WeCom refusals a member can understand (errcode -> reason); others show the errcode only.
+WECOM_REASONS = {
+    -1: "企业微信繁忙，请稍后再试",
+    45009: "调用太频繁，请稍后再试",
+    45033: "调用太频繁，请稍后再试",
+    60011: "应用没有这项权限",
+    81013: "员工不在应用的可见范围内",
+    84061: "企业微信里该员工与客户已不是好友关系",
+}
 # How long a "which customer?" question stays answerable with /1../9.
 CHOICE_TTL = 300
 
@@ -63,17 +72,30 @@ async def handle(app: web.Application, registry: CommandRouter, userid: str, tex
     parsed = parse(text)
     choices: dict[str, str] = {}
     if parsed.name.isdigit():
-        pending = await _pop_choice(app[CACHE], userid, int(parsed.name))
-        if pending is None:
-            return Reply("没有等待选择的客户（选择 5 分钟内有效），请重新输入命令。")
-        original, ref, euid = pending
+        picked = await _pop_choice(app[CACHE], userid, int(parsed.name))
+        if isinstance(picked, str):
+            await _audit_bare(app, userid, "cmd:choice", parsed.name, "not_found")
+            return Reply(picked)
+        original, ref, euid = picked
         parsed, choices = parse(original), {ref: euid}
-    if not parsed.name:
-        return Reply(registry.render_help(Role.REP))
+    if not parsed.name:  # a lone "/" is a request for help
+        parsed = Parsed("help", "")
+    glued = registry.split_glued(parsed.name)
+    if glued is not None:  # "/跟进张三 回电": a Chinese alias typed without a space
+        alias, head = glued
+        parsed = Parsed(alias, f"{head} {parsed.args}".strip())
     command = registry.get(parsed.name)
     if command is None:
         return await _unknown(app, registry, userid, parsed)
     return await _run(app, registry, command, userid, parsed, choices)
+
+
+async def _audit_bare(
+    app: web.Application, userid: str, action: str, target: str, result: str
+) -> None:
+    """Audit an attempt that never reached a command (unknown name, stale choice)."""
+    async with app[DB].begin() as session:
+        await audit.record(session, actor=userid, action=action, target=target, result=result)
 
 
 async def _unknown(
@@ -82,9 +104,7 @@ async def _unknown(
     async with app[DB].begin() as session:
         staff = await staff_service.get_staff(session, app[SETTINGS], userid)
         hints = registry.suggest(parsed.name, Role.of(staff.role))
-        await audit.record(
-            session, actor=userid, action="cmd:?", target=parsed.name, result="unknown"
-        )
+    await _audit_bare(app, userid, "cmd:?", parsed.name, "unknown")
     text = f"没有命令 /{parsed.name}。"
     if hints:
         text += "你是不是想输入 " + " 或 ".join(f"/{h}" for h in hints) + "？"
@@ -124,6 +144,10 @@ async def _run(
         result, reply = "usage", Reply(f"{exc.message}\n{command.usage_text()}")
     except UserError as exc:
         result, reply = exc.code, Reply(exc.message)
+    except WeComError as exc:  # a refusal, not a bug: say what WeCom said, change nothing
+        logger.warning("command refused by wecom cmd=%s errcode=%s", command.name, exc.errcode)
+        reason = WECOM_REASONS.get(exc.errcode, "企业微信拒绝了这次操作")
+        result, reply = "wecom_error", Reply(f"{reason}（errcode {exc.errcode}），没有改动。")
     except Exception:  # noqa: BLE001 - a command bug must reach the user as a reference only
         ref = uuid.uuid4().hex[:8]
         logger.exception("command failed cmd=%s user=%s ref=%s", command.name, userid, ref)
@@ -162,14 +186,14 @@ async def _remember_choice(
     await cache.set(choice_key(userid), json.dumps(value, ensure_ascii=False), CHOICE_TTL)
 
 
-async def _pop_choice(cache: Cache, userid: str, number: int) -> tuple[str, str, str] | None:
-    """(original command text, reference, chosen external_userid), or None."""
+async def _pop_choice(cache: Cache, userid: str, number: int) -> tuple[str, str, str] | str:
+    """(original command text, reference, chosen external_userid), or why there is none."""
     raw = await cache.get(choice_key(userid))
     if raw is None:
-        return None
+        return "没有等待选择的客户（选择 5 分钟内有效），请重新输入命令。"
     value = json.loads(raw)
     options = value["options"]
     if not 1 <= number <= len(options):
-        return None
+        return f"请回复 /1 到 /{len(options)} 之间的编号。"
     await cache.delete(choice_key(userid))
     return str(value["text"]), str(value["ref"]), str(options[number - 1])

@@ -45,6 +45,8 @@ __all__ = [
 # An unknown command gets the registered names at least this similar (rapidfuzz WRatio):
 # "tga" -> tag scores 67, while unrelated short names ("stat" vs tag) score below 60.
 SUGGEST_CUTOFF = 60
+# Chinese aliases are two to four characters: one wrong character ("跟近" for 跟进) scores 50.
+SUGGEST_CUTOFF_CJK = 50
 
 
 class Role(IntEnum):
@@ -181,6 +183,15 @@ class CommandRouter:
         """The command called `name` or aliased so (case-insensitive)."""
         return self._names.get(name.lower())
 
+    def split_glued(self, name: str) -> tuple[str, str] | None:
+        """(alias, rest) when name is unknown but starts with a Chinese alias ("跟进张三")."""
+        if name.lower() in self._names or name.isascii():
+            return None
+        for key in sorted(self._names, key=len, reverse=True):
+            if not key.isascii() and name.startswith(key) and len(name) > len(key):
+                return key, name[len(key) :]
+        return None
+
     def available(self, role: Role) -> list[Command]:
         """Visible commands this role may run, in registration order."""
         return [c for c in self._commands.values() if c.role <= role and not c.hidden]
@@ -193,7 +204,7 @@ class CommandRouter:
             list(names),
             scorer=fuzz.WRatio,
             limit=limit * 2,
-            score_cutoff=SUGGEST_CUTOFF,
+            score_cutoff=SUGGEST_CUTOFF if name.isascii() else SUGGEST_CUTOFF_CJK,
         )
         out: list[str] = []
         for key, _score, _ in hits:
@@ -204,7 +215,12 @@ class CommandRouter:
     def render_help(self, role: Role) -> str:
         """The /help listing for a role."""
         lines = [f"你可以使用的命令（{role.label}）："]
-        lines += [f"{c.usage} — {c.help}" for c in self.available(role)]
+        commands = self.available(role)
+        tiers = sorted({c.role for c in commands})
+        for tier in tiers:
+            if len(tiers) > 1:  # a supervisor sees the rep commands and their own, apart
+                lines.append(f"【{tier.label}命令】")
+            lines += [f"{c.usage} — {c.help}" for c in commands if c.role == tier]
         lines.append("发送 /help 命令名 查看用法和例子")
         return "\n".join(lines)
 

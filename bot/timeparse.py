@@ -2,10 +2,12 @@
 
 Everything is relative to an injected `now` and resolved in the corp's time zone, so tests
 pin the clock and a server in UTC still reads "明天10点" as 10:00 Beijing time.
+Reporting periods ("本周", "11-01~11-30") live in `bot.periods`.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 from collections.abc import Callable
@@ -19,10 +21,14 @@ DEFAULT_HOUR = 9
 # Hour meant by a bare part of the day ("周五下午" -> 14:00).
 PERIOD_DEFAULT = {
     "凌晨": 5, "早上": 8, "早晨": 8, "早": 8, "上午": 9, "中午": 12, "午后": 14,
-    "下午": 14, "傍晚": 18, "晚上": 20, "夜里": 21, "晚": 20,
+    "下午": 14, "傍晚": 18, "晚上": 20, "夜里": 21, "晚": 20, "夜": 21,
 }  # fmt: skip
 # Parts of the day whose clock hours 1-11 mean the afternoon or evening.
-PM_PERIODS = frozenset({"午后", "下午", "傍晚", "晚上", "夜里", "晚"})
+PM_PERIODS = frozenset({"午后", "下午", "傍晚", "晚上", "夜里", "晚", "夜"})
+# Parts of the day where "12点" is midnight (the start of the next day), not noon.
+MIDNIGHT_PERIODS = frozenset({"晚上", "夜里", "晚", "夜"})
+# "3点" with no part of the day is read as 15:00: at work, 1-6 o'clock means the afternoon.
+BARE_PM_HOURS = range(1, 7)
 _PERIOD_RE = "|".join(sorted(PERIOD_DEFAULT, key=len, reverse=True))
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
               "七": 7, "八": 8, "九": 9}  # fmt: skip
@@ -30,11 +36,16 @@ _CN_NUM = re.compile(r"[零一二两三四五六七八九十]+")
 _WEEKDAY = {"1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6, "日": 6, "天": 6}
 _UNITS = {"分钟": "minutes", "分": "minutes", "小时": "hours", "钟头": "hours", "天": "days",
           "日": "days", "周": "weeks", "星期": "weeks", "礼拜": "weeks"}  # fmt: skip
+_UNIT_RE = r"(分钟|分|小时|钟头|天|日|周|星期|礼拜|月)"
 
-_RELATIVE = re.compile(r"(\d+|半)(?:个)?(分钟|分|小时|钟头|天|日|周|星期|礼拜)(?:以?后|之后)")
-_ABS_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?")
-_MONTH_DAY = re.compile(r"(\d{1,2})[-/月](\d{1,2})[日号]?")
-_REL_DAY = re.compile(r"(大后天|后天|明天|明日|今天|今日|明|今)")
+_RELATIVE = re.compile(rf"(\d+|半)(?:个)?{_UNIT_RE}(?:以?后|之后)")
+ABS_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?")
+MONTH_DAY = re.compile(r"(\d{1,2})[-/月](\d{1,2})[日号]?")
+_MONTH_EDGE = re.compile(r"(下个?|本|这个?)?月(底|末|初)")
+_MONTH_DATE = re.compile(r"(下个?月|本月|这个?月)?(\d{1,2})[号日]")
+_DAYS_LATER = re.compile(r"(\d+)(?:个)?(天|日|周|星期|礼拜)(?:以?后|之后)")
+# "明"/"今" alone are days only before a part of the day ("明早", "今晚"), not in "明确".
+_REL_DAY = re.compile(r"(大后天|后天|明天|明日|今天|今日|明(?=早|晚|夜)|今(?=早|晚|夜))")
 _WEEK_DAY = re.compile(r"(下下|下个|下|本|这个|这)?(?:周|星期|礼拜)([1-7日天])")
 _PERIOD = re.compile(f"({_PERIOD_RE})")
 _CLOCK = re.compile(r"(\d{1,2})(?:[:：](\d{2})|点|时)(?:(\d{1,2})分?|(半)|(\d)刻)?")
@@ -82,9 +93,26 @@ def parse(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
         raise TimeParseError("缺少时间")
     relative = _RELATIVE.fullmatch(s.replace(" ", ""))
     if relative:
-        amount = 0.5 if relative.group(1) == "半" else int(relative.group(1))
-        return local_now + timedelta(**{_UNITS[relative.group(2)]: amount})
+        return _after(local_now, relative.group(1), relative.group(2))
     return _absolute(s, text, local_now)
+
+
+def _after(now: datetime, amount: str, unit: str) -> datetime:
+    """now plus "3天" / "半小时" / "2个月"."""
+    if unit == "月":
+        if amount == "半":
+            return now + timedelta(days=15)
+        return datetime.combine(add_months(now.date(), int(amount)), now.timetz())
+    value = 0.5 if amount == "半" else int(amount)
+    return now + timedelta(**{_UNITS[unit]: value})
+
+
+def add_months(day: date, months: int, day_of_month: int | None = None) -> date:
+    """The same (or the given) day `months` later, clamped to the month's last day."""
+    years, index = divmod(day.month - 1 + months, 12)
+    year, month = day.year + years, index + 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day_of_month or day.day, last))
 
 
 def _iso(text: str, tz: ZoneInfo) -> datetime | None:
@@ -115,7 +143,9 @@ def _absolute(s: str, original: str, now: datetime) -> datetime:
     if day is None and period is None and clock is None:
         raise TimeParseError(f"看不懂时间「{original}」")
     hour, minute = _hour_minute(period, clock)
-    result = datetime.combine(day or now.date(), time(hour, minute), tzinfo=now.tzinfo)
+    # Hour 24 ("晚上12点") is midnight at the end of that day.
+    result = datetime.combine(day or now.date(), time(hour % 24, minute), tzinfo=now.tzinfo)
+    result += timedelta(days=hour // 24)
     if result <= now and rolls is not None:
         result = rolls(result)
     return result
@@ -132,13 +162,22 @@ def _hour_minute(period: str | None, clock: re.Match[str] | None) -> tuple[int, 
         minute = 30
     elif clock.group(5):
         minute = 15 * int(clock.group(5))
-    if period in PM_PERIODS and hour < 12 or period == "中午" and hour < 11:
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise TimeParseError(f"没有这个时间：{hour}点" + (f"{minute}分" if minute else ""))
+    if period in MIDNIGHT_PERIODS and hour == 12:
+        hour = 24
+    elif _afternoon(period, hour, bare=clock.group(2) is None):
         hour += 12
     if period == "凌晨" and hour == 12:
         hour = 0
-    if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise TimeParseError(f"没有这个时间：{hour}点{minute}分")
     return hour, minute
+
+
+def _afternoon(period: str | None, hour: int, *, bare: bool) -> bool:
+    """Whether a 1-11 o'clock hour means p.m. here ("下午3点", "中午1点", a bare "3点")."""
+    if period is None:
+        return bare and hour in BARE_PM_HOURS
+    return period in PM_PERIODS and hour < 12 or period == "中午" and hour < 11
 
 
 Roll = Callable[[datetime], datetime] | None
@@ -147,11 +186,15 @@ Roll = Callable[[datetime], datetime] | None
 def _day(s: str, now: datetime) -> tuple[date | None, str, Roll]:
     """(date, unparsed rest, how to move a result that is already past) for the day part."""
     today = now.date()
-    if m := _ABS_DATE.match(s):
-        return _date(int(m.group(1)), int(m.group(2)), int(m.group(3))), s[m.end() :], None
-    if m := _MONTH_DAY.match(s):
-        candidate = _date(today.year, int(m.group(1)), int(m.group(2)))
+    if m := ABS_DATE.match(s):
+        return make_date(int(m.group(1)), int(m.group(2)), int(m.group(3))), s[m.end() :], None
+    if m := MONTH_DAY.match(s):
+        candidate = make_date(today.year, int(m.group(1)), int(m.group(2)))
         return candidate, s[m.end() :], lambda dt: dt.replace(year=dt.year + 1)
+    if m := _MONTH_EDGE.match(s):
+        return _month_edge(today, m)
+    if m := _MONTH_DATE.match(s):
+        return _month_date(today, m)
     if m := _WEEK_DAY.match(s):
         target = _WEEKDAY[m.group(2)]
         monday = today - timedelta(days=today.weekday())
@@ -167,34 +210,61 @@ def _day(s: str, now: datetime) -> tuple[date | None, str, Roll]:
         offset = {"今天": 0, "今日": 0, "今": 0, "明天": 1, "明日": 1, "明": 1, "后天": 2,
                   "大后天": 3}[m.group(1)]  # fmt: skip
         return today + timedelta(days=offset), s[m.end() :], None
+    if (m := _DAYS_LATER.match(s)) and s[m.end() :].strip():  # "3天后下午3点"
+        days = int(m.group(1)) * (1 if m.group(2) in ("天", "日") else 7)
+        return today + timedelta(days=days), s[m.end() :], None
     # No day given: a time of day that has passed today means tomorrow.
     return None, s, _plus(days=1)
+
+
+def _month_edge(today: date, m: re.Match[str]) -> tuple[date, str, Roll]:
+    """The last or first day of this or next month ("月底", "下月初")."""
+    ahead = 1 if (m.group(1) or "").startswith("下") else 0
+    first = m.group(2) == "初"
+
+    def edge(months: int) -> date:
+        base = add_months(today.replace(day=1), months)
+        return base if first else add_months(base, 0, 31)
+
+    roll: Roll = None
+    if m.group(1) is None:  # a bare "月底" already past: next month's
+        roll = lambda dt: datetime.combine(edge(1), dt.timetz())  # noqa: E731
+    return edge(ahead), _rest(m), roll
+
+
+def _month_date(today: date, m: re.Match[str]) -> tuple[date, str, Roll]:
+    """A day of this or next month ("15号", "下月3号")."""
+    ahead = 1 if (m.group(1) or "").startswith("下") else 0
+    base = add_months(today.replace(day=1), ahead)
+    day = make_date(base.year, base.month, int(m.group(2)))
+    roll: Roll = None
+    if m.group(1) is None:  # a bare "15号" already past: next month's 15th
+        roll = lambda dt: datetime.combine(  # noqa: E731
+            _next_month_day(dt.date()), dt.timetz()
+        )
+    return day, _rest(m), roll
+
+
+def _next_month_day(day: date) -> date:
+    nxt = add_months(day.replace(day=1), 1)
+    return make_date(nxt.year, nxt.month, day.day)
+
+
+def _rest(m: re.Match[str]) -> str:
+    """The text after a match."""
+    return m.string[m.end() :]
 
 
 def _plus(**delta: int) -> Callable[[datetime], datetime]:
     return lambda dt: dt + timedelta(**delta)
 
 
-def _date(year: int, month: int, day_: int) -> date:
+def make_date(year: int, month: int, day_: int) -> date:
+    """date(year, month, day) or TimeParseError naming the impossible day."""
     try:
         return date(year, month, day_)
     except ValueError as exc:
         raise TimeParseError(f"没有这一天：{month}月{day_}日") from exc
-
-
-def split_time(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[str, datetime | None]:
-    """Find a time at the end (or start) of free text: (text without it, the time or None)."""
-    parts = text.split()
-    candidates = [(len(parts) - n, len(parts)) for n in (2, 1)] + [(0, n) for n in (2, 1)]
-    for start, end in candidates:
-        if start < 0 or end > len(parts) or end <= start:
-            continue
-        try:
-            when = parse(" ".join(parts[start:end]), now=now, tz=tz)
-        except TimeParseError:
-            continue
-        return " ".join(parts[:start] + parts[end:]), when
-    return text.strip(), None
 
 
 def describe(when: datetime, *, now: datetime, tz: ZoneInfo) -> str:
@@ -208,45 +278,3 @@ def describe(when: datetime, *, now: datetime, tz: ZoneInfo) -> str:
     weekday = "一二三四五六日"[local.weekday()]
     year = f"{local.year}年" if local.year != today.year else ""
     return f"{year}{local.month}月{local.day}日(周{weekday}) {clock}"
-
-
-def parse_period(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime, str]:
-    """[start, end) and a label for "今天|昨天|本周|上周|本月|上月|from~to" (default 今天)."""
-    s = normalize(text or "今天").replace(" ", "")
-    local = now.astimezone(tz)
-    today = datetime.combine(local.date(), time(), tzinfo=tz)
-    monday = today - timedelta(days=today.weekday())
-    month = today.replace(day=1)
-    next_month = (month + timedelta(days=32)).replace(day=1)
-    last_month = (month - timedelta(days=1)).replace(day=1)
-    named = {
-        "今天": (today, today + timedelta(days=1)),
-        "昨天": (today - timedelta(days=1), today),
-        "本周": (monday, monday + timedelta(days=7)),
-        "上周": (monday - timedelta(days=7), monday),
-        "本月": (month, next_month),
-        "上月": (last_month, month),
-    }
-    if s in named:
-        start, end = named[s]
-        return start, end, s
-    if "~" in s or "至" in s:
-        left, _, right = s.replace("至", "~").partition("~")
-        start = _day_start(left, now=now, tz=tz)
-        end = _day_start(right, now=now, tz=tz) + timedelta(days=1)
-        if end <= start:
-            raise TimeParseError("结束日期早于开始日期")
-        return start, end, f"{left}~{right}"
-    raise TimeParseError(
-        "时间段可以是：今天、昨天、本周、上周、本月、上月，或 2024-11-01~2024-11-30"
-    )
-
-
-def _day_start(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
-    if m := _ABS_DATE.fullmatch(text):
-        day = _date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    elif m := _MONTH_DAY.fullmatch(text):
-        day = _date(now.astimezone(tz).year, int(m.group(1)), int(m.group(2)))
-    else:
-        raise TimeParseError(f"看不懂日期「{text}」，例如 2024-11-01")
-    return datetime.combine(day, time(), tzinfo=tz)

@@ -100,6 +100,15 @@ async def colleagues(
     return [s for s in rows if s.userid == userid or mine & set(s.departments or [])]
 
 
+def scope_hint(viewer: Staff) -> str:
+    """A note for a supervisor whose team is empty because no department is set ("" otherwise)."""
+    if viewer.role != ROLE_SUPERVISOR or viewer.departments:
+        return ""
+    return (
+        f"（你还没有设置部门，只能看到自己的数据；请管理员发 /role {viewer.userid} 主管 部门ID）"
+    )
+
+
 async def team_userids(session: AsyncSession, viewer: Staff) -> set[str] | None:
     """Reps whose customers the viewer may see; None means everyone (admin)."""
     if viewer.role == ROLE_ADMIN:

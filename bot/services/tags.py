@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz, process, utils
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,14 +106,27 @@ async def customer_tags(session: AsyncSession, external_userid: str) -> list[Tag
 
 
 async def _known_or_suggest(session: AsyncSession, names: Sequence[str]) -> list[Tag]:
-    """Existing tags for names; NotFoundError with suggestions for the first unknown one."""
+    """Existing tags for names (case-insensitive); NotFoundError with suggestions otherwise."""
     found = await _by_names(session, names)
+    missing = [n for n in names if n not in found]
+    if missing:
+        # "vip" means the corp's "VIP": WeCom tag names are for people, not exact keys.
+        live = await session.scalars(select(Tag).where(Tag.deleted.is_(False)).order_by(Tag.id))
+        folded: dict[str, Tag] = {}
+        for tag in live:
+            folded.setdefault(tag.name.casefold(), tag)
+        for name in missing:
+            if name.casefold() in folded:
+                found[name] = folded[name.casefold()]
     for name in names:
         if name not in found:
             hints = await suggest_tag_names(session, name)
-            tail = f"，你是不是想用：{'、'.join(hints)}" if hints else ""
+            tail = f"，你是不是想用：{'、'.join(hints)}" if hints else "，发 /tags 查看标签库"
             raise NotFoundError(f"没有标签「{name}」{tail}")
-    return [found[n] for n in names]
+    unique: dict[str, Tag] = {}
+    for name in names:
+        unique.setdefault(found[name].id, found[name])
+    return list(unique.values())
 
 
 async def add_tags(
@@ -164,8 +177,10 @@ async def remove_tags(
     by: str = "",
 ) -> list[str]:
     """Remove tags from a customer; returns only the names that were on it."""
-    wanted = set(_clean(names))
-    gone = [t for t in await customer_tags(session, external_userid) if t.name in wanted]
+    wanted = {n.casefold() for n in _clean(names)}
+    gone = [
+        t for t in await customer_tags(session, external_userid) if t.name.casefold() in wanted
+    ]
     if not gone:
         return []
     await wecom.mark_tag(userid, external_userid, remove_tag=[t.id for t in gone])
@@ -205,6 +220,11 @@ async def suggest_tag_names(session: AsyncSession, name: str, limit: int = 3) ->
     """Live tag names closest to `name` (rapidfuzz), best first."""
     names = await all_tag_names(session)
     hits = process.extract(
-        name, names, scorer=fuzz.WRatio, limit=limit, score_cutoff=SUGGEST_CUTOFF
+        name,
+        names,
+        scorer=fuzz.WRatio,
+        processor=utils.default_process,
+        limit=limit,
+        score_cutoff=SUGGEST_CUTOFF,
     )
     return [hit[0] for hit in hits]

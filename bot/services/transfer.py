@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import UsageError
+from bot.errors import UsageError, UserError, WeComError
 from bot.models import FollowRelation
 from bot.services import customers as customer_service
 from bot.wecom.client import JSON, WeComClient
@@ -23,10 +23,17 @@ TRANSFER_ERRORS = {
     84061: "该员工与客户不是好友关系",
     40096: "客户 ID 无效",
     40100: "该客户已在转接流程中",
+    40097: "该员工还没有离职，在职员工的客户请用 /assign 转接",
 }
 # WeCom allows each customer two 在职 transfers per 90 days; the exact errcode it uses for
 # that limit is not pinned down here, so every unknown failure mentions the limit.
 LIMIT_HINT = "企业微信限制：每位客户 90 天内最多被在职转接 2 次"
+
+
+class TransferFailedError(UserError):
+    """WeCom refused a transfer in part or in whole; the message says what happened."""
+
+    code = "wecom_error"
 
 
 @dataclass
@@ -35,6 +42,9 @@ class TransferResult:
 
     started: list[str] = field(default_factory=list)
     failed: list[tuple[str, int]] = field(default_factory=list)
+    # A whole call WeCom refused (paging stops there); the pages before it stand.
+    error: WeComError | None = None
+    pending: int = 0
 
 
 def _collect(result: TransferResult, data: JSON, asked: Sequence[str]) -> None:
@@ -50,12 +60,14 @@ def _collect(result: TransferResult, data: JSON, asked: Sequence[str]) -> None:
             result.failed.append((euid, code))
 
 
-def describe_errcode(errcode: int) -> str:
-    """A supervisor-facing reason for a per-customer transfer failure."""
+def describe_errcode(errcode: int, *, on_job: bool = True) -> str:
+    """A supervisor-facing reason for a transfer failure (on_job: 在职继承, with its limit)."""
     known = TRANSFER_ERRORS.get(errcode)
     if known:
         return f"{known}（errcode {errcode}）"
-    return f"errcode {errcode}；{LIMIT_HINT}"
+    if on_job:
+        return f"errcode {errcode}；{LIMIT_HINT}"
+    return f"企业微信拒绝（errcode {errcode}）"
 
 
 async def assign_customer(
@@ -105,6 +117,15 @@ async def transfer_resigned(
     result = TransferResult()
     for start in range(0, len(ids), PAGE):
         page = ids[start : start + PAGE]
-        data = await wecom.resigned_transfer_customer(handover_userid, takeover_userid, page)
+        try:
+            data = await wecom.resigned_transfer_customer(handover_userid, takeover_userid, page)
+        except WeComError as exc:
+            result.error, result.pending = exc, len(ids) - start
+            break
         _collect(result, data, page)
+    logger.info(
+        "resigned transfer from=%s to=%s started=%d failed=%d pending=%d",
+        handover_userid, takeover_userid, len(result.started), len(result.failed),
+        result.pending,
+    )  # fmt: skip
     return result

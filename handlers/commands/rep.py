@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot import timeparse
+from bot import timeparse, timesplit
 from bot.commands import ArgError, CommandRouter, Context, Reply, Role, first
 from bot.keys import KB
 from bot.models import Customer, Followup
@@ -48,7 +48,10 @@ async def followup_add(ctx: Context, args: str) -> Reply:
     ref, rest = first(args)
     if not ref or not rest:
         raise ArgError("请写明客户和跟进内容（时间可选：明天10点、3天后、周五下午、11-30 14:00）")
-    text, due = timeparse.split_time(rest, now=ctx.now, tz=ctx.tz)
+    try:
+        text, due = timesplit.split_time(rest, now=ctx.now, tz=ctx.tz)
+    except timeparse.TimeParseError as exc:
+        raise ArgError(exc.message) from exc
     if due is not None and due <= ctx.now:
         raise ArgError(f"提醒时间 {timeparse.describe(due, now=ctx.now, tz=ctx.tz)} 已经过去了")
     customer = await ctx.customer(ref)

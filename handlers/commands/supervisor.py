@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot import timeparse
+from datetime import datetime
+
+from bot import periods, timeparse
 from bot.commands import ArgError, CommandRouter, Context, Reply, Role, first
 from bot.errors import NotFoundError, PermissionDeniedError
 from bot.models import Escalation
@@ -12,6 +14,18 @@ from handlers.commands.rep import LIST_MAX, customer_names
 from knowledge import misses
 
 router = CommandRouter()
+
+
+def _hint(ctx: Context) -> str:
+    hint = staff_service.scope_hint(ctx.user)
+    return f"\n{hint}" if hint else ""
+
+
+def _period(ctx: Context, args: str) -> tuple[datetime, datetime, str]:
+    try:
+        return periods.parse_period(args.strip(), now=ctx.now, tz=ctx.tz)
+    except timeparse.TimeParseError as exc:
+        raise ArgError(exc.message) from exc
 
 
 def _rate(value: float | None) -> str:
@@ -24,7 +38,7 @@ def _rate(value: float | None) -> str:
 )  # fmt: skip
 async def stats_show(ctx: Context, args: str) -> Reply:
     """Figures for the caller's team over a period."""
-    start, end, label = timeparse.parse_period(args.strip(), now=ctx.now, tz=ctx.tz)
+    start, end, label = _period(ctx, args)
     team = await staff_service.team_userids(ctx.session, ctx.user)
     figures = await stats.compute(ctx.session, team=team, start=start, end=end, now=ctx.now)
     top = "、".join(f"{name}({n})" for name, n in figures.top_tags) or "—"
@@ -34,7 +48,7 @@ async def stats_show(ctx: Context, args: str) -> Reply:
         f"客户消息：{figures.messages_in}　自动回复率：{_rate(figures.auto_reply_rate)}\n"
         f"完成跟进：{figures.followups_done}　逾期跟进：{figures.followups_overdue}\n"
         f"未处理升级：{figures.open_escalations}\n"
-        f"热门标签：{top}"
+        f"热门标签：{top}" + _hint(ctx)
     )
 
 
@@ -47,7 +61,7 @@ async def escalation_list(ctx: Context, args: str) -> Reply:
     team = await staff_service.team_userids(ctx.session, ctx.user)
     items = await escalations.open_escalations(ctx.session, userids=team)
     if not items:
-        return Reply("没有未处理的升级。")
+        return Reply("没有未处理的升级。" + _hint(ctx))
     names = await customer_names(ctx, [e.external_userid for e in items])
     lines = [f"未处理升级 {len(items)} 条："]
     for e in items[:LIST_MAX]:
@@ -63,7 +77,7 @@ async def _team_escalation(ctx: Context, escalation_id: int) -> Escalation:
         raise NotFoundError(f"没有编号为 {escalation_id} 的升级")
     team = await staff_service.team_userids(ctx.session, ctx.user)
     if team is not None and item.userid not in team:
-        raise PermissionDeniedError("这条升级不属于你的团队")
+        raise PermissionDeniedError("这条升级不属于你的团队" + _hint(ctx))
     return item
 
 
@@ -92,7 +106,7 @@ async def followup_overdue(ctx: Context, args: str) -> Reply:
     team = await staff_service.team_userids(ctx.session, ctx.user)
     items = await followups.overdue(ctx.session, now=ctx.now, userids=team)
     if not items:
-        return Reply("团队没有逾期的跟进。")
+        return Reply("团队没有逾期的跟进。" + _hint(ctx))
     names = await customer_names(ctx, [f.external_userid for f in items])
     lines = [f"逾期跟进 {len(items)} 条："]
     for f in items[:LIST_MAX]:
@@ -109,7 +123,7 @@ async def kb_misses(ctx: Context, args: str) -> Reply:
     """Top unanswered customer questions."""
     since = None
     if args.strip():
-        since, _end, _label = timeparse.parse_period(args.strip(), now=ctx.now, tz=ctx.tz)
+        since, _end, _label = _period(ctx, args)
     gaps = await misses.top_gaps(ctx.session, limit=LIST_MAX, since=since)
     if not gaps:
         return Reply("没有未答的问题。")

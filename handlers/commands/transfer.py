@@ -7,6 +7,7 @@ from bot.errors import PermissionDeniedError, WeComError
 from bot.models import Staff
 from bot.services import staff as staff_service
 from bot.services import transfer
+from handlers.commands.rep import customer_names
 
 router = CommandRouter()
 
@@ -18,9 +19,11 @@ async def _member(ctx: Context, ref: str, team: set[str] | None) -> Staff:
     return member
 
 
-def _failures(result: transfer.TransferResult, names: dict[str, str]) -> list[str]:
+def _failures(
+    result: transfer.TransferResult, names: dict[str, str], *, on_job: bool = True
+) -> list[str]:
     return [
-        f"· {names.get(euid, euid)}：{transfer.describe_errcode(code)}"
+        f"· {names.get(euid, euid)}：{transfer.describe_errcode(code, on_job=on_job)}"
         for euid, code in result.failed
     ]
 
@@ -43,10 +46,12 @@ async def customer_assign(ctx: Context, args: str) -> Reply:
             takeover_userid=takeover.userid,
         )  # fmt: skip
     except WeComError as exc:
-        return Reply(f"转接失败：{transfer.describe_errcode(exc.errcode)}")
+        raise transfer.TransferFailedError(
+            f"转接失败：{transfer.describe_errcode(exc.errcode)}"
+        ) from exc
     if result.failed:
         lines = _failures(result, {customer.external_userid: customer.name})
-        return Reply("转接失败：\n" + "\n".join(lines))
+        raise transfer.TransferFailedError("转接失败：\n" + "\n".join(lines))
     return Reply(
         f"已发起转接：{customer.name} → {takeover.userid}。客户 24 小时内未拒绝即自动接替。"
     )
@@ -64,15 +69,18 @@ async def customers_transfer(ctx: Context, args: str) -> Reply:
     team = await staff_service.team_userids(ctx.session, ctx.user)
     handover = await _member(ctx, parts[0], team)
     takeover = await _member(ctx, parts[1], team)
-    try:
-        result = await transfer.transfer_resigned(
-            ctx.session, ctx.wecom, handover_userid=handover.userid,
-            takeover_userid=takeover.userid,
-        )  # fmt: skip
-    except WeComError as exc:
-        return Reply(f"离职继承失败（errcode {exc.errcode}），已转的部分不受影响。")
+    result = await transfer.transfer_resigned(
+        ctx.session, ctx.wecom, handover_userid=handover.userid, takeover_userid=takeover.userid
+    )
     lines = [f"离职继承 {handover.userid} → {takeover.userid}：已发起 {len(result.started)} 位"]
     if result.failed:
         lines.append(f"失败 {len(result.failed)} 位：")
-        lines += _failures(result, {})[:10]
+        names = await customer_names(ctx, [euid for euid, _ in result.failed[:10]])
+        lines += _failures(result, names, on_job=False)[:10]
+    if result.error is not None:
+        reason = transfer.describe_errcode(result.error.errcode, on_job=False)
+        lines.append(f"其余 {result.pending} 位未转：{reason}")
+    if result.failed or result.error is not None:
+        raise transfer.TransferFailedError("\n".join(lines))
+    lines.append("客户 24 小时内自动接替。")
     return Reply("\n".join(lines))

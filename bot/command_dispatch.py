@@ -101,6 +101,7 @@ async def _audit_bare(
 async def _unknown(
     app: web.Application, registry: CommandRouter, userid: str, parsed: Parsed
 ) -> Reply:
+    await _sync_caller(app, userid)
     async with app[DB].begin() as session:
         staff = await staff_service.get_staff(session, app[SETTINGS], userid)
         hints = registry.suggest(parsed.name, Role.of(staff.role))
@@ -122,6 +123,7 @@ async def _run(
     now = utcnow()
     result, reply = "ok", Reply("")
     try:
+        await _sync_caller(app, userid, now)
         async with app[DB].begin() as session:
             staff = await staff_service.get_staff(session, app[SETTINGS], userid)
             role = Role.of(staff.role)
@@ -155,6 +157,11 @@ async def _run(
     async with app[DB].begin() as session:
         await _audit(session, userid, command, parsed, result, now)
     return reply
+
+
+async def _sync_caller(app: web.Application, userid: str, now: datetime | None = None) -> None:
+    """Name and departments from WeCom when first seen or a day old (before any transaction)."""
+    await staff_service.ensure_synced(app[DB], app[SETTINGS], app[WECOM], userid, now=now)
 
 
 async def _audit(

@@ -38,6 +38,8 @@ class Staff(Base):
     departments: Mapped[list[int]] = mapped_column(JSON, default=list)
     role: Mapped[str] = mapped_column(String(16), default=ROLE_REP)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When WeCom last answered user/get for this member (data or a refusal); null: never.
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
             "aes_key": SecretStr(SANDBOX_AES_KEY),
             "ingest_token": SecretStr("sandbox-ingest-token"),
             "session_secret": SecretStr("sandbox-session-secret-0123456789abcdef"),
+            # The demo org the sandbox's fake WeCom serves (bot.sandbox.DEMO_MEMBERS).
+            "supervisors": "lead1",
+            "admins": "boss",
         }
         for name, value in defaults.items():
             current = getattr(self, name)

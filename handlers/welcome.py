@@ -29,6 +29,7 @@ async def _welcome_and_store(ctx: EventContext) -> None:
     await contacts.record_welcome(
         ctx.app, userid=userid, external_userid=euid, state=state, outcome=outcome
     )
+    await contacts.sync_rep(ctx.app, userid)
     detail = await contacts.sync_contact(ctx.app, userid=userid, external_userid=euid)
     await contacts.apply_channel(
         ctx.app, userid=userid, external_userid=euid, state=state, detail=detail

@@ -17,6 +17,7 @@ from bot.errors import UsageError
 from bot.keys import CACHE, SETTINGS, WECOM
 from bot.models import Channel, Escalation, Followup, Staff, Tag
 from bot.services import audit, customers, escalations, followups, notes, notify, tags
+from bot.services import staff as staff_service
 from sidebar import auth, views
 from sidebar.views import JSONDict
 
@@ -61,10 +62,13 @@ async def profile(db: AsyncSession, staff: Staff, external_userid: str) -> JSOND
         .order_by(Escalation.status != escalations.OPEN, Escalation.id.desc())
         .limit(10)
     )
+    note_rows = await notes.notes_of(db, external_userid)
+    who = await staff_service.labels(db, [*reps, *(n.userid for n in note_rows)])
+    card = views.customer_json(customer, follow, reps, channel.name if channel else "")
     return {
-        "customer": views.customer_json(customer, follow, reps, channel.name if channel else ""),
+        "customer": card | {"followed_by_names": [who.get(u, u) for u in reps]},
         "tags": [views.tag_json(t) for t in await tags.customer_tags(db, external_userid)],
-        "notes": [views.note_json(n) for n in await notes.notes_of(db, external_userid)],
+        "notes": [views.note_json(n) | {"author": who.get(n.userid, n.userid)} for n in note_rows],
         "followups": [views.followup_json(f, now) for f in open_rows],
         "escalations": [views.escalation_json(e) for e in escalation_rows],
         "viewer": {"userid": staff.userid, "role": staff.role},

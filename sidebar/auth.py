@@ -16,6 +16,7 @@ from bot.errors import PermissionDeniedError, WeComError
 from bot.keys import DB, SETTINGS, WECOM
 from bot.models import Staff
 from bot.services import customers
+from bot.services import staff as staff_service
 from bot.settings import Settings
 from sidebar import session as sess
 from sidebar.errors import API_PREFIX, CsrfError, SessionExpiredError
@@ -116,6 +117,10 @@ async def callback(request: web.Request) -> web.Response:
     userid = str(info.get("userid") or info.get("UserId") or "")
     if not userid:
         return _auth_page(request, 403, "只有企业成员可以使用侧边栏")
+    # Name and departments from WeCom (user/get) when first seen or a day old; never fails.
+    await staff_service.ensure_synced(
+        request.config_dict[DB], settings, request.config_dict[WECOM], userid
+    )
     async with request.config_dict[DB].begin() as db:
         staff = await customers.get_staff(db, settings, userid)
         if not staff.active:

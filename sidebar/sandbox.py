@@ -32,6 +32,8 @@ routes = web.RouteTableDef()
 
 KF_ACCOUNT = "wksandboxkf0001"
 DEFAULT_REPS = ("zhangsan", "lisi", "wangwu")
+# Who the sign-in stand-in offers: the reps, then the demo supervisor and admin (bot.sandbox).
+SIGN_IN_AS = (*DEFAULT_REPS, "lead1", "boss")
 
 
 def _fake(request: web.Request) -> FakeWeCom:
@@ -71,7 +73,7 @@ async def authorize(request: web.Request) -> web.Response:
     chosen = request.query.get("as", "")
     if not chosen:
         query = {k: v for k, v in request.query.items() if k != "as"}
-        context = {"reps": DEFAULT_REPS, "query": query}
+        context = {"reps": SIGN_IN_AS, "query": query}
         return aiohttp_jinja2.render_template("sidebar/pick.html", request, context)
     code = fake.issue_oauth_code(_userid(chosen))
     raise web.HTTPFound(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}")

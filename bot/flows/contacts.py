@@ -15,7 +15,7 @@ from bot.db import utcnow
 from bot.flows import welcome
 from bot.keys import DB, SETTINGS, WECOM
 from bot.models import Channel, Customer, CustomerTag, FollowRelation, Tag
-from bot.services import audit, customers, notify, tags
+from bot.services import audit, customers, notify, staff, tags
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,12 @@ async def record_welcome(
         # A replay that skipped the welcome must not hide what the first run achieved.
         if outcome != welcome.SKIPPED or not follow.welcome:
             follow.welcome = outcome
+
+
+async def sync_rep(app: web.Application, userid: str) -> None:
+    """The rep's name and departments from WeCom, when first seen or a day old (never raises)."""
+    if userid:
+        await staff.ensure_synced(app[DB], app[SETTINGS], app[WECOM], userid)
 
 
 async def sync_contact(app: web.Application, *, userid: str, external_userid: str) -> JSON:
@@ -209,8 +215,9 @@ async def tell_supervisors_lost(app: web.Application, fields: Mapping[str, str])
         )
         remark = follow.remark if follow else ""
         name = customers.display_name(customer, remark) if customer else remark or euid
+        rep = (await staff.labels(session, [userid])).get(userid, userid)
     if not leads:
         logger.warning("customer deleted rep=%s: no supervisor to tell", userid)
         return
-    text = f"【客户流失】客户 {name} 删除了员工 {userid}，关系已标记为流失。"
+    text = f"【客户流失】客户 {name} 删除了员工 {rep}，关系已标记为流失。"
     await notify.notify_user(app[WECOM], leads, text)

@@ -50,12 +50,12 @@ async def claim_escalation(session: AsyncSession, escalation_id: int) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
-def escalation_text(escalation: Escalation, customer_name: str) -> str:
-    """The alert supervisors get."""
+def escalation_text(escalation: Escalation, customer_name: str, rep: str = "") -> str:
+    """The alert supervisors get (rep: the rep's label, e.g. "张三（zhangsan）")."""
     return (
         f"【客户升级 #{escalation.id}】\n"
         f"客户：{customer_name}\n"
-        f"员工：{escalation.userid or '（规则）'}\n"
+        f"员工：{rep or escalation.userid or '（规则）'}\n"
         f"原因：{escalation.reason}\n"
         f"处理：/resolve {escalation.id} 说明"
     )
@@ -77,7 +77,8 @@ async def deliver_escalation(
     """Send the alert for an escalation already claimed (no claim, no de-duplication)."""
     customer = await session.get(Customer, escalation.external_userid)
     name = (customer.name if customer else "") or escalation.external_userid
-    text = escalation_text(escalation, name)
+    reps = await staff_service.labels(session, [escalation.userid])
+    text = escalation_text(escalation, name, reps.get(escalation.userid, ""))
     leads = await supervisors_of(session, escalation.userid, settings=settings)
     if leads:
         await notify_user(wecom, leads, text)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.errors import NotFoundError, UsageError
+from bot.db import utcnow
+from bot.errors import NotFoundError, UsageError, WeComError
 from bot.models import ROLE_ADMIN, ROLE_REP, ROLE_SUPERVISOR, Staff
 from bot.settings import Settings
+from bot.wecom.client import BUSY_ERRCODES, WeComClient
+
+logger = logging.getLogger(__name__)
 
 ROLE_RANK = {ROLE_REP: 1, ROLE_SUPERVISOR: 2, ROLE_ADMIN: 3}
 ROLE_LABEL = {ROLE_REP: "客服", ROLE_SUPERVISOR: "主管", ROLE_ADMIN: "管理员"}
@@ -22,6 +30,9 @@ ROLE_NAMES = {
     "admin": ROLE_ADMIN,
     "管理员": ROLE_ADMIN,
 }
+
+# A member's name and departments are fetched again from WeCom (user/get) after this long.
+SYNC_EVERY = timedelta(days=1)
 
 
 def seeded_role(settings: Settings, userid: str) -> str:
@@ -50,6 +61,105 @@ async def get_staff(session: AsyncSession, settings: Settings, userid: str) -> S
         # SIDEKICK_ADMINS / SIDEKICK_SUPERVISORS are configuration: they win over a lower role.
         staff.role = seeded
     return staff
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What user/get gave for one member."""
+
+    member: Mapping[str, Any] | None  # the member; None when WeCom refused or was unreachable
+    answered: bool  # WeCom answered (data or a refusal such as 60111): counts as a sync
+
+
+def sync_due(staff: Staff | None, now: datetime) -> bool:
+    """Whether to ask WeCom about a member: first seen, never synced, or synced a day ago."""
+    return staff is None or staff.synced_at is None or now - staff.synced_at >= SYNC_EVERY
+
+
+def member_departments(member: Mapping[str, Any]) -> list[int]:
+    """user/get's department ids, the main department first, then WeCom's order."""
+    raw = member.get("department")
+    ids = [d for d in raw if isinstance(d, int)] if isinstance(raw, list) else []
+    main = member.get("main_department")
+    if isinstance(main, int) and main in ids:
+        ids.insert(0, main)
+    return list(dict.fromkeys(ids))
+
+
+async def fetch_member(wecom: WeComClient, userid: str) -> Fetched:
+    """Ask WeCom for a member; a WeComError is logged, never raised."""
+    try:
+        return Fetched(await wecom.get_user(userid), answered=True)
+    except WeComError as exc:
+        # 60111 no such member, 60011 outside the app's visible range, 48002 API forbidden:
+        # the local name and departments stay, and we ask again tomorrow. Network trouble
+        # or a busy WeCom (errcode <= 0, 45009, 45033) is retried on the next sight.
+        answered = exc.errcode > 0 and exc.errcode not in BUSY_ERRCODES
+        logger.warning("member sync failed userid=%s errcode=%s", userid, exc.errcode)
+        return Fetched(None, answered=answered)
+
+
+def apply_member(staff: Staff, fetched: Fetched, now: datetime) -> bool:
+    """Copy name and departments (never the role) onto the row; True when WeCom gave data."""
+    if fetched.answered:
+        staff.synced_at = now
+    if fetched.member is None:
+        return False
+    name = str(fetched.member.get("name") or "")
+    departments = member_departments(fetched.member)
+    # Empty values never overwrite known ones (a restricted app may get no name).
+    staff.name = name or staff.name
+    staff.departments = departments or staff.departments
+    return True
+
+
+async def sync_member(
+    session: AsyncSession, wecom: WeComClient, staff: Staff, *, now: datetime | None = None
+) -> bool:
+    """Refresh a member of this session from user/get; False when WeCom gave nothing.
+
+    WeCom is asked before the session is used: with SQLite's one connection, pass a session
+    that has not run a statement yet, or use `ensure_synced`.
+    """
+    fetched = await fetch_member(wecom, staff.userid)
+    changed = apply_member(staff, fetched, now or utcnow())
+    await session.flush()
+    return changed
+
+
+async def ensure_synced(
+    db: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    wecom: WeComClient,
+    userid: str,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Create the member's row if new and sync it when due; call with no session open."""
+    now = now or utcnow()
+    async with db() as session:
+        due = sync_due(await session.get(Staff, userid), now)
+    if not due:
+        return False
+    # Fetched with no session open: SQLite has one writer (and one pooled connection).
+    fetched = await fetch_member(wecom, userid)
+    async with db.begin() as session:
+        staff = await get_staff(session, settings, userid)
+        return apply_member(staff, fetched, now)
+
+
+def label_of(staff: Staff | None, userid: str) -> str:
+    """How staff see a member: "张三（zhangsan）", or the userid while the name is unknown."""
+    name = staff.name if staff else ""
+    return f"{name}（{userid}）" if name and name != userid else userid
+
+
+async def labels(session: AsyncSession, userids: Iterable[str]) -> dict[str, str]:
+    """userid -> label_of for several members (unknown members keep their userid)."""
+    wanted = {u for u in userids if u}
+    rows = (await session.scalars(select(Staff).where(Staff.userid.in_(wanted)))).all()
+    known = {s.userid: s for s in rows}
+    return {u: label_of(known.get(u), u) for u in wanted}
 
 
 async def find_staff(session: AsyncSession, ref: str) -> Staff:

@@ -230,6 +230,12 @@ class WeComClient(WeComTransport):
         body = {"chat_id": chat_id, "need_name": 1}
         return await self.post("externalcontact/groupchat/get", body)
 
+    # ----------------------------------------------------------------- members (通讯录)
+
+    async def get_user(self, userid: str) -> JSON:
+        """A member: name, department ids, main_department, position, status (user/get)."""
+        return await self.get("user/get", userid=userid)
+
     # ----------------------------------------------------------------- OAuth and group robot
 
     async def auth_getuserinfo(self, code: str) -> JSON:

@@ -135,6 +135,15 @@ class FakeWeCom:
             )
         return contact
 
+    def add_member(
+        self, userid: str, name: str, departments: Sequence[int], *,
+        main_department: int | None = None, position: str = "",
+    ) -> JSON:  # fmt: skip
+        """Add (or replace) a member of the address book, as user/get will answer it."""
+        return self.state.add_member(
+            userid, name, list(departments), main_department=main_department, position=position
+        )
+
     def queue_kf_text(self, open_kfid: str, external_userid: str, text: str) -> str:
         """Queue a customer's kf text for kf/sync_msg; returns its msgid."""
         return self.queue_kf_message(open_kfid, external_userid, "text", {"content": text})

@@ -25,6 +25,7 @@ from bot.wecom.fake_state import (
     KF_LIMIT,
     NO_RELATION,
     TAG_EXISTS,
+    USER_NOT_FOUND,
     WELCOME_USED,
     FakeApiError,
     FakeState,
@@ -251,6 +252,14 @@ def auth_getuserinfo(state: FakeState, query: Mapping[str, str], body: JSON) -> 
     return {"userid": userid}
 
 
+def user_get(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
+    userid = query.get("userid", "")
+    _need(userid, "userid missing")
+    member = state.members.get(userid)
+    _need(member, "userid not found", USER_NOT_FOUND)
+    return copy.deepcopy(member or {})
+
+
 def webhook_send(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
     _need(query.get("key"), "invalid webhook url", 93000)
     msgtype = body.get("msgtype")
@@ -282,6 +291,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "get_jsapi_ticket": ticket,
     "ticket/get": agent_ticket,
     "auth/getuserinfo": auth_getuserinfo,
+    "user/get": user_get,
     "webhook/send": webhook_send,
 }
 # Endpoints that take no access_token.

@@ -26,6 +26,7 @@ MISSING_TOKEN = 41001
 WELCOME_USED = 41051
 TOKEN_EXPIRED = 42001
 JSON_ERROR = 47001
+USER_NOT_FOUND = 60111
 NO_RELATION = 84061
 KF_LIMIT = 95001  # (fake) more than 5 kf messages since the customer's last one
 KF_BAD_STATE = 95018  # (fake) kf/send_msg outside states 0/1
@@ -58,6 +59,7 @@ class FakeState:
     kf_page_max: int = 1000  # sync_msg pages at most this many (tests make it small)
     oauth_codes: dict[str, str] = field(default_factory=dict)  # code -> userid
     group_chats: dict[str, JSON] = field(default_factory=dict)  # chat_id -> group_chat
+    members: dict[str, JSON] = field(default_factory=dict)  # userid -> user/get answer
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self, prefix: str) -> str:
@@ -96,3 +98,20 @@ class FakeState:
     def all_tags(self) -> dict[str, tuple[JSON, JSON]]:
         """tag id -> (group, tag) for every live tag."""
         return {t["id"]: (g, t) for g in self.groups.values() for t in g["tag"]}
+
+    def add_member(
+        self, userid: str, name: str, departments: list[int], *,
+        main_department: int | None = None, position: str = "",
+    ) -> JSON:  # fmt: skip
+        """Store a member as user/get answers it (WeCom's field names); returns the entry."""
+        depts = list(dict.fromkeys(departments))
+        member: JSON = {
+            "userid": userid, "name": name, "department": depts, "order": [0] * len(depts),
+            "position": position, "gender": "0", "status": 1, "isleader": 0,
+            "is_leader_in_dept": [0] * len(depts), "direct_leader": [],
+            "main_department": main_department if main_department is not None
+            else (depts[0] if depts else 1),
+            "alias": "", "telephone": "", "enable": 1,
+        }  # fmt: skip
+        self.members[userid] = member
+        return member

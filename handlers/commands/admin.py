@@ -23,7 +23,8 @@ async def role_set(ctx: Context, args: str) -> Reply:
     if len(parts) == 1:
         member = await staff_service.find_staff(ctx.session, parts[0])
         label = staff_service.ROLE_LABEL.get(member.role, member.role)
-        return Reply(f"{member.userid}：{label}，部门 {member.departments or '—'}")
+        who = staff_service.label_of(member, member.userid)
+        return Reply(f"{who}：{label}，部门 {member.departments or '—'}")
     role = staff_service.ROLE_NAMES.get(parts[1].lower())
     if role is None:
         raise ArgError(f"未知角色「{parts[1]}」，可选：客服 / 主管 / 管理员")

@@ -63,10 +63,12 @@ async def escalation_list(ctx: Context, args: str) -> Reply:
     if not items:
         return Reply("没有未处理的升级。" + _hint(ctx))
     names = await customer_names(ctx, [e.external_userid for e in items])
+    reps = await staff_service.labels(ctx.session, [e.userid for e in items])
     lines = [f"未处理升级 {len(items)} 条："]
     for e in items[:LIST_MAX]:
         when = timeparse.describe(e.created_at, now=ctx.now, tz=ctx.tz)
-        lines.append(f"#{e.id} {names[e.external_userid]} · {e.userid} · {e.reason} · {when}")
+        rep = reps.get(e.userid, e.userid)
+        lines.append(f"#{e.id} {names[e.external_userid]} · {rep} · {e.reason} · {when}")
     lines.append("处理后发 /resolve 编号 说明")
     return Reply("\n".join(lines))
 
@@ -108,10 +110,12 @@ async def followup_overdue(ctx: Context, args: str) -> Reply:
     if not items:
         return Reply("团队没有逾期的跟进。" + _hint(ctx))
     names = await customer_names(ctx, [f.external_userid for f in items])
+    reps = await staff_service.labels(ctx.session, [f.userid for f in items])
     lines = [f"逾期跟进 {len(items)} 条："]
     for f in items[:LIST_MAX]:
         due = timeparse.describe(f.due_at, now=ctx.now, tz=ctx.tz) if f.due_at else ""
-        lines.append(f"#{f.id} {f.userid} · {names[f.external_userid]} · {f.note} · {due}")
+        rep = reps.get(f.userid, f.userid)
+        lines.append(f"#{f.id} {rep} · {names[f.external_userid]} · {f.note} · {due}")
     return Reply("\n".join(lines))
 
 

@@ -102,7 +102,7 @@ async def test_overdue_and_stats(
                              reminded_at=late))  # fmt: skip
     await say(fake, "alice", "/tag 张三 VIP")
     overdue = await say(fake, "lead1", "/overdue")
-    assert "bob · 李四 · 回访" in overdue
+    assert "Bob（bob） · 李四 · 回访" in overdue
     assert "别部门" not in overdue
     stats = await say(fake, "lead1", "/stats 本周")
     assert "【本周】我的团队" in stats
@@ -121,7 +121,7 @@ async def test_role_changes_access(
 ) -> None:
     assert "已把 carol 设为主管，部门 [2]" in await say(fake, "boss", "/role carol 主管 2")
     assert "/stats" in await say(fake, "carol", "/help")
-    assert "carol：主管" in await say(fake, "boss", "/role carol")
+    assert "Carol（carol）：主管" in await say(fake, "boss", "/role carol")
     assert "未知角色" in await say(fake, "boss", "/role carol 皇帝")
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.flows import channels, welcome
 from bot.keys import DB
-from bot.models import Customer, FollowRelation
+from bot.models import Customer, FollowRelation, Staff
 from bot.wecom.fake import FakeWeCom
 from tests.flows.conftest import App, Client, add_staff, contact_event, deliver, paths
 from tests.helpers import sent_to
@@ -144,3 +144,18 @@ async def test_edit_and_delete_keep_local_data_true(client: Client, fake: FakeWe
     moved = contact_event("del_external_contact", "bob", "wmA5", Source="DELETE_BY_TRANSFER")
     await deliver(fake, moved)
     assert (await _follow(client.app, "bob", "wmA5")).status == "transferred"
+
+
+async def test_rep_is_synced_after_the_welcome(client: Client, fake: FakeWeCom) -> None:
+    await _seed(client.app)
+    fake.add_member("dora", "朵拉", [7], position="客服")
+    await _add(fake, "dora", "wmS1", "", "CODE-S1")
+    order = paths(fake)
+    assert order[0] == "externalcontact/send_welcome_msg"  # the 20 s code still goes first
+    assert order.index("user/get") < order.index("externalcontact/get")
+    async with client.app[DB]() as session:
+        dora = await session.get(Staff, "dora")
+    assert dora is not None
+    assert (dora.name, dora.departments, dora.role) == ("朵拉", [7], "rep")
+    await _add(fake, "dora", "wmS2", "", "CODE-S2")  # synced today: not asked again
+    assert len(fake.calls_to("user/get")) == 1

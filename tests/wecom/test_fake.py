@@ -52,6 +52,25 @@ async def test_app_messages(wecom_fake: FakeWeCom, client: WeComClient) -> None:
                                                          "text": {"content": "x"}})) == 40056
 
 
+async def test_user_get(wecom_fake: FakeWeCom, client: WeComClient) -> None:
+    assert await errcode_of(client.get_user("nobody")) == 60111
+    assert last(wecom_fake)["path"] == "cgi-bin/user/get"
+    assert last(wecom_fake)["query"] == {"userid": "nobody"}
+    wecom_fake.add_member("lisi", "李四", [5, 2], main_department=2, position="客服")
+    member = await client.get_user("lisi")
+    assert (member["errcode"], member["errmsg"]) == (0, "ok")
+    assert member["userid"] == "lisi"
+    assert member["name"] == "李四"
+    assert member["department"] == [5, 2]
+    assert member["main_department"] == 2
+    assert member["position"] == "客服"
+    assert member["status"] == 1
+    assert len(member["order"]) == len(member["is_leader_in_dept"]) == 2
+    wecom_fake.fail_next("user/get", 60011)
+    assert await errcode_of(client.get_user("lisi")) == 60011
+    assert len(wecom_fake.calls_to("user/get")) == 3
+
+
 async def test_external_contact(wecom_fake: FakeWeCom, client: WeComClient) -> None:
     assert await errcode_of(client.get_external_contact("wmNobody")) == 84061
     wecom_fake.add_contact("wmC1", name="王女士", follow_user=["rep1"], state="spring")

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 4dc3e50373e4
+Revision ID: 7428a45ccc90
 Revises: 
-Create Date: 2026-11-22 10:21:47.509543
+Create Date: 2026-11-22 10:54:16.206370
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import bot.db
 
 
-revision: str = '4dc3e50373e4'
+revision: str = '7428a45ccc90'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -106,6 +106,7 @@ def upgrade() -> None:
     sa.Column('departments', sa.JSON(), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('synced_at', bot.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', bot.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('userid', name=op.f('pk_staff'))
     )

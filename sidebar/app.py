@@ -29,8 +29,14 @@ def static_versions() -> dict[str, str]:
 async def _static_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Long cache for versioned static files; no sniffing anywhere."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    if request.path.startswith("/sidebar/static/") and request.query.get("v"):
+    if not request.path.startswith("/sidebar/static/"):
+        return
+    if request.query.get("v"):
         response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}, immutable"
+    else:
+        # Modules imported by relative URL (core.js) carry no hash: always revalidate, so a
+        # deploy never pairs a new sidebar.js with a stale core.js.
+        response.headers["Cache-Control"] = "no-cache"
 
 
 def create_sidebar_app() -> web.Application:

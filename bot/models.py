@@ -191,6 +191,9 @@ class Message(Base):
     suggestions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # Issue 4: the keyword rules this message fired ({"rule_id", "name", "phrase"} each).
     rule_hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # kf: when the bot finished with it (answered or handed over). A message stored but never
+    # answered, because the process died in between, is answered when the page is re-read.
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 

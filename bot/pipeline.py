@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,6 +82,8 @@ class PipelineResult:
     rule_hits: tuple[RuleHit, ...]
     actions_taken: tuple[str, ...]
     duplicate: bool
+    # The bot already finished with this message (kf); only ever True for a duplicate.
+    answered: bool = False
 
     @property
     def best(self) -> Match | None:
@@ -143,7 +145,7 @@ async def handle_customer_text(
     result = PipelineResult(
         message_id=message.id, external_userid=external_userid, text=text, matches=matches,
         decision=decision, rule_hits=found.hits, actions_taken=tuple(actions),
-        duplicate=duplicate,
+        duplicate=duplicate, answered=message.answered_at is not None,
     )  # fmt: skip
     logger.info(
         "pipeline source=%s msg=%s customer=%s decision=%s hits=%d dup=%s",
@@ -180,7 +182,18 @@ async def record_inbound(
     return PipelineResult(
         message_id=message.id, external_userid=external_userid, text=text, matches=(),
         decision="none", rule_hits=(), actions_taken=(), duplicate=duplicate,
+        answered=message.answered_at is not None,
     )  # fmt: skip
+
+
+async def mark_answered(app: web.Application, message_id: int) -> None:
+    """Record that the bot finished with an inbound message (its own small transaction)."""
+    async with app[DB].begin() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.answered_at.is_(None))
+            .values(answered_at=utcnow())
+        )
 
 
 async def _store(

@@ -136,15 +136,18 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
             app, source="kf", external_userid=euid, text=f"[{kf_reply.media_label(msgtype)}]",
             open_kfid=kfid, source_msgid=msgid or None,
         )  # fmt: skip
-    if result.duplicate:
+    if result.answered:
         logger.info("kf: message %s already handled", msgid)
         return
+    if result.duplicate:
+        logger.warning("kf: message %s was stored but never answered; answering now", msgid)
     if is_stale(msg):
         logger.info("kf: message %s is older than 48 h; stored, not answered", msgid)
-        return
-    conv = kf_reply.Conversation(app, kfid, euid)
-    await conv.customer_wrote()
-    if msgtype == "text":
-        await kf_reply.respond(conv, result, menu_id=str(body.get("menu_id") or ""))
     else:
-        await kf_reply.respond_media(conv, result, msgtype)
+        conv = kf_reply.Conversation(app, kfid, euid)
+        await conv.customer_wrote()
+        if msgtype == "text":
+            await kf_reply.respond(conv, result, menu_id=str(body.get("menu_id") or ""))
+        else:
+            await kf_reply.respond_media(conv, result, msgtype)
+    await pipeline.mark_answered(app, result.message_id)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 7428a45ccc90
+Revision ID: afa2d292e83d
 Revises: 
-Create Date: 2026-11-22 10:54:16.206370
+Create Date: 2026-11-22 11:03:41.201573
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import bot.db
 
 
-revision: str = '7428a45ccc90'
+revision: str = 'afa2d292e83d'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -91,6 +91,7 @@ def upgrade() -> None:
     sa.Column('auto_replied', sa.Boolean(), nullable=False),
     sa.Column('suggestions', sa.JSON(), nullable=False),
     sa.Column('rule_hits', sa.JSON(), nullable=False),
+    sa.Column('answered_at', bot.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', bot.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_message')),
     sa.UniqueConstraint('source', 'source_msgid', name=op.f('uq_message_source'))

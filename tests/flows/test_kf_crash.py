@@ -1,0 +1,42 @@
+"""A kf message stored but never answered (the process died in between) is answered on re-read."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from bot import pipeline
+from bot.keys import DB
+from bot.models import KfCursor, Message
+from bot.wecom.fake import FakeWeCom
+from tests.flows.conftest import Client, deliver
+from tests.flows.test_kf import KF, _sends
+
+
+async def test_a_message_the_crash_left_unanswered_is_answered_once_on_re_read(
+    kf_client: Client, fake: FakeWeCom
+) -> None:
+    fake.queue_kf_text(KF, "wmC1", "怎么开发票")
+    await deliver(fake, fake.xml_kf_event(KF))
+    assert len(_sends(fake)) == 1
+
+    # What a process killed between storing and answering leaves: the row, no answer, and
+    # the cursor of the page before (it is saved only after the whole page).
+    msgid = fake.queue_kf_text(KF, "wmC2", "客服几点上班")
+    await pipeline.handle_customer_text(
+        kf_client.app, source="kf", external_userid="wmC2", text="客服几点上班",
+        open_kfid=KF, source_msgid=msgid, allow_auto_reply=True,
+    )  # fmt: skip
+    async with kf_client.app[DB].begin() as session:
+        await session.execute(delete(KfCursor))
+
+    await deliver(fake, fake.xml_kf_event(KF))  # the restarted worker re-reads both messages
+    sends = _sends(fake)
+    assert len(sends) == 2  # the unanswered one now, the first never again
+
+    await deliver(fake, fake.xml_kf_event(KF))
+    assert len(_sends(fake)) == 2
+    async with kf_client.app[DB]() as session:
+        rows = list((await session.scalars(select(Message).where(Message.source == "kf"))).all())
+    inbound = [m for m in rows if m.direction == "in"]
+    assert len(inbound) == 2
+    assert all(m.answered_at is not None for m in inbound)

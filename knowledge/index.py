@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 import time
 from array import array
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
-
-from knowledge import segment
+from knowledge import search, segment
 from knowledge.errors import EntryNotFoundError
 from knowledge.model import FaqEntry, KnowledgeBase, Synonyms
-from knowledge.postings import K1, Bm25Field
+from knowledge.postings import Bm25Field
 from knowledge.segment import Analysis, Analyzer, char_grams
 
 logger = logging.getLogger(__name__)
@@ -27,10 +23,15 @@ WORD_WEIGHT = 0.25
 FUZZ_WEIGHT = 0.30
 # How many candidate questions get the exact rerank; a few dozen is plenty for top-3.
 RERANK_DEPTH = 20
-# Bounds on postings walked per query, so a huge KB never costs a full scan: lists are
-# impact-ordered, so their head holds the documents the term matters most for.
-TERM_POSTINGS_CAP = 150
-QUERY_POSTINGS_BUDGET = 800
+# Bounds on postings walked per query, so a huge KB never costs a full scan: a term with
+# more postings than the cap (or than the budget left) is counted in the candidates instead
+# (see knowledge.search). Lowering either costs online P@1 on dev; raising them, speed.
+TERM_POSTINGS_CAP = 100
+QUERY_POSTINGS_BUDGET = 400
+# From this many questions, each field is built in slices of its term hashes, one after
+# another: the build's memory peak, which RSS keeps, shrinks; each slice re-reads the docs.
+BUILD_PASSES = 4
+SLICED_BUILD_FROM = 20000
 # Confidence = sigmoid(A * lead over the 2nd + B * lead over the 3rd + C), a logistic fit
 # on dev (leads separate right from wrong far better than the raw score), then fixed.
 CONF_LEAD2 = 5.2
@@ -39,9 +40,6 @@ CONF_BIAS = -1.9
 # A top score below this is a weak match however far it leads (it may be the only
 # candidate in a small KB), so its confidence is scaled down towards 0.
 CONF_MIN_SCORE = 0.35
-
-# (term, query tf, idf) for each distinct query term of one field.
-QueryTerms = list[tuple[str, int, float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +75,10 @@ class KnowledgeIndex:
         self._entries = tuple(entries)
         self._docs = docs
         self._analyzer = analyzer
-        self._chars = Bm25Field(char_grams(text) for text in docs.text)
-        self._words = Bm25Field(docs.words)
+        passes = BUILD_PASSES if len(docs.text) >= SLICED_BUILD_FROM else 1
+        self._chars = Bm25Field(docs.text, char_grams, passes=passes)
+        self._words = Bm25Field(docs.words, passes=passes)
+        self._corpus = search.Corpus(self._chars, self._words, docs.text, docs.words)
 
     @classmethod
     def build(
@@ -157,78 +157,28 @@ class KnowledgeIndex:
         analysis = self._analyzer.analyse(query)
         if not analysis.text or not self._docs.text:
             return []
-        chars = self._query_terms(self._chars, analysis.grams)
-        words = self._query_terms(self._words, analysis.words)
-        ideals = (_ideal(chars), _ideal(words))
+        weights = search.Weights(
+            CHAR_WEIGHT, WORD_WEIGHT, FUZZ_WEIGHT, RERANK_DEPTH, TERM_POSTINGS_CAP,
+            QUERY_POSTINGS_BUDGET,
+        )
+        found = search.search(self._corpus, analysis.text, analysis.grams, analysis.words, weights)
+        # An entry scores as its best question; ties go to the earlier entry.
         best: dict[int, tuple[float, int]] = {}
-        for doc_id in self._candidates(chars, words, ideals):
-            fused = self._fused(analysis.text, chars, words, ideals, doc_id)
-            entry = self._docs.entry[doc_id]
-            if entry not in best or best[entry][0] < fused:
+        entry_of = self._docs.entry
+        for doc_id, fused in found:
+            entry = entry_of[doc_id]
+            held = best.get(entry)
+            if held is None or held[0] < fused:
                 best[entry] = (fused, doc_id)
-        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))
+        ranked = sorted((-score, entry, doc) for entry, (score, doc) in best.items())
         return self._matches(ranked, limit)
 
-    @staticmethod
-    def _query_terms(field: Bm25Field, terms: Iterable[str]) -> QueryTerms:
-        """Distinct query terms with their counts and idf, rarest first."""
-        found = [(t, qtf, field.idf(t)) for t, qtf in Counter(terms).items()]
-        return sorted(found, key=lambda item: -item[2])
-
-    def _candidates(
-        self, chars: QueryTerms, words: QueryTerms, ideals: tuple[float, float]
-    ) -> list[int]:
-        """Top documents by BM25 accumulated from postings, rarest terms first."""
-        walks = [
-            (idf, field, term, qtf * weight / ideal)
-            for field, query, weight, ideal in (
-                (self._chars, chars, CHAR_WEIGHT, ideals[0]),
-                (self._words, words, WORD_WEIGHT, ideals[1]),
-            )
-            for term, qtf, idf in query
-        ]
-        walks.sort(key=lambda walk: -walk[0])
-        scores: dict[int, float] = {}
-        budget = QUERY_POSTINGS_BUDGET
-        for _, field, term, scale in walks:
-            found = field.postings(term, min(TERM_POSTINGS_CAP, budget))
-            if found is None:
-                continue
-            get = scores.get
-            for doc_id, weight in zip(*found, strict=True):
-                scores[doc_id] = get(doc_id, 0.0) + weight * scale
-            budget -= len(found[0])
-            if budget <= 0:
-                break
-        return heapq.nlargest(RERANK_DEPTH, scores, key=scores.__getitem__)
-
-    def _fused(
-        self, text: str, chars: QueryTerms, words: QueryTerms, ideals: tuple[float, float],
-        doc_id: int,
-    ) -> float:
-        """Exact fused score of one candidate: char BM25, word BM25 and fuzzy ratio."""
-        doc_text, doc_words = self._docs.text[doc_id], self._docs.words[doc_id]
-        # BM25 written out (tf * (K1 + 1) / (tf + norm)): this loop is the rerank's hot path.
-        c = w = 0.0
-        norm = self._chars.norm(doc_id)
-        for term, qtf, idf in chars:
-            tf = doc_text.count(term)
-            if tf:
-                c += qtf * idf * tf / (tf + norm)
-        norm = self._words.norm(doc_id)
-        for term, qtf, idf in words:
-            tf = doc_words.count(term)
-            if tf:
-                w += qtf * idf * tf / (tf + norm)
-        ratio = fuzz.ratio(text, doc_text) / 100.0
-        bm25 = CHAR_WEIGHT * c / ideals[0] + WORD_WEIGHT * w / ideals[1]
-        return bm25 * (K1 + 1) + FUZZ_WEIGHT * ratio
-
-    def _matches(self, ranked: list[tuple[int, tuple[float, int]]], limit: int) -> list[Match]:
-        """Turn ranked (entry, (score, doc)) pairs into Matches with confidences."""
+    def _matches(self, ranked: list[tuple[float, int, int]], limit: int) -> list[Match]:
+        """Turn ranked (-score, entry, doc) triples into Matches with confidences."""
         matches: list[Match] = []
-        scores = [score for _, (score, _) in ranked[:3]] + [0.0, 0.0]
-        for rank, (entry_pos, (score, doc_id)) in enumerate(ranked[:limit]):
+        scores = [-negated for negated, _, _ in ranked[:3]] + [0.0, 0.0]
+        for rank, (negated, entry_pos, doc_id) in enumerate(ranked[:limit]):
+            score = -negated
             # The top match leads the 2nd and 3rd; any other trails the top.
             lead2 = score - scores[1] if rank == 0 else score - scores[0]
             lead3 = score - scores[2] if rank == 0 else lead2
@@ -237,8 +187,3 @@ class KnowledgeIndex:
             conf = round(confidence(score, lead2, lead3), 4)
             matches.append(Match(entry, question, round(score, 4), conf))
         return matches
-
-
-def _ideal(query: QueryTerms) -> float:
-    """The score of a question holding each query term once at average length (normaliser)."""
-    return sum(q * idf for _, q, idf in query) or 1.0

@@ -87,3 +87,21 @@ def test_postings_walk_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index_module, "QUERY_POSTINGS_BUDGET", 120)
     built = KnowledgeIndex.build(entries)
     assert built.match("发货问题0042号")[0].entry.id == "e42"
+
+
+def test_bounded_walk_keeps_scores_exact(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With tiny caps most terms are counted in the rerank instead of walked: the scores of
+    # the entries found either way must be the same.
+    index = KnowledgeIndex.build(kb)
+    queries = ["怎么申请退款", "乌龙茶用多少度的水冲泡", "快递到哪了发货", "茶叶保存"]
+    full = {q: {m.entry.id: m.score for m in index.match(q, limit=10)} for q in queries}
+    monkeypatch.setattr(index_module, "TERM_POSTINGS_CAP", 1)
+    monkeypatch.setattr(index_module, "QUERY_POSTINGS_BUDGET", 3)
+    for query in queries:
+        bounded = {m.entry.id: m.score for m in index.match(query, limit=10)}
+        assert bounded
+        for entry_id, score in bounded.items():
+            if entry_id in full[query]:
+                assert score == pytest.approx(full[query][entry_id], abs=2e-4)

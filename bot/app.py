@@ -39,6 +39,7 @@ def create_app(settings: Settings) -> web.Application:
             resources.inbox_writer_ctx,
             resources.wecom_ctx,
             kb.kb_ctx,
+            kb.poll_ctx,
             dispatch.sweeper_ctx,
             scheduler.scheduler_ctx,
         ]

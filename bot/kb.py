@@ -1,7 +1,9 @@
 """The knowledge base inside the app: load at start-up, reload on change, in every worker.
 
 One `LiveKnowledge` per worker under `app[KB]`. A reload in one worker is broadcast on the cache
-channel `kb:reload`, so every worker rebuilds from the database and swaps its snapshot.
+channel `kb:reload`, so every worker rebuilds from the database and swaps its snapshot. Changes
+made outside the server (`python -m knowledge import`) bump the stored KB revision, which every
+worker polls for, so an import goes live without a restart.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.keys import CACHE, DB, INSTANCE, KB, SETTINGS
+from bot.keys import CACHE, DB, INSTANCE, KB, KB_REVISION, SETTINGS
+from bot.tasks import periodic_ctx
 from knowledge import demo, live, store
 from knowledge.errors import EntryNotFoundError
 
@@ -28,6 +31,7 @@ async def kb_ctx(app: web.Application) -> AsyncIterator[None]:
     knowledge = live.LiveKnowledge()
     await knowledge.initialize()
     app[KB] = knowledge
+    app[KB_REVISION] = [-1]
     if app[SETTINGS].sandbox:
         await seed_demo(app)
     await _load(app)
@@ -51,9 +55,27 @@ async def seed_demo(app: web.Application) -> bool:
 
 async def _load(app: web.Application) -> live.Snapshot:
     """Rebuild this worker's snapshot from the database and swap it in."""
-    async with app[DB]() as session:
+    async with app[DB]() as session:  # one read transaction: the revision matches the rows
+        revision = await store.revision(session)
         kb = await store.load_kb(session)
-    return await app[KB].load(kb)
+    snapshot = await app[KB].load(kb)
+    app[KB_REVISION][0] = revision
+    return snapshot
+
+
+async def refresh_if_changed(app: web.Application) -> bool:
+    """Reload when the stored KB changed behind this worker's back (an import); True if so."""
+    async with app[DB]() as session:
+        stored = await store.revision(session)
+    if stored == app[KB_REVISION][0]:
+        return False
+    logger.info("kb: stored revision %d differs from %d; reloading", stored, app[KB_REVISION][0])
+    await _load(app)
+    return True
+
+
+# Every worker polls the revision (a one-row read) after kb_ctx has loaded the KB.
+poll_ctx = periodic_ctx("kb revision poll", refresh_if_changed, lambda app: app[SETTINGS].kb_poll)
 
 
 async def reload(app: web.Application) -> live.Snapshot:
@@ -70,13 +92,27 @@ async def add_similar(app: web.Application, entry_id: str, question: str) -> boo
     """
     async with app[DB].begin() as session:
         added = await store.add_similar_question(session, entry_id, question)
+        revision = await store.revision(session)
     if added:
         await app[KB].add_similar(entry_id, question)
-        await _broadcast(app, {"kind": "similar", "entry_id": entry_id, "question": question})
+        _advance(app, revision)
+        await _broadcast(
+            app,
+            {"kind": "similar", "entry_id": entry_id, "question": question, "revision": revision},
+        )
     return added
 
 
-async def _broadcast(app: web.Application, message: dict[str, str]) -> None:
+def _advance(app: web.Application, revision: int) -> None:
+    """After an incremental change: the snapshot matches `revision` if it matched the one before.
+
+    Otherwise a change was missed, and the revision poll will rebuild from the database.
+    """
+    if app[KB_REVISION][0] == revision - 1:
+        app[KB_REVISION][0] = revision
+
+
+async def _broadcast(app: web.Application, message: dict[str, str | int]) -> None:
     payload = json.dumps({**message, "from": app[INSTANCE]}, ensure_ascii=False)
     await app[CACHE].publish(RELOAD_CHANNEL, payload)
 
@@ -106,6 +142,7 @@ async def _apply(app: web.Application, raw: str) -> None:
     if kind == "similar":
         try:
             await app[KB].add_similar(str(message["entry_id"]), str(message["question"]))
+            _advance(app, int(message.get("revision", -1)))
         except (KeyError, EntryNotFoundError):
             # This worker's snapshot differs (a reload is racing): rebuilding is always right.
             await _load(app)

@@ -33,3 +33,5 @@ INSTANCE = web.AppKey("instance", str)
 FAKE = web.AppKey("fake_wecom", FakeWeCom)
 # The live knowledge (FAQ index + keyword rules), swapped atomically on reload (bot.kb).
 KB = web.AppKey("kb", live.LiveKnowledge)
+# The stored KB revision this worker's snapshot was built from (see bot/kb.py).
+KB_REVISION: web.AppKey[list[int]] = web.AppKey("kb_revision")

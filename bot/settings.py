@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     inbox_max_attempts: int = Field(
         5, validation_alias=_env("SIDEKICK_INBOX_MAX_ATTEMPTS", "inbox_max_attempts"), ge=1
     )
+    # How often each worker checks whether the stored knowledge base changed (an import).
+    kb_poll: float = Field(10.0, validation_alias=_env("SIDEKICK_KB_POLL", "kb_poll"), gt=0)
     # How often the reminder scheduler looks for due follow-ups and unsent escalation alerts.
     scheduler_interval: float = Field(
         30.0, validation_alias=_env("SIDEKICK_SCHEDULER_INTERVAL", "scheduler_interval"), gt=0

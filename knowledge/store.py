@@ -116,6 +116,29 @@ class KBSynonym(KBBase):
     variant: Mapped[str] = mapped_column(String(100))
 
 
+class KBRevision(KBBase):
+    """One row counting changes to the stored KB, so running servers notice an import."""
+
+    __tablename__ = "kb_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(default=0)
+
+
+async def revision(session: AsyncSession) -> int:
+    """The stored KB's change counter (0 before the first change)."""
+    return int(await session.scalar(select(KBRevision.revision).where(KBRevision.id == 1)) or 0)
+
+
+async def _bump(session: AsyncSession) -> None:
+    row = await session.get(KBRevision, 1)
+    if row is None:
+        session.add(KBRevision(id=1, revision=1))
+    else:
+        row.revision += 1
+    await session.flush()
+
+
 async def load_kb(session: AsyncSession) -> KnowledgeBase:
     """The whole knowledge base, in its stored order."""
     similar: dict[str, list[str]] = {}
@@ -187,6 +210,7 @@ async def replace_kb(session: AsyncSession, kb: KnowledgeBase) -> None:
         KBSynonym(canonical=c, variant=v) for c, vs in kb.synonyms.groups.items() for v in vs
     )
     await session.flush()
+    await _bump(session)
 
 
 async def add_similar_question(session: AsyncSession, entry_id: str, question: str) -> bool:
@@ -204,6 +228,7 @@ async def add_similar_question(session: AsyncSession, entry_id: str, question: s
         return False
     session.add(KBSimilarQuestion(entry_id=entry_id, question=question))
     await session.flush()
+    await _bump(session)
     return True
 
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: afa2d292e83d
+Revision ID: 2db500e2e949
 Revises: 
-Create Date: 2026-11-22 11:03:41.201573
+Create Date: 2026-11-22 11:22:17.270979
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import bot.db
 
 
-revision: str = 'afa2d292e83d'
+revision: str = '2db500e2e949'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -271,6 +271,11 @@ def upgrade() -> None:
     sa.Column('shortcut', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_quick_reply'))
     )
+    op.create_table('kb_revision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_revision'))
+    )
     op.create_table('kb_rule',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
@@ -313,6 +318,7 @@ def downgrade() -> None:
     op.drop_table('kb_similar_question')
     op.drop_table('kb_synonym')
     op.drop_table('kb_rule')
+    op.drop_table('kb_revision')
     op.drop_table('kb_quick_reply')
     with op.batch_alter_table('kb_miss', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_kb_miss_last_at'))

@@ -71,7 +71,7 @@ async def handle(app: web.Application, registry: CommandRouter, userid: str, tex
     """Answer one command text from a member."""
     parsed = parse(text)
     choices: dict[str, str] = {}
-    if parsed.name.isdigit():
+    if parsed.name.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
         picked = await _pop_choice(app[CACHE], userid, int(parsed.name))
         if isinstance(picked, str):
             await _audit_bare(app, userid, "cmd:choice", parsed.name, "not_found")

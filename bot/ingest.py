@@ -76,6 +76,8 @@ def parse_line(line: str) -> ArchiveText | None:
         item = json.loads(line)
     except json.JSONDecodeError as exc:
         raise LineError(f"not JSON ({exc.msg})") from None
+    except RecursionError:
+        raise LineError("not JSON (nested too deeply)") from None
     if not isinstance(item, dict):
         raise LineError("not a JSON object")
     msgid = _text_field(item, "msgid")
@@ -112,7 +114,8 @@ async def ingest_messages(request: web.Request) -> web.Response:
         logger.warning("ingest: unauthorised request from %s", request.remote)
         return web.json_response({"error": "unauthorized"}, status=401)
     try:
-        lines = (await request.text()).splitlines()
+        # UTF-8 whatever charset the request declares (an unknown one must not be a 500).
+        lines = (await request.read()).decode("utf-8").splitlines()
     except UnicodeDecodeError:
         return web.json_response({"error": "body must be UTF-8 JSON lines"}, status=400)
     if len(lines) > MAX_LINES:

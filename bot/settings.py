@@ -23,6 +23,11 @@ SANDBOX_AGENT_ID = 1000002
 SANDBOX_SECRET = "sandbox-secret"
 SANDBOX_TOKEN = "sandboxtoken"
 SANDBOX_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+SANDBOX_INGEST_TOKEN = "sandbox-ingest-token"
+SANDBOX_SESSION_SECRET = "sandbox-session-secret-0123456789abcdef"
+# Production refuses shorter (guessable) secrets, and the public sandbox ones above.
+MIN_SESSION_SECRET = 32
+MIN_INGEST_TOKEN = 16
 
 _AES_KEY_RE = re.compile(r"^[A-Za-z0-9+/]{43}$")
 
@@ -112,8 +117,8 @@ class Settings(BaseSettings):
             "secret": SecretStr(SANDBOX_SECRET),
             "token": SecretStr(SANDBOX_TOKEN),
             "aes_key": SecretStr(SANDBOX_AES_KEY),
-            "ingest_token": SecretStr("sandbox-ingest-token"),
-            "session_secret": SecretStr("sandbox-session-secret-0123456789abcdef"),
+            "ingest_token": SecretStr(SANDBOX_INGEST_TOKEN),
+            "session_secret": SecretStr(SANDBOX_SESSION_SECRET),
             # The demo org the sandbox's fake WeCom serves (bot.sandbox.DEMO_MEMBERS).
             "supervisors": "lead1",
             "admins": "boss",
@@ -138,6 +143,25 @@ class Settings(BaseSettings):
         for env_name, value in required.items():
             if not value:
                 raise ConfigError(f"{env_name} is required (or set SIDEKICK_SANDBOX=1)")
+        if self.sandbox:
+            return  # the public sandbox secrets are fine where nothing real is at stake
+        self._require_strong(
+            "SIDEKICK_SESSION_SECRET", self.session_secret, MIN_SESSION_SECRET,
+            SANDBOX_SESSION_SECRET,
+        )  # fmt: skip
+        if self.ingest_token.get_secret_value():  # unset: the ingest endpoint stays disabled
+            self._require_strong(
+                "SIDEKICK_INGEST_TOKEN", self.ingest_token, MIN_INGEST_TOKEN, SANDBOX_INGEST_TOKEN
+            )
+
+    @staticmethod
+    def _require_strong(env_name: str, value: SecretStr, min_len: int, public: str) -> None:
+        raw = value.get_secret_value()
+        if len(raw) < min_len or raw == public:
+            raise ConfigError(
+                f"{env_name} must be at least {min_len} random characters"
+                " (not the sandbox's built-in value)"
+            )
 
     @property
     def api_base(self) -> str:

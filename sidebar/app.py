@@ -8,13 +8,17 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
+from bot.keys import SETTINGS
 from sidebar import api, assist, auth, errors, groups, jssdk, live, routes, sandbox
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 # Static files carry a content hash in their URL, so browsers may keep them for long.
 STATIC_MAX_AGE = 7 * 24 * 3600
+# The JS-SDK stand-in and the simulator script: served in sandbox mode only (docs/sidebar.md).
+SANDBOX_STATIC = "/sidebar/static/sandbox"
 
 
 def static_versions() -> dict[str, str]:
@@ -24,6 +28,14 @@ def static_versions() -> dict[str, str]:
         for path in STATIC_DIR.iterdir()
         if path.is_file()
     }
+
+
+@web.middleware
+async def _sandbox_static_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """404 for the sandbox's scripts unless this server is a sandbox."""
+    if request.path.startswith(SANDBOX_STATIC) and not request.config_dict[SETTINGS].sandbox:
+        raise web.HTTPNotFound()
+    return await handler(request)
 
 
 async def _static_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -41,7 +53,9 @@ async def _static_headers(request: web.Request, response: web.StreamResponse) ->
 
 def create_sidebar_app() -> web.Application:
     """The sidebar: pages, JSON API, OAuth session, JS-SDK signatures and static files."""
-    app = web.Application(middlewares=[errors.error_middleware, auth.session_middleware])
+    app = web.Application(
+        middlewares=[errors.error_middleware, auth.session_middleware, _sandbox_static_only]
+    )
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),

@@ -31,6 +31,8 @@ HOME = "/sidebar/"
 AUTHORIZE = "https://open.weixin.qq.com/connect/oauth2/authorize"
 SANDBOX_AUTHORIZE = "/sidebar/sandbox/authorize"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A return path rides in the OAuth state cookie, which must stay well under browsers' 4 KB.
+NEXT_MAX = 512
 
 
 def _secret(settings: Settings) -> str:
@@ -46,6 +48,8 @@ def base_url(request: web.Request) -> str:
 def safe_next(value: str | None) -> str:
     """A same-site sidebar path to return to after sign-in (no open redirects)."""
     if not value or not value.startswith(HOME) or value.startswith("//") or "\\" in value:
+        return HOME
+    if len(value) > NEXT_MAX or not value.isprintable():  # control characters, CR/LF
         return HOME
     return value
 

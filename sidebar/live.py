@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot import pipeline
+from bot.errors import UserError
 from bot.keys import CACHE
 from bot.services import customers
 from sidebar import auth, views
+from sidebar.errors import SessionExpiredError
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +72,29 @@ def _event(data: str) -> bytes:
     return f"event: customer_message\n{lines}\n".encode()
 
 
+async def _check_access(request: web.Request, euid: str) -> None:
+    """The session is still valid and its (active) member may still see this customer."""
+    if auth.current_session(request) is None:  # expired while the stream was open
+        raise SessionExpiredError("登录已过期，请重新登录")
+    async with views.transaction(request) as db:
+        staff = await auth.viewer(db, request)
+        await customers.require_customer_access(db, staff, euid)
+
+
+async def _still_allowed(request: web.Request, euid: str) -> bool:
+    """Checked again before every event: access can end while a page stays open."""
+    try:
+        await _check_access(request, euid)
+    except UserError:
+        return False
+    return True
+
+
 @routes.get("/api/customers/{external_userid}/events")
 async def events(request: web.Request) -> web.StreamResponse:
     """text/event-stream of pipeline events about this customer."""
     euid = request.match_info["external_userid"]
-    async with views.transaction(request) as db:
-        staff = await auth.viewer(db, request)
-        await customers.require_customer_access(db, staff, euid)
+    await _check_access(request, euid)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -98,7 +116,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(b": ping\n\n")
                 continue
-            if item is _END:
+            if item is _END or not await _still_allowed(request, euid):
                 break
             await response.write(_event(item))
     except ConnectionResetError:

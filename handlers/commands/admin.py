@@ -28,7 +28,7 @@ async def role_set(ctx: Context, args: str) -> Reply:
     role = staff_service.ROLE_NAMES.get(parts[1].lower())
     if role is None:
         raise ArgError(f"未知角色「{parts[1]}」，可选：客服 / 主管 / 管理员")
-    if not all(p.isdigit() for p in parts[2:]):
+    if not all(p.isdecimal() and len(p) <= 10 for p in parts[2:]):
         raise ArgError("部门写数字 ID，用空格分开")
     departments = [int(p) for p in parts[2:]] or None
     member = await staff_service.set_role(

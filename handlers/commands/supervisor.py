@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot import periods, timeparse
@@ -90,7 +91,7 @@ async def _team_escalation(ctx: Context, escalation_id: int) -> Escalation:
 async def escalation_resolve(ctx: Context, args: str) -> Reply:
     """Resolve one of the team's escalations."""
     number, note = first(args)
-    if not number.lstrip("#").isdigit() or not note:
+    if not re.fullmatch(r"#?\d{1,9}", number) or not note:
         raise ArgError("请写升级编号和处理说明")
     item = await _team_escalation(ctx, int(number.lstrip("#")))
     await escalations.resolve_escalation(

@@ -168,8 +168,10 @@ async def add_followup(request: web.Request) -> web.Response:
     """Add a follow-up for the signed-in rep, optionally due at a time."""
     data = await views.read_json(request)
     text = views.text_field(data, "note", "跟进内容", max_len=followups.TEXT_MAX)
-    due_at = views.parse_due(data.get("due_at"), views.timezone_of(request))
-    if due_at is not None and due_at <= utcnow():
+    now = utcnow()
+    zone = views.timezone_of(request)
+    due_at = views.parse_due(data.get("due_at"), zone, now)
+    if due_at is not None and due_at <= now:
         raise UsageError("到期时间必须晚于现在")
     async with views.transaction(request) as db:
         staff, euid = await _customer_in_scope(db, request)
@@ -178,14 +180,17 @@ async def add_followup(request: web.Request) -> web.Response:
         )
         await audit.record(db, actor=staff.userid, action="followup", target=euid,
                            detail={"followup_id": followup.id, "via": "sidebar"})  # fmt: skip
-    return web.json_response({"followup": views.followup_json(followup, utcnow())}, status=201)
+    body = views.followup_json(followup, now)
+    if due_at is not None:
+        body["due_text"] = views.describe_due(due_at, zone, now)
+    return web.json_response({"followup": body}, status=201)
 
 
 @routes.post("/api/followups/{followup_id}/done")
 async def done_followup(request: web.Request) -> web.Response:
     """Mark a follow-up done (its owner, their supervisor or an admin)."""
     raw_id = request.match_info["followup_id"]
-    if not raw_id.isdigit():
+    if not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 9):
         raise UsageError("跟进编号必须是数字")
     async with views.transaction(request) as db:
         staff = await auth.viewer(db, request)

@@ -125,6 +125,7 @@ async def latest(request: web.Request) -> web.Response:
         "at": views.iso(message.created_at),
         "suggestions": message.suggestions or [],
         "decision": _decision(message.suggestions or []),
+        "auto_replied": bool(message.auto_replied),
         "rule_hits": _hits_with_rules(message.rule_hits or [], snapshot),
     }
     return web.json_response({"message": body})

@@ -43,6 +43,7 @@ async def sidebar_page(request: web.Request) -> web.StreamResponse:
         "csrf": auth.csrf_for(request, found),
         "sandbox": settings.sandbox,
         "login": auth.login_url(request.path_qs),
+        "timezone": settings.timezone,
     }
     context = {
         "boot": boot,

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import timeparse
 from bot.errors import UsageError
 from bot.keys import DB, SETTINGS
 from bot.models import Customer, Escalation, FollowRelation, Followup, Note, Tag
@@ -20,6 +21,8 @@ JSONDict = dict[str, Any]
 # Past this a request body is not a sidebar form; refuse before parsing.
 MAX_BODY = 64 * 1024
 CUSTOMER_TYPES = {1: "微信用户", 2: "企业微信用户"}
+# A due time is a short phrase ("下周一上午10点") or an ISO timestamp.
+DUE_MAX = 40
 
 
 def root_app(request: web.Request) -> web.Application:
@@ -43,7 +46,7 @@ async def read_json(request: web.Request) -> JSONDict:
         raise UsageError("内容太长了")
     try:
         data = json.loads(raw or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting thousands deep
         raise UsageError("请求格式不对（需要 JSON）") from None
     if not isinstance(data, dict):
         raise UsageError("请求格式不对（需要 JSON 对象）")
@@ -77,19 +80,28 @@ def names_field(data: JSONDict, name: str) -> list[str]:
     return [v.strip() for v in value if v.strip()]
 
 
-def parse_due(value: object, timezone: str) -> datetime | None:
-    """A due time from the page: ISO with offset, or local (settings timezone) without one."""
+def parse_due(value: object, timezone: str, now: datetime) -> datetime | None:
+    """A due time from the page: natural Chinese ("明天10点", "3天后", "周五下午") or ISO.
+
+    ISO without an offset and Chinese expressions are read in the business timezone.
+    """
     if value in (None, ""):
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > DUE_MAX:
         raise UsageError("到期时间格式不对")
+    text = value.strip()
+    if not text:
+        return None
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError("到期时间格式不对，例如 2024-11-20T15:30") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
+        parsed = timeparse.parse(text.replace("Z", "+00:00"), now=now, tz=ZoneInfo(timezone))
+    except timeparse.TimeParseError as exc:
+        raise UsageError(f"{exc}（也可以留空）") from None
     return parsed.astimezone(UTC)
+
+
+def describe_due(value: datetime, timezone: str, now: datetime) -> str:
+    """ "明天 10:00" or "11月30日(周六) 14:00", in the business timezone."""
+    return timeparse.describe(value, now=now, tz=ZoneInfo(timezone))
 
 
 def iso(value: datetime | None) -> str | None:

@@ -2,7 +2,9 @@
 // Every piece of data is put on the page with textContent, never innerHTML.
 export const boot = JSON.parse(document.getElementById("boot").textContent);
 export const $ = (id) => document.getElementById(id);
-export const state = { euid: "", entry: "", chatId: "", lastAsk: "", events: null, tagsOpen: false };
+export const state = {
+  euid: "", entry: "", chatId: "", lastAsk: "", events: null, tagsOpen: false, tagNames: new Set(), sending: false,
+};
 
 export class ApiError extends Error {}
 export class SdkError extends Error {}
@@ -23,24 +25,47 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
-export function notice(message, action) {
+// A sentence on top of the page; `kind` lets a later event clear only its own notice.
+export function notice(message, action, kind = "") {
   const box = $("notice");
   box.replaceChildren(el("span", {}, message));
-  if (action) box.append(" ", el("a", { class: "btn btn-primary btn-sm", href: action.href }, action.label));
+  if (action) {
+    const props = { class: "btn btn-primary btn-sm" };
+    const link = action.href ? el("a", { ...props, href: action.href }, action.label)
+      : el("button", { ...props, type: "button", on: { click: action.onClick } }, action.label);
+    box.append(" ", link);
+  }
+  box.dataset.kind = kind;
   box.hidden = false;
 }
 
+export function clearNotice(kind) {
+  if ($("notice").dataset.kind === kind) $("notice").hidden = true;
+}
+
+// The toast stays in the accessibility tree (an aria-live region), only its text changes.
 let toastTimer = 0;
 export function toast(message) {
   const box = $("toast");
   box.textContent = message;
-  box.hidden = false;
+  box.classList.add("is-shown");
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { box.hidden = true; }, 2500);
+  toastTimer = setTimeout(() => { box.classList.remove("is-shown"); box.textContent = ""; }, 2500);
+}
+
+// Run fn with the button disabled (no double submits) and marked busy; errors become toasts.
+export async function busy(button, fn) {
+  if (button && button.disabled) return undefined;
+  if (button) { button.disabled = true; button.setAttribute("aria-busy", "true"); }
+  try {
+    return await attempt(fn);
+  } finally {
+    if (button) { button.disabled = false; button.removeAttribute("aria-busy"); }
+  }
 }
 
 export function expired() {
-  notice("登录已过期，请重新登录。", { href: boot.login, label: "重新登录" });
+  notice("登录已过期，请重新登录。", { href: boot.login, label: "重新登录" }, "expired");
   throw new ApiError("登录已过期");
 }
 
@@ -73,12 +98,17 @@ export async function attempt(fn) {
   }
 }
 
+// Times are shown in the business timezone, the one "明天10点" was read in (not the phone's).
+const zone = boot.timezone || undefined;
+const clock = new Intl.DateTimeFormat("zh-CN", {
+  timeZone: zone, year: "numeric", month: "numeric", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+});
 export function fmtTime(iso) {
   if (!iso) return "";
-  const d = new Date(iso);
-  const pad = (n) => String(n).padStart(2, "0");
-  const year = d.getFullYear() === new Date().getFullYear() ? "" : `${d.getFullYear()}-`;
-  return `${year}${d.getMonth() + 1}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const part = (parts, type) => (parts.find((p) => p.type === type) || {}).value;
+  const at = clock.formatToParts(new Date(iso));
+  const year = part(at, "year") === part(clock.formatToParts(new Date()), "year") ? "" : `${part(at, "year")}-`;
+  return `${year}${part(at, "month")}-${part(at, "day")} ${part(at, "hour")}:${part(at, "minute")}`;
 }
 
 // ------------------------------------------------------------------ JS-SDK
@@ -95,7 +125,7 @@ export function invoke(name, args = {}) {
 export async function initSdk() {
   if (!window.wx) throw new SdkError("没有加载企业微信 JS-SDK：请在企业微信的聊天工具栏中打开本页");
   const sig = await api("GET", "/jssdk?url=" + encodeURIComponent(location.href.split("#")[0]));
-  const hint = "请检查应用的可信域名和签名";
+  const hint = "请联系管理员检查应用的可信域名和签名";
   await new Promise((resolve, reject) => {
     window.wx.config({ ...sig.config, debug: false });
     window.wx.ready(resolve);

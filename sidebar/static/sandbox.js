@@ -174,6 +174,7 @@
     await loadCustomers();
     if (!customers.length) await addFirstCustomer();
     showSidebar(true);
+    $("sim").dataset.ready = "true"; // the sample customer is in; tests wait for this
     poll();
   }
   start();

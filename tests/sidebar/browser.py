@@ -22,6 +22,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TIMEOUT = 15_000
+VIEWPORT = {"width": 1280, "height": 900}  # the simulator: chat and sidebar side by side
+PHONE = {"width": 360, "height": 740}  # the narrowest phone the sidebar must fit
 
 
 def require_browser() -> None:
@@ -58,3 +61,24 @@ def artifact(name: str) -> Path:
     """Where a screenshot named `name` goes (test-artifacts/, gitignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+async def add_customer(page: Any, name: str) -> Any:
+    """Add a customer on the simulator; returns the sidebar frame showing them."""
+    await page.locator("#sim[data-ready=true]").wait_for(state="attached")
+    await page.fill("#new-name", name)
+    await page.click("#new-customer button[type=submit]")
+    frame = page.frame_locator("#frame")
+    await frame.locator("#c-name").filter(has_text=name).wait_for()
+    return frame
+
+
+async def sidebar_alone(page: Any, viewport: Any = None) -> Any:
+    """The sidebar the simulator shows, opened on its own tab (same sign-in) at phone width."""
+    url = page.frames[1].url
+    tab = await page.context.new_page()
+    tab.set_default_timeout(TIMEOUT)
+    await tab.set_viewport_size(viewport or PHONE)
+    await tab.goto(url)
+    await tab.locator("#c-name").wait_for()
+    return tab

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db
+from bot.app import create_app
 from bot.keys import WECOM
 from bot.models import Customer, FollowRelation, Staff
 from bot.services import tags
@@ -22,6 +23,7 @@ from bot.settings import Settings
 from bot.wecom.fake import FakeWeCom
 from knowledge import demo, store
 from tests import conftest
+from tests.sidebar import browser as chromium
 
 Client = TestClient[web.Request, web.Application]
 Login = Callable[[str], Awaitable[str]]
@@ -118,3 +120,35 @@ def login(client: Client, fake: FakeWeCom) -> Login:
         return await sign_in(client, fake, userid)
 
     return run
+
+
+# ------------------------------------------------------------------ real browser (sandbox)
+
+
+@pytest.fixture
+async def server(db_path: Path, aiohttp_unused_port: Any, aiohttp_server: Any) -> TestServer:
+    """The whole product in sandbox mode on a loopback port (fake WeCom on the same server)."""
+    port = aiohttp_unused_port()
+    settings = Settings(sandbox=True, port=port, database_url=f"sqlite+aiosqlite:///{db_path}")
+    started: TestServer = await aiohttp_server(create_app(settings), port=port)
+    return started
+
+
+@pytest.fixture
+async def page(request: pytest.FixtureRequest, server: TestServer) -> AsyncIterator[Any]:
+    """A browser page on /sandbox; a screenshot is saved when the test ends."""
+    chromium.require_browser()
+    dialogs: list[str] = []
+    async with chromium.launch() as browser:
+        context = await browser.new_context(viewport=chromium.VIEWPORT, locale="zh-CN")
+        tab = await context.new_page()
+        tab.set_default_timeout(chromium.TIMEOUT)
+        tab.on("dialog", lambda d: dialogs.append(d.message))
+        tab.dialogs = dialogs
+        await tab.goto(str(server.make_url("/sandbox")))
+        try:
+            yield tab
+        finally:
+            await tab.screenshot(path=str(chromium.artifact(f"sidebar-{request.node.name}.png")))
+            await context.close()
+    assert dialogs == [], f"a script ran: {dialogs}"

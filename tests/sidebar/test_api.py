@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -103,7 +104,8 @@ async def test_unknown_tag_suggests_close_names(client: Client, login: Login) ->
         ("notes", {"text": 5}, "备注内容必须是文字"),
         ("notes", {"text": "长" * 2001}, "最多 2000 个字"),
         ("followups", {"note": ""}, "请填写跟进内容"),
-        ("followups", {"note": "回电", "due_at": "明天"}, "到期时间格式不对"),
+        ("followups", {"note": "回电", "due_at": "随便哪天"}, "看不懂时间「随便哪天」"),
+        ("followups", {"note": "回电", "due_at": 5}, "到期时间格式不对"),
         ("followups", {"note": "回电", "due_at": "2001-01-01T10:00"}, "必须晚于现在"),
         ("escalations", {}, "请填写升级原因"),
         ("tags", {}, "请选择要添加或移除的标签"),
@@ -239,3 +241,19 @@ async def test_group_chat_lists_customer_members(
     missing = await client.get("/sidebar/api/groups/wrnope")
     assert missing.status == 404
     assert "找不到这个客户群" in (await missing.json())["message"]
+
+
+async def test_followup_due_in_natural_chinese(client: Client, login: Login) -> None:
+    """The page sends what the rep typed ("明天10点"); the server reads it in the corp's zone."""
+    headers = {"X-CSRF-Token": await login("alice")}
+    base = f"/sidebar/api/customers/{ALICE_C}/followups"
+    resp = await client.post(base, json={"note": "回电", "due_at": "明天10点"}, headers=headers)
+    assert resp.status == 201
+    followup = (await resp.json())["followup"]
+    assert followup["due_text"] == "明天 10:00"
+    due = datetime.fromisoformat(followup["due_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (due.hour, due.minute) == (10, 0)
+    assert due.date() == (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).date()
+    blank = await client.post(base, json={"note": "随时", "due_at": "  "}, headers=headers)
+    assert blank.status == 201
+    assert (await blank.json())["followup"]["due_at"] is None

@@ -56,6 +56,7 @@ async def test_latest_inbound_text_from_archive_ingest(client: Client, login: Lo
     assert latest["text"] == "下单后多久发货"
     assert latest["source"] == "archive"
     assert latest["suggestions"][0]["entry_id"] == "order-ship-time"
+    assert latest["auto_replied"] is False  # archive texts are never answered by the bot
 
 
 async def test_quick_replies_search_and_categories(client: Client, login: Login) -> None:

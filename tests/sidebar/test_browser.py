@@ -4,60 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.app import create_app
 from bot.keys import WECOM
-from bot.settings import Settings
 from tests.sidebar import browser as chromium
 
 XSS_NAME = "<script>alert(1)</script>"
 FIRST_CUSTOMER = "林小姐"  # the sample customer a first visit starts with
-TIMEOUT = 15_000
-VIEWPORT = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-async def server(db_path: Path, aiohttp_unused_port: Any, aiohttp_server: Any) -> TestServer:
-    """The whole product in sandbox mode on a loopback port (fake WeCom on the same server)."""
-    port = aiohttp_unused_port()
-    settings = Settings(sandbox=True, port=port, database_url=f"sqlite+aiosqlite:///{db_path}")
-    started: TestServer = await aiohttp_server(create_app(settings), port=port)
-    return started
-
-
-@pytest.fixture
-async def page(request: pytest.FixtureRequest, server: TestServer) -> AsyncIterator[Any]:
-    """A browser page on /sandbox; a screenshot is saved when the test ends."""
-    chromium.require_browser()
-    dialogs: list[str] = []
-    async with chromium.launch() as browser:
-        context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-        tab = await context.new_page()
-        tab.set_default_timeout(TIMEOUT)
-        tab.on("dialog", lambda d: dialogs.append(d.message))
-        tab.dialogs = dialogs
-        await tab.goto(str(server.make_url("/sandbox")))
-        try:
-            yield tab
-        finally:
-            await tab.screenshot(path=str(chromium.artifact(f"sidebar-{request.node.name}.png")))
-            await context.close()
-    assert dialogs == [], f"a script ran: {dialogs}"
-
-
-async def add_customer(page: Any, name: str) -> Any:
-    """Add a customer on the simulator; returns the sidebar frame showing them."""
-    await page.fill("#new-name", name)
-    await page.click("#new-customer button[type=submit]")
-    frame = page.frame_locator("#frame")
-    await frame.locator("#c-name").filter(has_text=name).wait_for()
-    return frame
 
 
 async def test_sandbox_page_loads(page: Any) -> None:
@@ -73,14 +28,14 @@ async def test_sandbox_page_loads(page: Any) -> None:
 
 
 async def test_sidebar_shows_the_customer(page: Any) -> None:
-    frame = await add_customer(page, "小美")
+    frame = await chromium.add_customer(page, "小美")
     assert await frame.locator("#c-name").inner_text() == "小美"
     assert await frame.locator("#tabs").is_visible()
     await page.locator("#log .bubble-bot").first.wait_for()  # the welcome message
 
 
 async def test_allergy_shows_suggestions_and_special_care(page: Any) -> None:
-    frame = await add_customer(page, "小敏")
+    frame = await chromium.add_customer(page, "小敏")
     await frame.locator("#ask-text").fill("我过敏了")
     await frame.locator("#ask-form button[type=submit]").click()
     await frame.locator("#ask-result .suggestion").first.wait_for()
@@ -94,7 +49,7 @@ async def test_allergy_shows_suggestions_and_special_care(page: Any) -> None:
 async def test_adding_a_tag_calls_mark_tag(page: Any, server: TestServer) -> None:
     data = await server.app[WECOM].add_corp_tag("客户等级", ["VIP", "普通"])
     vip = next(t["id"] for t in data["tag_group"]["tag"] if t["name"] == "VIP")
-    frame = await add_customer(page, "小王")
+    frame = await chromium.add_customer(page, "小王")
     await frame.locator(".tab[data-tab=profile]").click()
     await frame.locator("#tag-toggle").click()
     await frame.locator("#tag-library [data-tag=VIP]").click()
@@ -106,7 +61,7 @@ async def test_adding_a_tag_calls_mark_tag(page: Any, server: TestServer) -> Non
 
 
 async def test_quick_reply_goes_to_send_chat_message(page: Any) -> None:
-    frame = await add_customer(page, "小李")
+    frame = await chromium.add_customer(page, "小李")
     first = frame.locator("#qr-list .qr").first
     await first.wait_for()
     content = await first.locator(".qr-content").inner_text()
@@ -118,7 +73,7 @@ async def test_quick_reply_goes_to_send_chat_message(page: Any) -> None:
 
 
 async def test_hostile_customer_name_renders_as_text(page: Any) -> None:
-    frame = await add_customer(page, XSS_NAME)
+    frame = await chromium.add_customer(page, XSS_NAME)
     assert await frame.locator("#c-name").inner_text() == XSS_NAME
     assert await frame.locator("#c-name script").count() == 0
     option = page.locator("#customer option").filter(has_text=re.compile("alert"))
@@ -127,7 +82,7 @@ async def test_hostile_customer_name_renders_as_text(page: Any) -> None:
 
 
 async def test_customer_message_updates_the_sidebar_live(page: Any) -> None:
-    frame = await add_customer(page, "小周")
+    frame = await chromium.add_customer(page, "小周")
     await frame.locator("#ask-text").wait_for()
     await page.fill("#say-text", "怎么查物流")  # as the customer, on the kf account
     await page.click("#say button[type=submit]")
@@ -137,7 +92,7 @@ async def test_customer_message_updates_the_sidebar_live(page: Any) -> None:
 
 
 async def test_sent_suggestion_can_become_a_similar_question(page: Any) -> None:
-    frame = await add_customer(page, "小陈")
+    frame = await chromium.add_customer(page, "小陈")
     await frame.locator("#ask-text").fill("快递到哪儿了呀")
     await frame.locator("#ask-form button[type=submit]").click()
     first = frame.locator("#ask-result .suggestion").first
@@ -154,7 +109,7 @@ async def test_sent_suggestion_can_become_a_similar_question(page: Any) -> None:
 
 
 async def test_expired_session_asks_to_sign_in_again(page: Any) -> None:
-    frame = await add_customer(page, "小赵")
+    frame = await chromium.add_customer(page, "小赵")
     await page.context.clear_cookies()
     await frame.locator("#ask-text").fill("在吗")
     await frame.locator("#ask-form button[type=submit]").click()
@@ -168,8 +123,8 @@ async def test_expired_session_asks_to_sign_in_again(page: Any) -> None:
 
 
 async def test_group_chat_shows_the_group_and_its_customers(page: Any) -> None:
-    await add_customer(page, "群友甲")
-    await add_customer(page, "群友乙")
+    await chromium.add_customer(page, "群友甲")
+    await chromium.add_customer(page, "群友乙")
     await page.click("#new-group")
     frame = page.frame_locator("#frame")
     await frame.locator("#group-name").filter(has_text="客户群").wait_for()

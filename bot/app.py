@@ -60,5 +60,8 @@ def create_app(settings: Settings) -> web.Application:
 async def app_factory() -> web.Application:
     """Entry point for gunicorn's aiohttp worker: settings from the environment."""
     from bot.__main__ import load_settings
+    from bot.log import configure_logging
 
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings)  # the same log policy as `python -m bot` (quiet drivers)
+    return create_app(settings)

@@ -222,11 +222,13 @@ class WeComTransport:
                 if resp.status != 200:
                     raise WeComError(NETWORK_ERRCODE, f"network: HTTP {resp.status}", path)
                 data = await resp.json(content_type=None)
-        except TimeoutError as exc:
-            raise WeComError(NETWORK_ERRCODE, "network: timeout", path) from exc
+        except TimeoutError:
+            raise WeComError(NETWORK_ERRCODE, "network: timeout", path) from None
         # Never put str(exc) in the message: aiohttp's includes the URL, i.e. the token.
         except (aiohttp.ClientError, ValueError) as exc:
-            raise WeComError(NETWORK_ERRCODE, f"network: {type(exc).__name__}", path) from exc
+            # from None: aiohttp's errors can carry the request URL, i.e. the access token,
+            # and a chained cause would print it in any logged traceback.
+            raise WeComError(NETWORK_ERRCODE, f"network: {type(exc).__name__}", path) from None
         if not isinstance(data, dict):
             raise WeComError(NETWORK_ERRCODE, "network: answer is not a JSON object", path)
         return data

@@ -76,6 +76,11 @@ def sync_due(staff: Staff | None, now: datetime) -> bool:
     return staff is None or staff.synced_at is None or now - staff.synced_at >= SYNC_EVERY
 
 
+# user/get's status: 1 activated, 2 disabled, 4 not activated yet, 5 left the corp. A disabled
+# or departed member's sidebar session stops working and they drop out of alerts.
+MEMBER_STATUS_ACTIVE = {1: True, 2: False, 4: True, 5: False}
+
+
 def member_departments(member: Mapping[str, Any]) -> list[int]:
     """user/get's department ids, the main department first, then WeCom's order."""
     raw = member.get("department")
@@ -110,6 +115,9 @@ def apply_member(staff: Staff, fetched: Fetched, now: datetime) -> bool:
     # Empty values never overwrite known ones (a restricted app may get no name).
     staff.name = name or staff.name
     staff.departments = departments or staff.departments
+    status = fetched.member.get("status")
+    if isinstance(status, int) and status in MEMBER_STATUS_ACTIVE:
+        staff.active = MEMBER_STATUS_ACTIVE[status]
     return True
 
 

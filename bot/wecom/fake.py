@@ -137,12 +137,16 @@ class FakeWeCom:
 
     def add_member(
         self, userid: str, name: str, departments: Sequence[int], *,
-        main_department: int | None = None, position: str = "",
+        main_department: int | None = None, position: str = "", status: int = 1,
     ) -> JSON:  # fmt: skip
-        """Add (or replace) a member of the address book, as user/get will answer it."""
+        """Add (or replace) a member of the address book, as user/get will answer it.
+
+        status: 1 activated, 2 disabled, 4 not activated, 5 left the corp.
+        """
         return self.state.add_member(
-            userid, name, list(departments), main_department=main_department, position=position
-        )
+            userid, name, list(departments), main_department=main_department,
+            position=position, status=status,
+        )  # fmt: skip
 
     def queue_kf_text(self, open_kfid: str, external_userid: str, text: str) -> str:
         """Queue a customer's kf text for kf/sync_msg; returns its msgid."""

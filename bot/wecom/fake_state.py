@@ -101,13 +101,13 @@ class FakeState:
 
     def add_member(
         self, userid: str, name: str, departments: list[int], *,
-        main_department: int | None = None, position: str = "",
+        main_department: int | None = None, position: str = "", status: int = 1,
     ) -> JSON:  # fmt: skip
         """Store a member as user/get answers it (WeCom's field names); returns the entry."""
         depts = list(dict.fromkeys(departments))
         member: JSON = {
             "userid": userid, "name": name, "department": depts, "order": [0] * len(depts),
-            "position": position, "gender": "0", "status": 1, "isleader": 0,
+            "position": position, "gender": "0", "status": status, "isleader": 0,
             "is_leader_in_dept": [0] * len(depts), "direct_leader": [],
             "main_department": main_department if main_department is not None
             else (depts[0] if depts else 1),

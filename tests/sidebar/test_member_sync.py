@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -49,3 +51,28 @@ async def test_sign_in_works_when_wecom_refuses(
     fake.fail_next("user/get", 60011)
     await login("alice")
     assert (await client.get("/sidebar/api/customers/wmalice000001")).status == 200
+
+
+@pytest.mark.parametrize(("status", "allowed"), [(1, True), (4, True), (2, False), (5, False)])
+async def test_a_member_who_left_or_was_disabled_cannot_sign_in(
+    client: Client, fake: FakeWeCom, status: int, allowed: bool,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:  # fmt: skip
+    fake.add_member("alice", "爱丽丝", [1], status=status)
+    start = await client.get(
+        "/sidebar/auth/login", params={"next": "/sidebar/"}, allow_redirects=False
+    )
+    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+    back = await client.get(
+        "/sidebar/auth/callback",
+        params={"code": fake.issue_oauth_code("alice"), "state": state},
+        allow_redirects=False,
+    )
+    assert (back.status == 302) is allowed
+    if not allowed:
+        assert back.status == 403
+        assert "停用" in await back.text()
+    async with sessionmaker() as session:
+        alice = await session.get(Staff, "alice")
+    assert alice is not None
+    assert alice.active is allowed

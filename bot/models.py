@@ -40,6 +40,9 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # When WeCom last answered user/get for this member (data or a refusal); null: never.
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Sidebar sessions carry this number; signing out bumps it, which ends every session of
+    # the member at once (a cookie copied elsewhere included).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -129,7 +129,7 @@ async def callback(request: web.Request) -> web.Response:
         staff = await customers.get_staff(db, settings, userid)
         if not staff.active:
             return _auth_page(request, 403, "你的账号已停用，请联系管理员")
-    _, value = sess.new_session(secret, userid, time.time())
+    _, value = sess.new_session(secret, userid, time.time(), epoch=staff.session_epoch)
     logger.info("sidebar sign-in userid=%s", userid)
     response = web.HTTPFound(safe_next(str(state.get("next"))))
     response.set_cookie(
@@ -142,7 +142,13 @@ async def callback(request: web.Request) -> web.Response:
 
 @routes.post("/api/logout")
 async def logout(request: web.Request) -> web.Response:
-    """End the session (the cookie is dropped)."""
+    """Sign out everywhere: every session of this member ends, not just this cookie."""
+    found = session_of(request)
+    async with request.config_dict[DB].begin() as db:
+        staff = await db.get(Staff, found.userid)
+        if staff is not None and staff.session_epoch == found.epoch:
+            staff.session_epoch += 1
+    logger.info("sidebar sign-out userid=%s", found.userid)
     response = web.json_response({"ok": True})
     response.del_cookie(sess.COOKIE, path="/sidebar")
     return response
@@ -191,6 +197,8 @@ async def viewer(db: AsyncSession, request: web.Request) -> Staff:
     staff = await customers.get_staff(db, request.config_dict[SETTINGS], found.userid)
     if not staff.active:
         raise PermissionDeniedError("你的账号已停用，请联系管理员")
+    if found.epoch != staff.session_epoch:  # signed out (everywhere) since this session began
+        raise SessionExpiredError("登录已过期，请重新登录")
     return staff
 
 

@@ -31,6 +31,7 @@ class Session:
     userid: str
     issued_at: int
     nonce: str
+    epoch: int = 0  # the member's session_epoch when signed in; see Staff.session_epoch
 
 
 def _b64(data: bytes) -> str:
@@ -78,10 +79,12 @@ def unsign(
     return payload
 
 
-def new_session(secret: str, userid: str, now: float) -> tuple[Session, str]:
+def new_session(secret: str, userid: str, now: float, epoch: int = 0) -> tuple[Session, str]:
     """A fresh session for userid and its cookie value."""
-    session = Session(userid=userid, issued_at=int(now), nonce=secrets.token_urlsafe(12))
-    payload = {"u": session.userid, "iat": session.issued_at, "n": session.nonce}
+    session = Session(
+        userid=userid, issued_at=int(now), nonce=secrets.token_urlsafe(12), epoch=epoch
+    )
+    payload = {"u": session.userid, "iat": session.issued_at, "n": session.nonce, "e": epoch}
     return session, sign(secret, "session", payload)
 
 
@@ -90,10 +93,12 @@ def read_session(secret: str, cookie: str | None, now: float) -> Session | None:
     payload = unsign(secret, "session", cookie, max_age=MAX_AGE, now=now)
     if payload is None:
         return None
-    userid, nonce = payload.get("u"), payload.get("n")
+    userid, nonce, epoch = payload.get("u"), payload.get("n"), payload.get("e", 0)
     if not isinstance(userid, str) or not userid or not isinstance(nonce, str):
         return None
-    return Session(userid=userid, issued_at=int(payload["iat"]), nonce=nonce)
+    if not isinstance(epoch, int) or isinstance(epoch, bool):
+        return None
+    return Session(userid=userid, issued_at=int(payload["iat"]), nonce=nonce, epoch=epoch)
 
 
 def csrf_token(secret: str, session: Session) -> str:

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 2db500e2e949
+Revision ID: 97ae91392d8f
 Revises: 
-Create Date: 2026-11-22 11:22:17.270979
+Create Date: 2026-11-22 11:33:56.916303
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import bot.db
 
 
-revision: str = '2db500e2e949'
+revision: str = '97ae91392d8f'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -108,6 +108,7 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('synced_at', bot.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('session_epoch', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', bot.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('userid', name=op.f('pk_staff'))
     )

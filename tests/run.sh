@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: install what the tests need, start throwaway redis-server and PostgreSQL on
-# loopback, run the import contracts and pytest, stop the servers.
+# loopback, run the static checks and pytest, stop the servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,5 +51,8 @@ export SIDEKICK_TEST_PG_URL="postgresql+asyncpg://sidekick@127.0.0.1:$pgport/pos
 export SIDEKICK_REQUIRE_PG=1
 export SIDEKICK_REQUIRE_BROWSER=1
 
+# Static checks first: the import contracts, lint, and strict types on bot/, knowledge/, sidebar/.
 .venv/bin/lint-imports
+.venv/bin/ruff check .
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"

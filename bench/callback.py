@@ -171,7 +171,7 @@ async def main() -> None:
         **os.environ,
         "WECOM_CORP_ID": CORP_ID, "WECOM_AGENT_ID": "1000002", "WECOM_SECRET": "s",
         "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY, "DATABASE_URL": db_url,
-        "SIDEKICK_SESSION_SECRET": "bench-session-secret", "HOST": "127.0.0.1",
+        "SIDEKICK_SESSION_SECRET": "bench-session-secret-0123456789abcdef", "HOST": "127.0.0.1",
         "PORT": str(app_port), "SIDEKICK_LOG_LEVEL": "WARNING",
         "WECOM_API_BASE": "http://127.0.0.1:9",  # the pipeline under test makes no API call
     }  # fmt: skip

@@ -42,6 +42,7 @@ def create_app(settings: Settings) -> web.Application:
             kb.poll_ctx,
             dispatch.sweeper_ctx,
             scheduler.scheduler_ctx,
+            resources.gc_freeze_ctx,
         ]
     )
     app.add_routes(callback.routes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -63,3 +64,15 @@ async def inbox_writer_ctx(app: web.Application) -> AsyncIterator[None]:
     app[INBOX] = writer
     yield
     await writer.stop()
+
+
+async def gc_freeze_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Move everything built at start-up out of the garbage collector's sight.
+
+    jieba's dictionary and the knowledge index are hundreds of thousands of long-lived
+    objects; every full collection walked them all, a pause of tens of milliseconds under load.
+    """
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()

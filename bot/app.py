@@ -32,13 +32,16 @@ def create_app(settings: Settings) -> web.Application:
 
     app.cleanup_ctx.extend(
         [
-            tasks.tasks_ctx,
             resources.http_ctx,
             resources.cache_ctx,
             resources.db_ctx,
             resources.inbox_writer_ctx,
             resources.wecom_ctx,
             kb.kb_ctx,
+            # After what handlers use: cleanup runs in reverse, so on shutdown the handlers
+            # still running finish (or are cancelled) before the writer, database and
+            # session they need are closed.
+            tasks.tasks_ctx,
             kb.poll_ctx,
             dispatch.sweeper_ctx,
             scheduler.scheduler_ctx,

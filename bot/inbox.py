@@ -25,6 +25,43 @@ def _due(now: datetime, lease: float) -> ColumnElement[bool]:
     )
 
 
+async def due_ids(
+    sessionmaker: async_sessionmaker[AsyncSession], *, now: datetime, lease: float, limit: int = 50
+) -> list[int]:
+    """Ids of rows that are due, oldest first; claim each with `claim` just before running it."""
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            select(InboxItem.id).where(_due(now, lease)).order_by(InboxItem.id).limit(limit)
+        )
+        return list(rows.scalars())
+
+
+async def claim(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    item_id: int,
+    *,
+    instance: str,
+    now: datetime,
+    lease: float,
+) -> InboxItem | None:
+    """Claim one due row with a conditional update, so two workers never share it."""
+    async with sessionmaker.begin() as session:
+        result = await session.execute(
+            update(InboxItem)
+            .where(InboxItem.id == item_id, _due(now, lease))
+            .values(
+                status="processing",
+                claimed_by=instance,
+                claimed_at=now,
+                attempts=InboxItem.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return await session.get(InboxItem, item_id)
+
+
 async def claim_due(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
@@ -33,37 +70,31 @@ async def claim_due(
     lease: float,
     limit: int = 50,
 ) -> list[InboxItem]:
-    """Claim due rows one by one with a conditional update, so two workers never share one."""
-    async with sessionmaker() as session:
-        ids = list(
-            (
-                await session.execute(
-                    select(InboxItem.id)
-                    .where(_due(now, lease))
-                    .order_by(InboxItem.id)
-                    .limit(limit)
-                )
-            ).scalars()
-        )
+    """Claim all due rows at once (their leases start now: run them at once, or use `claim`)."""
     claimed: list[InboxItem] = []
-    for item_id in ids:
-        async with sessionmaker.begin() as session:
-            result = await session.execute(
-                update(InboxItem)
-                .where(InboxItem.id == item_id, _due(now, lease))
-                .values(
-                    status="processing",
-                    claimed_by=instance,
-                    claimed_at=now,
-                    attempts=InboxItem.attempts + 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                item = await session.get(InboxItem, item_id)
-                if item is not None:
-                    claimed.append(item)
+    for item_id in await due_ids(sessionmaker, now=now, lease=lease, limit=limit):
+        item = await claim(sessionmaker, item_id, instance=instance, now=now, lease=lease)
+        if item is not None:
+            claimed.append(item)
     return claimed
+
+
+async def renew(
+    sessionmaker: async_sessionmaker[AsyncSession], item_id: int, *, instance: str, now: datetime
+) -> bool:
+    """Extend this instance's claim on a row it is still processing; False if it lost it."""
+    async with sessionmaker.begin() as session:
+        result = await session.execute(
+            update(InboxItem)
+            .where(
+                InboxItem.id == item_id,
+                InboxItem.status == "processing",
+                InboxItem.claimed_by == instance,
+            )
+            .values(claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def mark_failed(

@@ -48,13 +48,15 @@ class InboxWriter:
         self._queue: asyncio.Queue[_Insert | _Done] = asyncio.Queue()
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     def start(self) -> None:
         """Start the writer loop on the running event loop."""
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        """Finish what is queued, then stop."""
+        """Finish what is queued, then stop; later writes fail at once instead of hanging."""
+        self._closed = True
         if self._task is None:
             return
         await self._queue.join()
@@ -77,15 +79,20 @@ class InboxWriter:
             "claimed_at": now,
             "received_at": now,
         }
-        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        future = self._future()
         await self._queue.put(_Insert(row, future))
         return await future
 
     async def done(self, item_id: int, now: datetime, note: str = "") -> None:
         """Mark a row handled (committed when this returns)."""
-        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        future = self._future()
         await self._queue.put(_Done(item_id, now, note, future))
         await future
+
+    def _future(self) -> asyncio.Future[int | None]:
+        if self._closed:
+            raise RuntimeError("inbox writer is stopped (the server is shutting down)")
+        return asyncio.get_running_loop().create_future()
 
     async def _run(self) -> None:
         while True:

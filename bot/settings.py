@@ -10,9 +10,12 @@ import base64
 import binascii
 import re
 from typing import Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.errors import ConfigError
 
@@ -29,6 +32,8 @@ SANDBOX_SESSION_SECRET = "sandbox-session-secret-0123456789abcdef"
 MIN_SESSION_SECRET = 32
 MIN_INGEST_TOKEN = 16
 
+_ASYNC_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _AES_KEY_RE = re.compile(r"^[A-Za-z0-9+/]{43}$")
 
 
@@ -105,6 +110,36 @@ class Settings(BaseSettings):
                 base64.b64decode(raw + "=", validate=True)
             except binascii.Error as exc:
                 raise ValueError("is not valid base64") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("is not a database URL") from exc
+        if url.drivername not in _ASYNC_DRIVERS:
+            raise ValueError(
+                f"driver {url.drivername!r} is not supported: use sqlite+aiosqlite:///path"
+                " or postgresql+asyncpg://user:password@host/db"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        if value.upper() not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("is not an IANA time zone such as Asia/Shanghai") from exc
         return value
 
     @model_validator(mode="after")

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from knowledge import evaluation, io, matcher, store
 from knowledge.demo import load_demo
-from knowledge.errors import ImportValidationError, KnowledgeError
+from knowledge.errors import ImportValidationError, KnowledgeError, RowError
 from knowledge.index import KnowledgeIndex
 from knowledge.model import KnowledgeBase
 from knowledge.rules import RuleEngine
@@ -65,11 +66,44 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ask(args.question, args.kb)
         return _eval(args.kb, args.queries, as_json=args.json, feedback=args.feedback)
     except ImportValidationError as exc:
-        print(f"import failed, nothing changed: {exc}", file=sys.stderr)
+        print(format_errors(exc.errors), file=sys.stderr)
         return 1
     except (KnowledgeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except (OperationalError, ProgrammingError) as exc:
+        print(f"error: database: {exc.orig}\n(no knowledge tables? `python -m bot db upgrade` "
+              "creates them, or pass --create-tables to import); nothing changed",
+              file=sys.stderr)
+        return 1
+
+
+# An import with more problems than this lists the first ones and counts the rest.
+ERRORS_SHOWN = 50
+
+
+def describe(error: RowError) -> str:
+    """One problem as an admin reads it: file, sheet or section, row, column, what is wrong."""
+    file, _, section = error.file.partition(":")
+    yaml_file = file.lower().endswith((".yaml", ".yml"))
+    where = [file]
+    if section:
+        where.append(f"{'section' if yaml_file else 'sheet'} {section}")
+    if error.row:
+        where.append(f"{'item' if yaml_file else 'row'} {error.row}"
+                     + (" (header)" if error.row == 1 and not yaml_file else ""))
+    if error.column:
+        where.append(f"{'field' if yaml_file else 'column'} {error.column}")
+    return f"{', '.join(where)}: {error.message}"
+
+
+def format_errors(errors: Sequence[RowError]) -> str:
+    """The report of a failed import (nothing was written)."""
+    lines = [f"import failed, nothing changed: {len(errors)} problem(s) to fix"]
+    lines.extend(f"  {describe(e)}" for e in errors[:ERRORS_SHOWN])
+    if len(errors) > ERRORS_SHOWN:
+        lines.append(f"  ... and {len(errors) - ERRORS_SHOWN} more")
+    return "\n".join(lines)
 
 
 def _db_url(url: str | None) -> str:
@@ -81,11 +115,16 @@ def _db_url(url: str | None) -> str:
 
 async def _import(path: Path, url: str, create_tables: bool) -> int:
     sections = io.read_sections(path, progress=True)
+    rows = sum(len(items) for items in sections.values())
     engine = create_async_engine(url)
     try:
         if create_tables:
+            from knowledge import misses  # noqa: F401 - registers kb_miss on KBBase
+
             async with engine.begin() as conn:
                 await conn.run_sync(store.KBBase.metadata.create_all)
+        if rows >= io.PROGRESS_MIN_ROWS:
+            print(f"writing {rows} rows to the database ...", file=sys.stderr, flush=True)
         async with async_sessionmaker(engine).begin() as session:
             kb = io.merge(await store.load_kb(session), sections)
             await store.replace_kb(session, kb)
@@ -115,15 +154,26 @@ def _load(path: Path | None) -> KnowledgeBase:
 
 def _ask(question: str, kb_path: Path | None) -> int:
     kb = _load(kb_path)
-    matches = KnowledgeIndex.build(kb).match(question, limit=3)
-    decision = matcher.decide(matches)
-    print(f"decision: {decision.action}")
+    index = KnowledgeIndex.build(kb)
+    analysis = index.analyse(question)
+    print(f"as the index sees it: {analysis.text!r} (words: {' '.join(analysis.words) or '-'})")
+    matches = index.match(question, limit=3)
+    engine = RuleEngine.build(kb.rules)
+    decision = matcher.decide(matches, query=question, rules=engine)
+    print(f"decision: {decision.action} (auto-reply at confidence >= "
+          f"{matcher.AUTO_REPLY_THRESHOLD}, suggest at >= {matcher.SUGGEST_THRESHOLD})")
+    if not matches:
+        print("no entry matches")
     for rank, m in enumerate(matches, start=1):
+        similar = m.matched_question != m.entry.question
+        via = f" (similar of: {m.entry.question})" if similar else ""
         print(f"{rank}. [{m.entry.id}] score={m.score:.3f} confidence={m.confidence:.3f} "
-              f"{m.matched_question}")
-    result = RuleEngine.build(kb.rules).scan(question)
+              f"{m.matched_question}{via}")
+    result = engine.scan(question)
     for hit in result.hits:
         print(f"rule [{hit.rule.id}] {hit.rule.name}: {hit.phrase!r} at {hit.span}")
+    if not result.hits:
+        print("rules: none fired")
     if result:
         print(f"actions: tags={list(result.tags)} special_care={result.special_care} "
               f"notify={result.notify} escalate={result.escalate}")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import yaml
+from openpyxl.utils import get_column_letter
 from tqdm import tqdm
 
 from knowledge.errors import ImportValidationError, KnowledgeError, RowError
@@ -28,8 +31,12 @@ Sections = dict[str, list[Any]]
 def _progress(rows: list[tuple[int, Row]], label: str, enabled: bool) -> Iterable[tuple[int, Row]]:
     if not enabled or len(rows) < PROGRESS_MIN_ROWS:
         return rows
-    bar: Iterable[tuple[int, Row]] = tqdm(rows, desc=label, unit="row")
+    bar: Iterable[tuple[int, Row]] = tqdm(rows, desc=f"{label}: checking", unit="row")
     return bar
+
+
+def _expected_headers() -> str:
+    return "; ".join(f"{t.name}: {', '.join(t.required)}" for t in TABLES.values())
 
 
 def _detect_csv_table(header: list[str], file: str) -> str:
@@ -40,17 +47,71 @@ def _detect_csv_table(header: list[str], file: str) -> str:
             else {"canonical"} if name == "synonyms" else {"id", "question"}
         if required <= columns:
             return name
-    raise ImportValidationError([RowError(file, 1, "", "unknown header: " + ",".join(header))])
+    raise ImportValidationError([RowError(
+        file, 1, "", f"header {','.join(header)!r} is not one of the sections; the first row "
+        f"must name the columns, with at least ({_expected_headers()})",
+    )])
+
+
+def _header(values: Iterable[Any]) -> list[str]:
+    """Header cells trimmed and lower-cased ("ID " reads as "id")."""
+    return ["" if h is None else str(h).strip().lower() for h in values]
+
+
+def _check_header(table: str, file: str, header: list[str]) -> list[RowError]:
+    """Unknown columns (a typo would silently drop data) and missing required ones."""
+    known = TABLES[table].columns
+    errors: list[RowError] = []
+    for column in header:
+        if column and column not in known:
+            close = difflib.get_close_matches(column, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            errors.append(RowError(
+                file, 1, column, f"unknown column; {hint}columns of {table}: {', '.join(known)}"
+            ))
+    seen: set[str] = set()
+    for column in header:
+        if column and column in seen:
+            errors.append(RowError(file, 1, column, "column appears twice in the header"))
+        seen.add(column)
+    errors.extend(
+        RowError(file, 1, column, f"required column missing from the header of {table}")
+        for column in TABLES[table].required if column not in header
+    )
+    return errors
+
+
+def _decode(path: Path) -> str:
+    """UTF-8 (with or without Excel's BOM), else GB18030 (GBK: Chinese Windows Excel's CSV)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise ImportValidationError([RowError(
+            path.name, 0, "", "cannot read the file: it is neither UTF-8 nor GBK text; "
+            "save it from Excel as \"CSV UTF-8\"",
+        )]) from exc
 
 
 def _read_csv(path: Path) -> dict[str, list[tuple[int, Row]]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        table = _detect_csv_table([h.strip() for h in reader.fieldnames or []], path.name)
-        rows: list[tuple[int, Row]] = [
-            (n, {k.strip(): v for k, v in row.items() if k})
-            for n, row in enumerate(reader, start=2)
-        ]
+    reader = csv.reader(StringIO(_decode(path), newline=""))
+    header = _header(next(reader, []))
+    table = _detect_csv_table(header, path.name)
+    errors = _check_header(table, path.name, header)
+    rows: list[tuple[int, Row]] = []
+    for row_no, values in enumerate(reader, start=2):  # as a spreadsheet numbers rows
+        if len(values) > len(header) and any(v.strip() for v in values[len(header):]):
+            errors.append(RowError(
+                path.name, row_no, "", f"{len(values)} cells but the header has {len(header)} "
+                "(an unquoted comma in a cell?)",
+            ))
+        rows.append((row_no, {h: v for h, v in zip(header, values, strict=False) if h}))
+    if errors:
+        raise ImportValidationError(errors)
     return {table: rows}
 
 
@@ -62,15 +123,26 @@ def _read_yaml(path: Path) -> dict[str, list[tuple[int, Row]]]:
     if not isinstance(data, dict):
         raise ImportValidationError([RowError(path.name, 0, "", "expected a mapping")])
     sections: dict[str, list[tuple[int, Row]]] = {}
+    errors: list[RowError] = []
     for name, items in data.items():
         if name not in TABLES:
-            raise ImportValidationError([RowError(path.name, 0, str(name), "unknown section")])
+            raise ImportValidationError([RowError(
+                path.name, 0, str(name), f"unknown section; sections: {', '.join(TABLES)}"
+            )])
         if name == "synonyms" and isinstance(items, dict):
             items = [{"canonical": k, "variants": v} for k, v in items.items()]
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ImportValidationError([RowError(path.name, 0, name, "expected a list")])
         # YAML "rows" are item numbers within their section.
         sections[name] = [(n, _flatten(item)) for n, item in enumerate(items, start=1)]
+        known = set(TABLES[name].columns)
+        errors.extend(
+            RowError(f"{path.name}:{name}", n, str(key), f"unknown field; fields of {name}: "
+                     + ", ".join(TABLES[name].columns))
+            for n, item in sections[name] for key in item if key not in known
+        )
+    if errors:
+        raise ImportValidationError(errors)
     return sections
 
 
@@ -84,22 +156,40 @@ def _flatten(item: dict[str, Any]) -> Row:
     return flat
 
 
-def _read_xlsx(path: Path) -> dict[str, list[tuple[int, Row]]]:
+def _read_xlsx(path: Path, progress: bool = False) -> dict[str, list[tuple[int, Row]]]:
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     sections: dict[str, list[tuple[int, Row]]] = {}
+    errors: list[RowError] = []
+    skipped: list[str] = []
     try:
         for sheet in workbook.worksheets:
-            if sheet.title not in TABLES:
-                logger.warning("skipping sheet %s of %s", sheet.title, path.name)
+            name = sheet.title.strip().lower()
+            if name not in TABLES:
+                skipped.append(sheet.title)
                 continue
-            rows = sheet.iter_rows(values_only=True)
-            header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-            sections[sheet.title] = [
+            rows: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
+            header = _header(next(rows, ()))
+            # Reading is the slow part of an XLSX import: the bar covers it.
+            total = (sheet.max_row or 1) - 1
+            if progress and total >= PROGRESS_MIN_ROWS:
+                rows = iter(tqdm(rows, desc=f"{name}: reading", total=total, unit="row"))
+            errors.extend(_check_header(name, f"{path.name}:{name}", header))
+            sections[name] = [
                 (n, {h: v for h, v in zip(header, values, strict=False) if h})
                 for n, values in enumerate(rows, start=2)
             ]
     finally:
         workbook.close()
+    if not sections:
+        errors.append(RowError(
+            path.name, 0, "", f"no sheet named {', '.join(TABLES)} "
+            f"(found {', '.join(skipped) or 'none'}); the sheet name says what it holds",
+        ))
+    if errors:
+        raise ImportValidationError(errors)
+    for title in skipped:
+        logger.warning("skipping sheet %r of %s: not one of %s", title, path.name,
+                       ", ".join(TABLES))
     return sections
 
 
@@ -108,8 +198,11 @@ def read_sections(path: Path, *, progress: bool = False) -> Sections:
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise KnowledgeError(f"unsupported file type {suffix!r}; use one of {', '.join(FORMATS)}")
-    reader = {".csv": _read_csv, ".xlsx": _read_xlsx}.get(suffix, _read_yaml)
-    raw = reader(path)
+    if suffix == ".xlsx":
+        raw = _read_xlsx(path, progress)
+        progress = False  # the reading bar was the one to watch
+    else:
+        raw = (_read_csv if suffix == ".csv" else _read_yaml)(path)
     errors: list[RowError] = []
     sections = {
         name: parse_rows(
@@ -157,7 +250,8 @@ def write_kb(path: Path, kb: KnowledgeBase, *, section: str = "entries") -> None
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        with path.open("w", encoding="utf-8", newline="") as fh:
+        # With a BOM: Excel (Chinese Windows too) then opens the file as UTF-8, not as GBK.
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=TABLES[section].columns)
             writer.writeheader()
             writer.writerows(_rows(kb, section))
@@ -169,12 +263,28 @@ def write_kb(path: Path, kb: KnowledgeBase, *, section: str = "entries") -> None
         workbook = openpyxl.Workbook(write_only=True)
         for name, table in TABLES.items():
             sheet = workbook.create_sheet(name)
+            sheet.freeze_panes = "A2"  # the header stays in view while scrolling
+            for n, column in enumerate(table.columns, start=1):
+                width = XLSX_WIDTHS.get(column, 14)
+                sheet.column_dimensions[get_column_letter(n)].width = width
             sheet.append(list(table.columns))
             for row in _rows(kb, name):
-                sheet.append([row[c] for c in table.columns])
+                sheet.append([_xlsx_cell(c, row[c]) for c in table.columns])
         workbook.save(path)
     else:
         raise KnowledgeError(f"unsupported file type {suffix!r}; use one of {', '.join(FORMATS)}")
+
+
+# Column widths (characters) of an exported workbook; long text columns are wider.
+XLSX_WIDTHS = {
+    "question": 28, "similar": 48, "answer": 60, "content": 60, "title": 20, "phrases": 36,
+    "caution": 48, "variants": 36, "keywords": 20, "name": 16, "id": 18,
+}
+
+
+def _xlsx_cell(column: str, value: str) -> str | int:
+    """Priority as a number, so Excel does not flag "number stored as text"."""
+    return int(value) if column == "priority" and value.lstrip("-").isdigit() else value
 
 
 def _yaml_item(name: str, row: dict[str, str]) -> dict[str, Any]:

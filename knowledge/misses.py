@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import DateTime, Float, Integer, String, Text, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -183,7 +183,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", default=default, help="database URL (default: $DATABASE_URL)")
     parser.add_argument("--limit", type=int, default=20, help="how many groups to show")
     args = parser.parse_args(argv)
-    sys.stdout.write(asyncio.run(report(args.db, limit=args.limit)) + "\n")
+    try:
+        text = asyncio.run(report(args.db, limit=args.limit))
+    except (OperationalError, ProgrammingError) as exc:
+        sys.stderr.write(
+            f"error: cannot read unanswered questions from {args.db}: {exc.orig}\n"
+            "(is this the bot's database? `python -m bot db upgrade` creates the tables)\n"
+        )
+        return 1
+    sys.stdout.write(text + "\n")
     return 0
 
 

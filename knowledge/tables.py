@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
@@ -18,8 +19,14 @@ from knowledge.model import (
 
 T = TypeVar("T")
 Row = Mapping[str, Any]
-# Lists inside one cell (similar questions, keywords, phrases, tags) are separated by "|".
+# Lists inside one cell (similar questions, keywords, phrases, tags) are written with "|";
+# reading also splits on line breaks (Alt+Enter in Excel) and on semicolons, and term lists
+# (keywords, phrases, tags, variants: words, never sentences) on 、 and commas too. A question
+# may contain 、 or a comma ("面霜、精华哪个先用"), so similar questions are not split on them.
 LIST_SEPARATOR = "|"
+_LIST_SPLIT = re.compile(r"[|｜\r\n;；]")
+_TERMS_SPLIT = re.compile(r"[|｜\r\n;；、,，]")
+_TERM_COLUMNS = frozenset({"keywords", "phrases", "tags", "variants"})
 _TRUE = {"1", "true", "yes", "y", "是", "启用", "on"}
 _FALSE = {"0", "false", "no", "n", "否", "停用", "off", ""}
 ATTACHMENT_FIELDS = ("kind", "title", "url", "pic_url", "desc", "appid", "page", "media_id")
@@ -33,6 +40,18 @@ RULE_COLUMNS = (
     "id", "name", "phrases", "tags", "special_care", "caution", "notify", "escalate", "priority",
 )
 SYNONYM_COLUMNS = ("canonical", "variants")
+# Longest ids and names the database columns hold (knowledge/store.py).
+ID_MAX = 64
+NAME_MAX = 100
+
+
+def _scalar(value: Any) -> str:
+    """A cell as text: None is empty, a whole float (Excel's numbers) loses its ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 class RowReader:
@@ -45,21 +64,34 @@ class RowReader:
         """Record a problem with one cell."""
         self.errors.append(RowError(self.file, self.row_no, column, message))
 
-    def text(self, column: str, *, required: bool = False) -> str:
+    def text(self, column: str, *, required: bool = False, limit: int | None = None) -> str:
         """A trimmed string cell."""
         value = self.row.get(column)
-        result = "" if value is None else str(value).strip()
+        result = _scalar(value).strip()
         if required and not result:
-            self.error(column, "required")
+            self.error(column, "required, the cell is empty")
+        elif limit is not None and len(result) > limit:
+            self.error(column, f"too long: {len(result)} characters, at most {limit}")
         return result
+
+    def choice(self, column: str, choices: tuple[str, ...], default: str) -> str:
+        """One of `choices` (case-insensitive); an unknown value is an error naming them."""
+        value = self.text(column)
+        if not value:
+            return default
+        if value.lower() in choices:
+            return value.lower()
+        self.error(column, f"{value!r} is not one of {', '.join(choices)}")
+        return default
 
     def items(self, column: str, *, required: bool = False) -> tuple[str, ...]:
         """A list cell: a YAML list or a "|"-separated string."""
         value = self.row.get(column)
-        raw = value if isinstance(value, list) else str(value or "").split(LIST_SEPARATOR)
-        result = tuple(dict.fromkeys(s for s in (str(v).strip() for v in raw) if s))
+        split = _TERMS_SPLIT if column in _TERM_COLUMNS else _LIST_SPLIT
+        raw = value if isinstance(value, list) else split.split(_scalar(value))
+        result = tuple(dict.fromkeys(s for s in (_scalar(v).strip() for v in raw) if s))
         if required and not result:
-            self.error(column, "required (separate several with |)")
+            self.error(column, "required (one or more, separated by | or line breaks)")
         return result
 
     def flag(self, column: str, default: bool) -> bool:
@@ -67,67 +99,66 @@ class RowReader:
         value = self.row.get(column)
         if value is None or isinstance(value, bool):
             return default if value is None else value
-        text = str(value).strip().lower()
+        text = _scalar(value).strip().lower()
         if text in _TRUE:
             return True
         if text in _FALSE:
             return default if text == "" else False
-        self.error(column, f"not a boolean: {text!r}")
+        self.error(column, f"not a yes/no value: {text!r} (use true/false, 1/0, 是/否)")
         return default
 
     def integer(self, column: str, default: int) -> int:
         """An integer cell."""
         value = self.row.get(column)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)  # Excel keeps numbers as floats: 5.0
         if value is None or str(value).strip() == "":
             return default
         try:
             return int(str(value).strip())
         except ValueError:
-            self.error(column, f"not an integer: {value!r}")
+            self.error(column, f"not a whole number: {value!r}")
             return default
 
 
 def parse_entry(r: RowReader) -> FaqEntry:
     """An FAQ entry from a row."""
     attachment = None
-    kind = r.text("attachment_kind")
+    kind = r.choice("attachment_kind", ATTACHMENT_KINDS, "")
     if kind:
-        if kind not in ATTACHMENT_KINDS:
-            r.error("attachment_kind", f"must be one of {', '.join(ATTACHMENT_KINDS)}")
-        else:
-            fields = {f: r.text(f"attachment_{f}") for f in ATTACHMENT_FIELDS[1:]}
-            attachment = Attachment(kind, **fields)
-            if kind == "link" and not attachment.url:
-                r.error("attachment_url", "required for a link attachment")
+        fields = {f: r.text(f"attachment_{f}") for f in ATTACHMENT_FIELDS[1:]}
+        attachment = Attachment(kind, **fields)  # type: ignore[arg-type]  # a choice
+        if kind == "link" and not attachment.url:
+            r.error("attachment_url", "required for a link attachment")
     return FaqEntry(
-        id=r.text("id", required=True), question=r.text("question", required=True),
+        id=r.text("id", required=True, limit=ID_MAX), question=r.text("question", required=True),
         similar=r.items("similar"), answer=r.text("answer", required=True),
-        attachment=attachment, keywords=r.items("keywords"), category=r.text("category"),
+        attachment=attachment, keywords=r.items("keywords"),
+        category=r.text("category", limit=NAME_MAX),
         enabled=r.flag("enabled", True),
     )
 
 
 def parse_quick_reply(r: RowReader) -> QuickReply:
     """A quick reply from a row."""
-    scope = r.text("scope") or "corp"
-    owner = r.text("owner") or None
-    if scope not in SCOPES:
-        r.error("scope", f"must be one of {', '.join(SCOPES)}")
-        scope = "corp"
-    elif scope != "corp" and owner is None:
+    scope = r.choice("scope", SCOPES, "corp")
+    owner = r.text("owner", limit=64) or None
+    if scope != "corp" and owner is None:
         r.error("owner", f"required for scope {scope} (department id or userid)")
     return QuickReply(
-        id=r.text("id", required=True), title=r.text("title", required=True),
-        content=r.text("content", required=True), category=r.text("category"),
+        id=r.text("id", required=True, limit=ID_MAX),
+        title=r.text("title", required=True, limit=2 * NAME_MAX),
+        content=r.text("content", required=True), category=r.text("category", limit=NAME_MAX),
         scope=scope,  # type: ignore[arg-type]  # checked above
-        owner=owner, shortcut=r.text("shortcut") or None,
+        owner=owner, shortcut=r.text("shortcut", limit=ID_MAX) or None,
     )
 
 
 def parse_rule(r: RowReader) -> KeywordRule:
     """A keyword rule from a row."""
     return KeywordRule(
-        id=r.text("id", required=True), name=r.text("name", required=True),
+        id=r.text("id", required=True, limit=ID_MAX),
+        name=r.text("name", required=True, limit=NAME_MAX),
         phrases=r.items("phrases", required=True), tags=r.items("tags"),
         special_care=r.flag("special_care", False), caution=r.text("caution"),
         notify=r.flag("notify", False), escalate=r.flag("escalate", False),
@@ -137,7 +168,11 @@ def parse_rule(r: RowReader) -> KeywordRule:
 
 def parse_synonym(r: RowReader) -> tuple[str, tuple[str, ...]]:
     """A synonym group (canonical, variants) from a row."""
-    return r.text("canonical", required=True), r.items("variants", required=True)
+    canonical = r.text("canonical", required=True, limit=NAME_MAX)
+    variants = r.items("variants", required=True)
+    if any(len(v) > NAME_MAX for v in variants):
+        r.error("variants", f"a variant is longer than {NAME_MAX} characters")
+    return canonical, variants
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,13 +183,18 @@ class Table:
     columns: tuple[str, ...]
     parse: Callable[[RowReader], Any]
     key: str | None  # column that must be unique
+    required: tuple[str, ...]  # columns a CSV/XLSX header must have
 
 
 TABLES = {
-    "entries": Table("entries", ENTRY_COLUMNS, parse_entry, "id"),
-    "quick_replies": Table("quick_replies", QUICK_REPLY_COLUMNS, parse_quick_reply, "id"),
-    "rules": Table("rules", RULE_COLUMNS, parse_rule, "id"),
-    "synonyms": Table("synonyms", SYNONYM_COLUMNS, parse_synonym, "canonical"),
+    "entries": Table("entries", ENTRY_COLUMNS, parse_entry, "id", ("id", "question", "answer")),
+    "quick_replies": Table(
+        "quick_replies", QUICK_REPLY_COLUMNS, parse_quick_reply, "id", ("id", "title", "content")
+    ),
+    "rules": Table("rules", RULE_COLUMNS, parse_rule, "id", ("id", "name", "phrases")),
+    "synonyms": Table(
+        "synonyms", SYNONYM_COLUMNS, parse_synonym, "canonical", ("canonical", "variants")
+    ),
 }
 
 
@@ -165,7 +205,7 @@ def parse_rows(
     parsed: list[Any] = []
     seen: dict[str, int] = {}
     for row_no, row in rows:
-        if not any(str(v).strip() for v in row.values() if v is not None):
+        if not any(_scalar(v).strip() for v in row.values()):
             continue  # blank lines are not errors
         reader = RowReader(file, row_no, row, errors)
         item = table.parse(reader)
@@ -182,17 +222,25 @@ def to_row(table: str, item: Any) -> dict[str, str]:
     """A flat string row (CSV/XLSX) for one model object."""
     if table == "synonyms":
         canonical, variants = item
-        return {"canonical": canonical, "variants": LIST_SEPARATOR.join(variants)}
+        return {"canonical": canonical, "variants": join_items("variants", variants)}
     data = asdict(item)
     if table == "entries":
         attachment = data.pop("attachment") or {}
         data.update({f"attachment_{f}": attachment.get(f, "") for f in ATTACHMENT_FIELDS})
-    return {k: _cell(data.get(k)) for k in TABLES[table].columns}
+    return {k: _cell(k, data.get(k)) for k in TABLES[table].columns}
 
 
-def _cell(value: Any) -> str:
+def join_items(column: str, items: Iterable[str]) -> str:
+    """A list cell; a separator inside an item (a customer's "你好；几点发货" confirmed as a
+    similar question) becomes a space, so reading the cell back keeps it one item."""
+    split = _TERMS_SPLIT if column in _TERM_COLUMNS else _LIST_SPLIT
+    cleaned = (" ".join(split.sub(" ", item).split()) for item in items)
+    return LIST_SEPARATOR.join(item for item in cleaned if item)
+
+
+def _cell(column: str, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple | list):
-        return LIST_SEPARATOR.join(value)
+        return join_items(column, value)
     return "" if value is None else str(value)

@@ -59,6 +59,19 @@ def test_ask_prints_matches_and_rules(
     assert "rule [refund]" in out
 
 
+def test_ask_shows_what_the_index_sees_and_the_thresholds(
+    tmp_path: Path, kb: KnowledgeBase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "kb.yaml"
+    io.write_kb(path, kb)
+    assert cli.main(["ask", "包裹到哪里了", "--kb", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "as the index sees it: " in out
+    assert "auto-reply at confidence >= " in out
+    assert "包裹到哪里了 (similar of: 怎么查看物流信息)" in out
+    assert "rules: none fired" in out
+
+
 def test_ask_demo(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["ask", "怀孕可以用吗"]) == 0
     assert "rule [pregnant]" in capsys.readouterr().out
@@ -84,7 +97,63 @@ def test_import_with_errors_changes_nothing(
     bad = tmp_path / "bad.csv"
     bad.write_text("id,question,answer\nN1,新问题,新答案\nN2,,缺问题\n", encoding="utf-8")
     assert cli.main(["import", str(bad), "--db", db]) == 1
-    assert "bad.csv:3:question" in capsys.readouterr().err
+    assert "bad.csv, row 3, column question: required" in capsys.readouterr().err
     out = tmp_path / "out.yaml"
     assert cli.main(["export", str(out), "--db", db]) == 0
     assert io.read_kb(out) == kb
+
+
+def test_errors_read_as_sheet_row_and_column() -> None:
+    from knowledge.errors import RowError
+
+    text = cli.format_errors([
+        RowError("kb.xlsx:entries", 49, "question", "required, the cell is empty"),
+        RowError("faq.csv", 1, "similiar", "unknown column"),
+        RowError("kb.yaml:rules", 2, "priority", "not a whole number: 'high'"),
+    ])
+    assert text.splitlines() == [
+        "import failed, nothing changed: 3 problem(s) to fix",
+        "  kb.xlsx, sheet entries, row 49, column question: required, the cell is empty",
+        "  faq.csv, row 1 (header), column similiar: unknown column",
+        "  kb.yaml, section rules, item 2, field priority: not a whole number: 'high'",
+    ]
+
+
+def test_xlsx_round_trip_through_the_database(tmp_path: Path, kb: KnowledgeBase) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
+    first, second = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    io.write_kb(tmp_path / "in.yaml", kb)
+    assert cli.main(["import", str(tmp_path / "in.yaml"), "--db", db, "--create-tables"]) == 0
+    assert cli.main(["export", str(first), "--db", db]) == 0
+    assert cli.main(["import", str(first), "--db", db]) == 0
+    assert cli.main(["export", str(second), "--db", db]) == 0
+    assert io.read_kb(first) == io.read_kb(second) == kb
+
+
+def test_misses_without_its_table_is_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    assert cli.main(["misses", "--db", db]) == 1
+    assert "no such table: kb_miss" in capsys.readouterr().err
+
+
+def test_create_tables_includes_the_misses_table(
+    tmp_path: Path, kb: KnowledgeBase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
+    io.write_kb(tmp_path / "in.yaml", kb)
+    assert cli.main(["import", str(tmp_path / "in.yaml"), "--db", db, "--create-tables"]) == 0
+    assert cli.main(["misses", "--db", db]) == 0
+    assert "暂无未解答的问题" in capsys.readouterr().out
+
+
+def test_import_into_a_database_without_tables_is_a_message(
+    tmp_path: Path, kb: KnowledgeBase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    io.write_kb(tmp_path / "in.yaml", kb)
+    assert cli.main(["import", str(tmp_path / "in.yaml"), "--db", db]) == 1
+    err = capsys.readouterr().err
+    assert "no such table" in err
+    assert "--create-tables" in err

@@ -124,7 +124,7 @@ async def handle_customer_text(
     snapshot = app[KB].snapshot
     found: RuleResult = snapshot.rules.scan(text)
     matches = tuple(snapshot.index.match(text, limit=SUGGESTIONS))
-    decision = matcher.decide(matches).action
+    decision = matcher.decide(matches, query=text, rules=snapshot.rules).action
     if decision == "auto" and not allow_auto_reply:
         decision = "suggest"
     actions: list[str] = []

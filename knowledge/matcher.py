@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from knowledge.index import Match
+from knowledge.rules import RuleEngine
 
 # Auto-reply only above this confidence: on dev it keeps auto-reply precision >= 0.9,
 # counting any auto-reply to an out-of-scope question as wrong.
@@ -34,14 +35,26 @@ class Decision:
 def decide(
     matches: Sequence[Match],
     *,
+    query: str | None = None,
+    rules: RuleEngine | None = None,
     auto_threshold: float = AUTO_REPLY_THRESHOLD,
     suggest_threshold: float = SUGGEST_THRESHOLD,
 ) -> Decision:
-    """Auto-reply on a confident top match, suggest the plausible ones, else none."""
+    """Auto-reply on a confident top match, suggest the plausible ones, else none.
+
+    Given the query and the rule engine, a top match that negates a rule phrase the query
+    states, or the other way round ("我不过敏" against "我过敏了"), is only a suggestion: the
+    scores cannot see negation, and these phrases are the ones where it matters most.
+    """
     if not matches:
         return Decision("none", ())
     top = matches[0].confidence
-    if top >= auto_threshold:
+    flipped = (
+        query is not None
+        and rules is not None
+        and rules.opposite(query, matches[0].matched_question)
+    )
+    if top >= auto_threshold and not flipped:
         return Decision("auto", tuple(matches))
     # The rep picks among the top matches, so all of them are shown once the top is plausible.
     return Decision("suggest" if top >= suggest_threshold else "none", tuple(matches))

@@ -113,6 +113,24 @@ class RuleEngine:
                 found.append(RuleHit(self._rules[pos], text[start : end + 1], (start, end + 1)))
         return _merge(_resolve(found))
 
+    def _phrases(self, text: str) -> tuple[set[str], set[str]]:
+        """The rule phrases in a text: (negated ones, plain ones)."""
+        negated: set[str] = set()
+        plain: set[str] = set()
+        if self._automaton is None or not text:
+            return negated, plain
+        folded = _fold(text)
+        for end, (phrase, _) in self._automaton.iter(folded):
+            start = end - len(phrase) + 1
+            (negated if is_negated(folded, start) else plain).add(phrase)
+        return negated, plain
+
+    def opposite(self, query: str, question: str) -> bool:
+        """Whether one text negates a rule phrase the other states ("我不过敏" / "我过敏了")."""
+        q_neg, q_plain = self._phrases(query)
+        k_neg, k_plain = self._phrases(question)
+        return bool((q_neg & (k_plain - k_neg)) or (k_neg & (q_plain - q_neg)))
+
 
 def _resolve(found: list[RuleHit]) -> list[RuleHit]:
     """Keep the highest-priority (then longest) hit where spans overlap; one hit per rule."""

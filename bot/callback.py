@@ -69,7 +69,7 @@ async def receive(request: web.Request) -> web.Response:
         logger.warning("callback: authentic but unreadable message (%s)", type(exc).__name__)
         raise web.HTTPBadRequest() from exc
     event = Event(fields=fields, xml=plain.decode("utf-8"))
-    reply = await dispatch.accept(app, event)
+    reply = await dispatch.accept(app, event, received=started)
     elapsed = (time.perf_counter() - started) * 1000
     logger.info("callback kind=%s reply=%s ms=%.1f", event.kind, reply is not None, elapsed)
     if reply is None:

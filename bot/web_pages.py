@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from bot import inbox
 from bot.keys import DB, SETTINGS
+
+logger = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
@@ -39,8 +44,12 @@ async def landing(request: web.Request) -> web.Response:
 
 @routes.get("/healthz")
 async def health(request: web.Request) -> web.Response:
-    """Database reachable, and how the inbox stands."""
-    async with request.app[DB]() as session:
-        await session.execute(text("SELECT 1"))
-        by_status = await inbox.counts(session)
+    """Database reachable, and how the inbox stands; 503 when the database is not."""
+    try:
+        async with request.app[DB]() as session:
+            await session.execute(text("SELECT 1"))
+            by_status = await inbox.counts(session)
+    except (DBAPIError, OSError) as exc:
+        logger.warning("health check: database unavailable (%s)", type(exc).__name__)
+        return web.json_response({"ok": False, "error": "database unavailable"}, status=503)
     return web.json_response({"ok": True, "inbox": by_status})

@@ -123,8 +123,10 @@ async def handle_customer_text(
     text = text.strip()[:TEXT_MAX]
     snapshot = app[KB].snapshot
     found: RuleResult = snapshot.rules.scan(text)
-    matches = tuple(snapshot.index.match(text, limit=SUGGESTIONS))
-    decision = matcher.decide(matches, query=text, rules=snapshot.rules).action
+    decided = matcher.decide(
+        snapshot.index.match(text, limit=SUGGESTIONS), query=text, rules=snapshot.rules
+    )
+    matches, decision = decided.matches, decided.action
     if decision == "auto" and not allow_auto_reply:
         decision = "suggest"
     actions: list[str] = []

@@ -16,6 +16,10 @@ AUTO_REPLY_THRESHOLD = 0.74
 # out-of-scope questions fall under it while right answers in the top 3 mostly stay above.
 SUGGEST_THRESHOLD = 0.15
 
+# Matches under this confidence are noise ("保质期多久 0%" under an allergy question): they are
+# never shown to anyone, whatever the decision.
+SHOWN_FLOOR = 0.05
+
 Action = Literal["auto", "suggest", "none"]
 
 
@@ -46,15 +50,16 @@ def decide(
     states, or the other way round ("我不过敏" against "我过敏了"), is only a suggestion: the
     scores cannot see negation, and these phrases are the ones where it matters most.
     """
-    if not matches:
+    shown = tuple(m for m in matches if m.confidence >= SHOWN_FLOOR)
+    if not shown:
         return Decision("none", ())
-    top = matches[0].confidence
+    top = shown[0].confidence
     flipped = (
         query is not None
         and rules is not None
-        and rules.opposite(query, matches[0].matched_question)
+        and rules.opposite(query, shown[0].matched_question)
     )
     if top >= auto_threshold and not flipped:
-        return Decision("auto", tuple(matches))
+        return Decision("auto", shown)
     # The rep picks among the top matches, so all of them are shown once the top is plausible.
-    return Decision("suggest" if top >= suggest_threshold else "none", tuple(matches))
+    return Decision("suggest" if top >= suggest_threshold else "none", shown)

@@ -55,3 +55,13 @@ async def say(fake: FakeWeCom, userid: str, text: str, *, wait: float = 5.0) -> 
             return message_content(calls[-1])
         await asyncio.sleep(0.02)
     return ""
+
+
+def click_xml(userid: str, created: int = 1700000000) -> bytes:
+    """A member's menu-click event: no MsgId, so it is keyed on user + event + time."""
+    return (
+        f"<xml><ToUserName><![CDATA[{conftest.CORP_ID}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{userid}]]></FromUserName><CreateTime>{created}</CreateTime>"
+        f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[click]]></Event>"
+        f"<EventKey><![CDATA[menu1]]></EventKey><AgentID>{conftest.AGENT_ID}</AgentID></xml>"
+    ).encode()

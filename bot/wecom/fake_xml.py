@@ -43,20 +43,10 @@ def add_external_contact(
     corp_id: str, userid: str, external_userid: str, state: str, welcome_code: str | None
 ) -> bytes:
     """change_external_contact/add_external_contact (no WelcomeCode when None)."""
-    fields: list[tuple[str, str | int]] = [
-        ("ToUserName", corp_id),
-        ("FromUserName", "sys"),
-        ("CreateTime", int(time.time())),
-        ("MsgType", "event"),
-        ("Event", "change_external_contact"),
-        ("ChangeType", "add_external_contact"),
-        ("UserID", userid),
-        ("ExternalUserID", external_userid),
-        ("State", state),
-    ]
+    extra = {"State": state}
     if welcome_code is not None:
-        fields.append(("WelcomeCode", welcome_code))
-    return render(fields)
+        extra["WelcomeCode"] = welcome_code
+    return contact_change(corp_id, "add_external_contact", userid, external_userid, **extra)
 
 
 def kf_event(corp_id: str, open_kfid: str, token: str) -> bytes:

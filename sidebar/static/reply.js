@@ -4,7 +4,6 @@ import { $, SdkError, api, attempt, busy, el, fmtTime, invoke, state, toast } fr
 import { loadCustomer } from "./profile.js";
 
 // Matches under this confidence are noise next to a real answer; they are not shown.
-const MIN_SHOWN = 0.05;
 
 async function sendChat(kind, payload) {
   await invoke("sendChatMessage", { msgtype: kind, enterChat: true, [kind]: payload });
@@ -99,7 +98,7 @@ function ruleHits(hits, where) {
 }
 
 function suggestions(list, question, where, weak) {
-  const shown = (list || []).filter((s) => (s.confidence || 0) >= MIN_SHOWN);
+  const shown = list || [];  // the matcher already dropped the noise (matcher.SHOWN_FLOOR)
   if (!shown.length) {
     where.append(el("p", { class: "muted low-note" }, "知识库里没有合适的回答，请人工回复或看下方话术库。"));
     return;

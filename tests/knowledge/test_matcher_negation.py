@@ -51,3 +51,10 @@ def test_without_the_query_the_decision_is_the_scores_alone(index: KnowledgeInde
     plain = matcher.decide(matches).action
     guarded = matcher.decide(matches, query="我不过敏怎么办", rules=RuleEngine.build(KB.rules))
     assert (plain, guarded.action) == ("auto", "suggest")
+
+
+def test_noise_under_the_floor_is_never_shown(index: KnowledgeIndex) -> None:
+    matches = index.match("我过敏了怎么办", limit=3)
+    assert any(m.confidence < matcher.SHOWN_FLOOR for m in matches)  # "什么时候发货" trails
+    decision = matcher.decide(matches)
+    assert [m.entry.id for m in decision.matches] == ["allergy"]

@@ -18,14 +18,9 @@ from bot.router import EventContext, Reply
 from bot.wecom.crypto import parse_plain
 from bot.wecom.fake import FakeWeCom
 from tests.conftest import make_settings
-from tests.helpers import message_content, sent_to
+from tests.helpers import click_xml, message_content, sent_to
 
-CLICK = (
-    b"<xml><ToUserName><![CDATA[wwtestcorp000001]]></ToUserName>"
-    b"<FromUserName><![CDATA[late]]></FromUserName><CreateTime>1700000000</CreateTime>"
-    b"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[click]]></Event>"
-    b"<AgentID>1000002</AgentID></xml>"
-)
+CLICK = click_xml("late")
 
 
 async def test_time_spent_before_the_handler_counts_against_the_budget(

@@ -23,15 +23,7 @@ from bot.models import InboxItem
 from bot.router import EventContext, Reply
 from bot.wecom.fake import FakeWeCom
 from tests.conftest import make_settings
-
-
-def _click(userid: str) -> bytes:
-    return (
-        f"<xml><ToUserName><![CDATA[wwtestcorp000001]]></ToUserName>"
-        f"<FromUserName><![CDATA[{userid}]]></FromUserName><CreateTime>1700000000</CreateTime>"
-        f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[click]]></Event>"
-        f"<EventKey><![CDATA[menu1]]></EventKey><AgentID>1000002</AgentID></xml>"
-    ).encode()
+from tests.helpers import click_xml
 
 
 async def test_a_late_handler_completes_during_shutdown(
@@ -46,7 +38,7 @@ async def test_a_late_handler_completes_during_shutdown(
     app[ROUTER].on("event", "click")(slow)
     client = await aiohttp_client(app)
     url = str(client.make_url("/wecom/callback"))
-    status, _ = await fake.post_callback(url, _click("zhangsan"))
+    status, _ = await fake.post_callback(url, click_xml("zhangsan"))
     assert status == 200
     await asyncio.wait_for(client.close(), 4)  # shutdown while the handler still runs
 

@@ -21,15 +21,7 @@ from bot.keys import DB, INBOX, ROUTER
 from bot.models import InboxItem
 from bot.router import EventContext, Reply
 from tests.conftest import make_settings
-
-
-def _click(userid: str) -> str:
-    return (
-        f"<xml><ToUserName><![CDATA[wwtestcorp000001]]></ToUserName>"
-        f"<FromUserName><![CDATA[{userid}]]></FromUserName><CreateTime>1700000000</CreateTime>"
-        f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[click]]></Event>"
-        f"<EventKey><![CDATA[menu1]]></EventKey><AgentID>1000002</AgentID></xml>"
-    )
+from tests.helpers import click_xml
 
 
 async def test_rows_in_a_sweep_are_not_reclaimed_while_it_runs(
@@ -52,7 +44,7 @@ async def test_rows_in_a_sweep_are_not_reclaimed_while_it_runs(
                 InboxItem(
                     dedup_key=f"ev:{user}:click:1700000000",
                     kind="event/click",
-                    payload=_click(user),
+                    payload=click_xml(user).decode(),
                     status="pending",
                     attempts=1,
                     next_attempt_at=utcnow() - timedelta(seconds=1),

@@ -20,17 +20,7 @@ from bot.models import InboxItem
 from bot.router import EventContext, Reply
 from bot.wecom.fake import FakeWeCom
 from tests.conftest import make_settings
-from tests.helpers import message_content, reply_text, sent_to
-
-
-def _click(userid: str, created: int = 1700000000) -> bytes:
-    """A menu-click event from a member: no MsgId, so keyed on user+event+time."""
-    return (
-        f"<xml><ToUserName><![CDATA[wwtestcorp000001]]></ToUserName>"
-        f"<FromUserName><![CDATA[{userid}]]></FromUserName><CreateTime>{created}</CreateTime>"
-        f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[click]]></Event>"
-        f"<EventKey><![CDATA[menu1]]></EventKey><AgentID>1000002</AgentID></xml>"
-    ).encode()
+from tests.helpers import click_xml, message_content, reply_text, sent_to
 
 
 async def _rows(app: Any) -> list[InboxItem]:
@@ -77,7 +67,7 @@ async def test_two_instances_sharing_redis_and_db_process_once(
         clients.append(await aiohttp_client(app))
     urls = [str(c.make_url("/wecom/callback")) for c in clients]
     for n in range(20):  # 20 distinct events, each delivered to both instances at once
-        xml = _click(f"user{n}", 1700000000 + n)
+        xml = click_xml(f"user{n}", 1700000000 + n)
         answers = await asyncio.gather(*(fake.post_callback(url, xml) for url in urls * 2))
         assert all(status == 200 for status, _ in answers)
         assert sum(1 for _, body in answers if reply_text(body) == "收到") == 1
@@ -98,7 +88,9 @@ async def test_a_slow_handler_answers_later_through_message_send(
 
     app[ROUTER].on("event", "click")(slow)
     client = await aiohttp_client(app)
-    status, body = await fake.post_callback(str(client.make_url("/wecom/callback")), _click("li"))
+    status, body = await fake.post_callback(
+        str(client.make_url("/wecom/callback")), click_xml("li")
+    )
     assert (status, body) == (200, b"")
     for _ in range(100):
         if sent_to(fake, "li"):
@@ -120,7 +112,9 @@ async def test_a_failing_handler_is_retried_then_parked(
 
     app[ROUTER].on("event", "click")(broken)
     client = await aiohttp_client(app)
-    status, _ = await fake.post_callback(str(client.make_url("/wecom/callback")), _click("wang"))
+    status, _ = await fake.post_callback(
+        str(client.make_url("/wecom/callback")), click_xml("wang")
+    )
     assert status == 200
     (row,) = await _rows(app)
     assert (row.status, row.attempts) == ("pending", 1)

@@ -22,7 +22,7 @@ from bot.models import Customer, InboxItem
 from bot.router import EventContext, Reply
 from bot.wecom.fake import FakeWeCom
 from tests.conftest import make_settings
-from tests.helpers import reply_text
+from tests.helpers import click_xml, reply_text
 
 
 @pytest.fixture
@@ -86,12 +86,7 @@ async def test_two_instances_on_postgres_and_redis_process_once(
         clients.append(await aiohttp_client(app))
     urls = [str(c.make_url("/wecom/callback")) for c in clients]
     for n in range(10):
-        xml = (
-            f"<xml><ToUserName><![CDATA[wwtestcorp000001]]></ToUserName>"
-            f"<FromUserName><![CDATA[pg{n}]]></FromUserName><CreateTime>{1700000000 + n}"
-            f"</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[click]]></Event>"
-            f"<AgentID>1000002</AgentID></xml>"
-        ).encode()
+        xml = click_xml(f"pg{n}", 1700000000 + n)
         answers = await asyncio.gather(*(fake.post_callback(u, xml) for u in urls * 2))
         assert [s for s, _ in answers] == [200] * 4
         assert sum(1 for _, body in answers if reply_text(body) == "收到") == 1

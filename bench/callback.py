@@ -26,7 +26,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import migrate  # noqa: E402
+from bot.core import migrate  # noqa: E402
 from bot.wecom.crypto import WeComCrypto  # noqa: E402
 
 CORP_ID, TOKEN = "wwbench00000001", "benchtoken"

@@ -40,8 +40,9 @@ BASELINE_QUERIES = {1000: 500, 10000: 100, 100000: 20}
 def _vocabulary(rng: random.Random, size: int = 6000) -> list[str]:
     """Chinese-like words: 1-3 characters drawn from 2,500 common-range ideographs."""
     chars = [chr(0x4E00 + rng.randrange(2500)) for _ in range(2500)]
-    return ["".join(rng.choice(chars) for _ in range(rng.choice((1, 2, 2, 2, 3)))) for _ in
-            range(size)]
+    return [
+        "".join(rng.choice(chars) for _ in range(rng.choice((1, 2, 2, 2, 3)))) for _ in range(size)
+    ]
 
 
 def _question(rng: random.Random, vocab: list[str], weights: list[float]) -> str:
@@ -54,8 +55,7 @@ def make_entries(n: int) -> list[FaqEntry]:
     vocab = _vocabulary(rng)
     weights = [1.0 / (rank + 1) ** 0.9 for rank in range(len(vocab))]
     return [
-        FaqEntry(id=f"e{i}", question=_question(rng, vocab, weights), answer="a")
-        for i in range(n)
+        FaqEntry(id=f"e{i}", question=_question(rng, vocab, weights), answer="a") for i in range(n)
     ]
 
 
@@ -77,9 +77,7 @@ def _rss_mb() -> float:
     return float(psutil.Process().memory_info().rss) / 2**20
 
 
-def _latencies(
-    fn: Callable[[str], int], queries: Sequence[tuple[str, int]]
-) -> dict[str, float]:
+def _latencies(fn: Callable[[str], int], queries: Sequence[tuple[str, int]]) -> dict[str, float]:
     """Latency figures, and how often the top hit is the question the query came from."""
     times = []
     hits = 0
@@ -120,7 +118,9 @@ def run_size(n: int, n_queries: int) -> dict[str, Any]:
     build_s = time.perf_counter() - started
     gc.collect()
     result: dict[str, Any] = {
-        "n": n, "build_s": build_s, "index_mb": _rss_mb() - before,
+        "n": n,
+        "build_s": build_s,
+        "index_mb": _rss_mb() - before,
         "ours": _latencies(lambda q: _top(index, q), queries),
     }
     sample = queries[: BASELINE_QUERIES.get(n, 20)]
@@ -159,18 +159,22 @@ def _load() -> str:
 
 def report(results: Sequence[dict[str, Any]]) -> None:
     """One compact table (latencies in ms, x = times faster than the baseline), then targets."""
-    print(f"{'entries':>8} {'build s':>7} {'idx MB':>6} {'peak MB':>7} | "
-          f"{'ours med':>8} {'p99':>6} {'hit':>5} | {'extractOne':>10} {'x':>6} {'hit':>5} | "
-          f"{'rank_bm25':>9} {'x':>6} {'hit':>5} | load (1 min) during")
+    print(
+        f"{'entries':>8} {'build s':>7} {'idx MB':>6} {'peak MB':>7} | "
+        f"{'ours med':>8} {'p99':>6} {'hit':>5} | {'extractOne':>10} {'x':>6} {'hit':>5} | "
+        f"{'rank_bm25':>9} {'x':>6} {'hit':>5} | load (1 min) during"
+    )
     for r in results:
         ours, fuzzy, bm25 = r["ours"], r["extract_one"], r["rank_bm25"]
-        print(f"{r['n']:>8,} {r['build_s']:>7.2f} {r['index_mb']:>6.1f} "
-              f"{r['peak_rss_mb']:>7.0f} | "
-              f"{ours['median_ms']:>8.3f} {ours['p99_ms']:>6.3f} {ours['hit_at_1']:>5.3f} | "
-              f"{fuzzy['median_ms']:>10.3f} {_ratio(r, 'extract_one'):>5.1f}x "
-              f"{fuzzy['hit_at_1']:>5.3f} | {bm25['median_ms']:>9.3f} "
-              f"{_ratio(r, 'rank_bm25'):>5.1f}x {bm25['hit_at_1']:>5.3f} | "
-              f"{r['load'][0]:.2f} -> {r['load'][1]:.2f}")
+        print(
+            f"{r['n']:>8,} {r['build_s']:>7.2f} {r['index_mb']:>6.1f} "
+            f"{r['peak_rss_mb']:>7.0f} | "
+            f"{ours['median_ms']:>8.3f} {ours['p99_ms']:>6.3f} {ours['hit_at_1']:>5.3f} | "
+            f"{fuzzy['median_ms']:>10.3f} {_ratio(r, 'extract_one'):>5.1f}x "
+            f"{fuzzy['hit_at_1']:>5.3f} | {bm25['median_ms']:>9.3f} "
+            f"{_ratio(r, 'rank_bm25'):>5.1f}x {bm25['hit_at_1']:>5.3f} | "
+            f"{r['load'][0]:.2f} -> {r['load'][1]:.2f}"
+        )
     by_size = {r["n"]: r for r in results}
     print("targets:")
     for label, n, figure, limit, higher in TARGETS:
@@ -179,8 +183,10 @@ def report(results: Sequence[dict[str, Any]]) -> None:
         value = figure(by_size[n])
         ok = value >= limit if higher else value < limit
         print(f"  {'PASS' if ok else 'FAIL'}  {label}: {value:.2f}")
-    print(f"load average now {_load()} (figures from a loaded machine run slow; "
-          "the ratios hold better than the absolute times)")
+    print(
+        f"load average now {_load()} (figures from a loaded machine run slow; "
+        "the ratios hold better than the absolute times)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,13 +198,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         print(json.dumps(run_size(args.child, args.queries)))
         return 0
-    print(f"load average at start {_load()}; baselines get fewer queries at large sizes "
-          f"({BASELINE_QUERIES}); ours gets {args.queries}", flush=True)
+    print(
+        f"load average at start {_load()}; baselines get fewer queries at large sizes "
+        f"({BASELINE_QUERIES}); ours gets {args.queries}",
+        flush=True,
+    )
     results = []
     for n in args.sizes:
         out = subprocess.run(
             [sys.executable, __file__, "--child", str(n), "--queries", str(args.queries)],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
     report(results)

@@ -22,10 +22,11 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot import migrate
 from bot.app import create_app
-from bot.settings import Settings
-from bot.wecom.fake import FakeWeCom
+from bot.core import migrate
+from bot.core.settings import Settings
+from bot.sandbox import demo
+from bot.sandbox.fake import FakeWeCom
 
 CORP, SECRET, TOKEN = "wwbench000000001", "bench-secret", "benchtoken"
 AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -105,26 +106,26 @@ async def main(n: int, rounds: int) -> None:
 
 async def _quiet(app: web.Application) -> None:
     """Wait until the previous round's tails (fetch, tags, remark) are done."""
-    from bot.keys import TASKS
+    from bot.core.keys import TASKS
 
     if app[TASKS]:
         await asyncio.wait(set(app[TASKS]))
 
 
 async def _inbox(app: web.Application) -> dict[str, int]:
-    from bot import inbox
-    from bot.keys import DB
+    from bot.core.keys import DB
+    from bot.inbound import inbox
 
     async with app[DB]() as session:
         return await inbox.counts(session)
 
 
 async def _seed(app: web.Application) -> None:
-    from bot.flows import channels
-    from bot.keys import DB
+    from bot.core.keys import DB
+    from bot.domain import channels
 
     async with app[DB].begin() as session:
-        await channels.store(session, channels.read_file(channels.DEMO_FILE))
+        await channels.store(session, channels.read_file(demo.DEMO_CHANNELS))
 
 
 if __name__ == "__main__":

@@ -7,36 +7,17 @@ import asyncio
 import sys
 
 from aiohttp import web
-from pydantic import ValidationError
 
-from bot import migrate
-from bot.errors import ConfigError
-from bot.log import configure_logging
-from bot.settings import Settings
-
-
-def load_settings() -> Settings:
-    """Settings from the environment; exits with one clear line naming a bad variable."""
-    try:
-        settings = Settings()
-        if not settings.sandbox:
-            settings.require_complete()
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "?"
-        info = Settings.model_fields.get(field)
-        alias = getattr(info.validation_alias, "choices", [field])[0] if info else field
-        sys.exit(f"配置错误 config error: {alias}: {error['msg']}")
-    except ConfigError as exc:
-        sys.exit(f"配置错误 config error: {exc}")
-    return settings
+from bot.core import migrate
+from bot.core.log import configure_logging
+from bot.core.settings import Settings, load_settings
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run it."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["channels"]:
-        from bot.flows import channels
+        from bot.domain import channels
 
         sys.exit(channels.main(args_list[1:]))
     parser = argparse.ArgumentParser(prog="python -m bot", description="WeCom Sidekick server")
@@ -87,7 +68,8 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 
 
 async def _print_parked(settings: Settings) -> None:
-    from bot import db, inbox
+    from bot.core import db
+    from bot.inbound import inbox
 
     engine = db.create_engine(settings.database_url)
     async with db.create_sessionmaker(engine)() as session:

@@ -72,9 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except (OperationalError, ProgrammingError) as exc:
-        print(f"error: database: {exc.orig}\n(no knowledge tables? `python -m bot db upgrade` "
-              "creates them, or pass --create-tables to import); nothing changed",
-              file=sys.stderr)
+        print(
+            f"error: database: {exc.orig}\n(no knowledge tables? `python -m bot db upgrade` "
+            "creates them, or pass --create-tables to import); nothing changed",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -90,8 +92,10 @@ def describe(error: RowError) -> str:
     if section:
         where.append(f"{'section' if yaml_file else 'sheet'} {section}")
     if error.row:
-        where.append(f"{'item' if yaml_file else 'row'} {error.row}"
-                     + (" (header)" if error.row == 1 and not yaml_file else ""))
+        where.append(
+            f"{'item' if yaml_file else 'row'} {error.row}"
+            + (" (header)" if error.row == 1 and not yaml_file else "")
+        )
     if error.column:
         where.append(f"{'field' if yaml_file else 'column'} {error.column}")
     return f"{', '.join(where)}: {error.message}"
@@ -143,8 +147,10 @@ async def _export(path: Path, url: str, section: str) -> int:
     finally:
         await engine.dispose()
     io.write_kb(path, kb, section=section)
-    print(f"exported {len(kb.entries)} entries, {len(kb.quick_replies)} quick replies, "
-          f"{len(kb.rules)} rules to {path}")
+    print(
+        f"exported {len(kb.entries)} entries, {len(kb.quick_replies)} quick replies, "
+        f"{len(kb.rules)} rules to {path}"
+    )
     return 0
 
 
@@ -160,23 +166,29 @@ def _ask(question: str, kb_path: Path | None) -> int:
     matches = index.match(question, limit=3)
     engine = RuleEngine.build(kb.rules)
     decision = matcher.decide(matches, query=question, rules=engine)
-    print(f"decision: {decision.action} (auto-reply at confidence >= "
-          f"{matcher.AUTO_REPLY_THRESHOLD}, suggest at >= {matcher.SUGGEST_THRESHOLD})")
+    print(
+        f"decision: {decision.action} (auto-reply at confidence >= "
+        f"{matcher.AUTO_REPLY_THRESHOLD}, suggest at >= {matcher.SUGGEST_THRESHOLD})"
+    )
     if not matches:
         print("no entry matches")
     for rank, m in enumerate(matches, start=1):
         similar = m.matched_question != m.entry.question
         via = f" (similar of: {m.entry.question})" if similar else ""
-        print(f"{rank}. [{m.entry.id}] score={m.score:.3f} confidence={m.confidence:.3f} "
-              f"{m.matched_question}{via}")
+        print(
+            f"{rank}. [{m.entry.id}] score={m.score:.3f} confidence={m.confidence:.3f} "
+            f"{m.matched_question}{via}"
+        )
     result = engine.scan(question)
     for hit in result.hits:
         print(f"rule [{hit.rule.id}] {hit.rule.name}: {hit.phrase!r} at {hit.span}")
     if not result.hits:
         print("rules: none fired")
     if result:
-        print(f"actions: tags={list(result.tags)} special_care={result.special_care} "
-              f"notify={result.notify} escalate={result.escalate}")
+        print(
+            f"actions: tags={list(result.tags)} special_care={result.special_care} "
+            f"notify={result.notify} escalate={result.escalate}"
+        )
         for caution in result.cautions:
             print(f"caution: {caution}")
     return 0
@@ -195,15 +207,20 @@ def _eval(kb_path: Path, queries_path: Path, *, as_json: bool, feedback: bool) -
 
 def _print_table(report: dict[str, Any]) -> None:
     rows = [
-        ("queries (in scope / out of scope)",
-         f"{report['n_queries']} ({report['n_in_scope']} / {report['n_out_of_scope']})"),
-        ("P@1", report["p_at_1"]), ("R@3", report["r_at_3"]),
+        (
+            "queries (in scope / out of scope)",
+            f"{report['n_queries']} ({report['n_in_scope']} / {report['n_out_of_scope']})",
+        ),
+        ("P@1", report["p_at_1"]),
+        ("R@3", report["r_at_3"]),
         ("auto-reply precision", report["auto_precision"]),
         ("auto-reply coverage", report["auto_coverage"]),
         ("wrong auto-replies (in scope)", report["auto_wrong_rate"]),
         ("out-of-scope auto-replied", report["oos_auto_rate"]),
-        ("thresholds (auto / suggest)",
-         f"{report['thresholds']['auto_reply']} / {report['thresholds']['suggest']}"),
+        (
+            "thresholds (auto / suggest)",
+            f"{report['thresholds']['auto_reply']} / {report['thresholds']['suggest']}",
+        ),
     ]
     if "online_p_at_1" in report:
         rows.append(("online P@1 (with feedback)", report["online_p_at_1"]))

@@ -115,7 +115,9 @@ class KnowledgeIndex:
         index = cls(entries, docs, analyzer)
         logger.info(
             "indexed %d entries, %d questions in %.0f ms",
-            len(entries), len(docs.text), (time.perf_counter() - started) * 1000,
+            len(entries),
+            len(docs.text),
+            (time.perf_counter() - started) * 1000,
         )
         return index
 
@@ -158,7 +160,11 @@ class KnowledgeIndex:
         if not analysis.text or not self._docs.text:
             return []
         weights = search.Weights(
-            CHAR_WEIGHT, WORD_WEIGHT, FUZZ_WEIGHT, RERANK_DEPTH, TERM_POSTINGS_CAP,
+            CHAR_WEIGHT,
+            WORD_WEIGHT,
+            FUZZ_WEIGHT,
+            RERANK_DEPTH,
+            TERM_POSTINGS_CAP,
             QUERY_POSTINGS_BUDGET,
         )
         found = search.search(self._corpus, analysis.text, analysis.grams, analysis.words, weights)

@@ -43,14 +43,28 @@ def _detect_csv_table(header: list[str], file: str) -> str:
     """Which section a CSV holds, from its header."""
     columns = set(header)
     for name in ("rules", "quick_replies", "synonyms", "entries"):
-        required = {"phrases"} if name == "rules" else {"content"} if name == "quick_replies" \
-            else {"canonical"} if name == "synonyms" else {"id", "question"}
+        required = (
+            {"phrases"}
+            if name == "rules"
+            else {"content"}
+            if name == "quick_replies"
+            else {"canonical"}
+            if name == "synonyms"
+            else {"id", "question"}
+        )
         if required <= columns:
             return name
-    raise ImportValidationError([RowError(
-        file, 1, "", f"header {','.join(header)!r} is not one of the sections; the first row "
-        f"must name the columns, with at least ({_expected_headers()})",
-    )])
+    raise ImportValidationError(
+        [
+            RowError(
+                file,
+                1,
+                "",
+                f"header {','.join(header)!r} is not one of the sections; the first row "
+                f"must name the columns, with at least ({_expected_headers()})",
+            )
+        ]
+    )
 
 
 def _header(values: Iterable[Any]) -> list[str]:
@@ -66,9 +80,14 @@ def _check_header(table: str, file: str, header: list[str]) -> list[RowError]:
         if column and column not in known:
             close = difflib.get_close_matches(column, known, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            errors.append(RowError(
-                file, 1, column, f"unknown column; {hint}columns of {table}: {', '.join(known)}"
-            ))
+            errors.append(
+                RowError(
+                    file,
+                    1,
+                    column,
+                    f"unknown column; {hint}columns of {table}: {', '.join(known)}",
+                )
+            )
     seen: set[str] = set()
     for column in header:
         if column and column in seen:
@@ -76,7 +95,8 @@ def _check_header(table: str, file: str, header: list[str]) -> list[RowError]:
         seen.add(column)
     errors.extend(
         RowError(file, 1, column, f"required column missing from the header of {table}")
-        for column in TABLES[table].required if column not in header
+        for column in TABLES[table].required
+        if column not in header
     )
     return errors
 
@@ -91,10 +111,17 @@ def _decode(path: Path) -> str:
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError as exc:
-        raise ImportValidationError([RowError(
-            path.name, 0, "", "cannot read the file: it is neither UTF-8 nor GBK text; "
-            "save it from Excel as \"CSV UTF-8\"",
-        )]) from exc
+        raise ImportValidationError(
+            [
+                RowError(
+                    path.name,
+                    0,
+                    "",
+                    "cannot read the file: it is neither UTF-8 nor GBK text; "
+                    'save it from Excel as "CSV UTF-8"',
+                )
+            ]
+        ) from exc
 
 
 def _read_csv(path: Path) -> dict[str, list[tuple[int, Row]]]:
@@ -104,11 +131,16 @@ def _read_csv(path: Path) -> dict[str, list[tuple[int, Row]]]:
     errors = _check_header(table, path.name, header)
     rows: list[tuple[int, Row]] = []
     for row_no, values in enumerate(reader, start=2):  # as a spreadsheet numbers rows
-        if len(values) > len(header) and any(v.strip() for v in values[len(header):]):
-            errors.append(RowError(
-                path.name, row_no, "", f"{len(values)} cells but the header has {len(header)} "
-                "(an unquoted comma in a cell?)",
-            ))
+        if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
+            errors.append(
+                RowError(
+                    path.name,
+                    row_no,
+                    "",
+                    f"{len(values)} cells but the header has {len(header)} "
+                    "(an unquoted comma in a cell?)",
+                )
+            )
         rows.append((row_no, {h: v for h, v in zip(header, values, strict=False) if h}))
     if errors:
         raise ImportValidationError(errors)
@@ -126,9 +158,13 @@ def _read_yaml(path: Path) -> dict[str, list[tuple[int, Row]]]:
     errors: list[RowError] = []
     for name, items in data.items():
         if name not in TABLES:
-            raise ImportValidationError([RowError(
-                path.name, 0, str(name), f"unknown section; sections: {', '.join(TABLES)}"
-            )])
+            raise ImportValidationError(
+                [
+                    RowError(
+                        path.name, 0, str(name), f"unknown section; sections: {', '.join(TABLES)}"
+                    )
+                ]
+            )
         if name == "synonyms" and isinstance(items, dict):
             items = [{"canonical": k, "variants": v} for k, v in items.items()]
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
@@ -137,9 +173,15 @@ def _read_yaml(path: Path) -> dict[str, list[tuple[int, Row]]]:
         sections[name] = [(n, _flatten(item)) for n, item in enumerate(items, start=1)]
         known = set(TABLES[name].columns)
         errors.extend(
-            RowError(f"{path.name}:{name}", n, str(key), f"unknown field; fields of {name}: "
-                     + ", ".join(TABLES[name].columns))
-            for n, item in sections[name] for key in item if key not in known
+            RowError(
+                f"{path.name}:{name}",
+                n,
+                str(key),
+                f"unknown field; fields of {name}: " + ", ".join(TABLES[name].columns),
+            )
+            for n, item in sections[name]
+            for key in item
+            if key not in known
         )
     if errors:
         raise ImportValidationError(errors)
@@ -181,15 +223,21 @@ def _read_xlsx(path: Path, progress: bool = False) -> dict[str, list[tuple[int, 
     finally:
         workbook.close()
     if not sections:
-        errors.append(RowError(
-            path.name, 0, "", f"no sheet named {', '.join(TABLES)} "
-            f"(found {', '.join(skipped) or 'none'}); the sheet name says what it holds",
-        ))
+        errors.append(
+            RowError(
+                path.name,
+                0,
+                "",
+                f"no sheet named {', '.join(TABLES)} "
+                f"(found {', '.join(skipped) or 'none'}); the sheet name says what it holds",
+            )
+        )
     if errors:
         raise ImportValidationError(errors)
     for title in skipped:
-        logger.warning("skipping sheet %r of %s: not one of %s", title, path.name,
-                       ", ".join(TABLES))
+        logger.warning(
+            "skipping sheet %r of %s: not one of %s", title, path.name, ", ".join(TABLES)
+        )
     return sections
 
 
@@ -206,8 +254,10 @@ def read_sections(path: Path, *, progress: bool = False) -> Sections:
     errors: list[RowError] = []
     sections = {
         name: parse_rows(
-            TABLES[name], f"{path.name}:{name}" if suffix != ".csv" else path.name,
-            _progress(rows, name, progress), errors,
+            TABLES[name],
+            f"{path.name}:{name}" if suffix != ".csv" else path.name,
+            _progress(rows, name, progress),
+            errors,
         )
         for name, rows in raw.items()
     }
@@ -277,8 +327,17 @@ def write_kb(path: Path, kb: KnowledgeBase, *, section: str = "entries") -> None
 
 # Column widths (characters) of an exported workbook; long text columns are wider.
 XLSX_WIDTHS = {
-    "question": 28, "similar": 48, "answer": 60, "content": 60, "title": 20, "phrases": 36,
-    "caution": 48, "variants": 36, "keywords": 20, "name": 16, "id": 18,
+    "question": 28,
+    "similar": 48,
+    "answer": 60,
+    "content": 60,
+    "title": 20,
+    "phrases": 36,
+    "caution": 48,
+    "variants": 36,
+    "keywords": 20,
+    "name": 16,
+    "id": 18,
 }
 
 

@@ -56,7 +56,10 @@ class LiveKnowledge:
             self._snapshot = snapshot
             logger.info(
                 "knowledge v%d live: %d entries, %d rules, built in %.0f ms",
-                version, len(kb.entries), len(kb.rules), (time.perf_counter() - started) * 1000,
+                version,
+                len(kb.entries),
+                len(kb.rules),
+                (time.perf_counter() - started) * 1000,
             )
             return snapshot
 

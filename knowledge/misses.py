@@ -95,9 +95,14 @@ async def record(
         try:
             async with session.begin_nested():
                 row = KBMiss(
-                    key=key, question=question[:QUESTION_MAX], count=1, source=source,
-                    best_entry_id=best_entry_id, best_confidence=best_confidence,
-                    first_at=at, last_at=at,
+                    key=key,
+                    question=question[:QUESTION_MAX],
+                    count=1,
+                    source=source,
+                    best_entry_id=best_entry_id,
+                    best_confidence=best_confidence,
+                    first_at=at,
+                    last_at=at,
                 )
                 session.add(row)
             return row

@@ -120,7 +120,5 @@ class KnowledgeBase:
 
     def with_similar(self, entry_id: str, question: str) -> KnowledgeBase:
         """A copy where one entry has one more similar question."""
-        entries = tuple(
-            e.with_similar(question) if e.id == entry_id else e for e in self.entries
-        )
+        entries = tuple(e.with_similar(question) if e.id == entry_id else e for e in self.entries)
         return replace(self, entries=entries)

@@ -28,8 +28,17 @@ class Bm25Field:
     """
 
     __slots__ = (
-        "_keys", "_offsets", "_docs", "_weights", "_idf", "_lengths", "_avgdl", "_n", "_slots",
-        "_total", "_norms",
+        "_keys",
+        "_offsets",
+        "_docs",
+        "_weights",
+        "_idf",
+        "_lengths",
+        "_avgdl",
+        "_n",
+        "_slots",
+        "_total",
+        "_norms",
     )
 
     def __init__(
@@ -65,8 +74,12 @@ class Bm25Field:
         self._norms = array("d", (K1 * (1 - B + B * n / self._avgdl) for n in self._lengths))
 
     def _collect(
-        self, docs: Sequence[T], tokens: Callable[[T], Iterable[str]] | None,
-        low: int, high: int, count_lengths: bool,
+        self,
+        docs: Sequence[T],
+        tokens: Callable[[T], Iterable[str]] | None,
+        low: int,
+        high: int,
+        count_lengths: bool,
     ) -> dict[int, array[int]]:
         """Flat [doc, tf, doc, tf, ...] per term hash in [low, high), in arrays: lists of int
         objects would cost ~9x the memory, and the build's peak is what RSS keeps."""
@@ -96,8 +109,10 @@ class Bm25Field:
             self._keys.append(key)
             self._idf.append(idf)
             weighted = sorted(
-                ((idf * self.saturate(tf, self._lengths[d]), d)
-                 for d, tf in zip(flat[::2], flat[1::2], strict=True)),
+                (
+                    (idf * self.saturate(tf, self._lengths[d]), d)
+                    for d, tf in zip(flat[::2], flat[1::2], strict=True)
+                ),
                 reverse=True,
             )
             start, end = self._offsets[-1], self._offsets[-1] + len(weighted)

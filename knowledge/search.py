@@ -126,15 +126,20 @@ def _heads(
         field = corpus.words if is_word else corpus.chars
         docs, weights = field.docs(), field.weights()
         floor = weights[start + take]
-        for doc, weight in zip(docs[start : start + take], weights[start : start + take],
-                               strict=True):
+        for doc, weight in zip(
+            docs[start : start + take], weights[start : start + take], strict=True
+        ):
             rank[doc] = get(doc, 0.0) + (weight - floor) * scale
     return rank
 
 
 def _rerank(
-    corpus: Corpus, text: str, top: list[int], scores: dict[int, float],
-    pending: list[_Pending], fuzz_w: float,
+    corpus: Corpus,
+    text: str,
+    top: list[int],
+    scores: dict[int, float],
+    pending: list[_Pending],
+    fuzz_w: float,
 ) -> list[tuple[int, float]]:
     """Exact fused scores of the candidates: walked part + fuzzy ratio + pending terms' parts.
 

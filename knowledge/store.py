@@ -150,17 +150,27 @@ async def load_kb(session: AsyncSession) -> KnowledgeBase:
     )
     replies = tuple(
         QuickReply(
-            id=r.id, title=r.title, content=r.content, category=r.category,
+            id=r.id,
+            title=r.title,
+            content=r.content,
+            category=r.category,
             scope=r.scope,  # type: ignore[arg-type]  # validated on import
-            owner=r.owner, shortcut=r.shortcut,
+            owner=r.owner,
+            shortcut=r.shortcut,
         )
         for r in await session.scalars(select(KBQuickReply).order_by(KBQuickReply.position))
     )
     rules = tuple(
         KeywordRule(
-            id=r.id, name=r.name, phrases=tuple(r.phrases), tags=tuple(r.tags),
-            special_care=r.special_care, caution=r.caution, notify=r.notify,
-            escalate=r.escalate, priority=r.priority,
+            id=r.id,
+            name=r.name,
+            phrases=tuple(r.phrases),
+            tags=tuple(r.tags),
+            special_care=r.special_care,
+            caution=r.caution,
+            notify=r.notify,
+            escalate=r.escalate,
+            priority=r.priority,
         )
         for r in await session.scalars(select(KBRule).order_by(KBRule.position))
     )
@@ -173,8 +183,13 @@ async def load_kb(session: AsyncSession) -> KnowledgeBase:
 def _entry(row: KBEntry, similar: list[str]) -> FaqEntry:
     attachment = Attachment(**row.attachment) if row.attachment else None
     return FaqEntry(
-        id=row.id, question=row.question, answer=row.answer, similar=tuple(similar),
-        attachment=attachment, keywords=tuple(row.keywords), category=row.category,
+        id=row.id,
+        question=row.question,
+        answer=row.answer,
+        similar=tuple(similar),
+        attachment=attachment,
+        keywords=tuple(row.keywords),
+        category=row.category,
         enabled=row.enabled,
     )
 
@@ -186,9 +201,14 @@ async def replace_kb(session: AsyncSession, kb: KnowledgeBase) -> None:
     for pos, entry in enumerate(kb.entries):
         session.add(
             KBEntry(
-                id=entry.id, position=pos, question=entry.question, answer=entry.answer,
+                id=entry.id,
+                position=pos,
+                question=entry.question,
+                answer=entry.answer,
                 attachment=asdict(entry.attachment) if entry.attachment else None,
-                keywords=list(entry.keywords), category=entry.category, enabled=entry.enabled,
+                keywords=list(entry.keywords),
+                category=entry.category,
+                enabled=entry.enabled,
             )
         )
     await session.flush()  # entries first: similar questions reference them
@@ -200,9 +220,16 @@ async def replace_kb(session: AsyncSession, kb: KnowledgeBase) -> None:
     )
     session.add_all(
         KBRule(
-            id=r.id, position=pos, name=r.name, phrases=list(r.phrases), tags=list(r.tags),
-            special_care=r.special_care, caution=r.caution, notify=r.notify,
-            escalate=r.escalate, priority=r.priority,
+            id=r.id,
+            position=pos,
+            name=r.name,
+            phrases=list(r.phrases),
+            tags=list(r.tags),
+            special_care=r.special_care,
+            caution=r.caution,
+            notify=r.notify,
+            escalate=r.escalate,
+            priority=r.priority,
         )
         for pos, r in enumerate(kb.rules)
     )
@@ -219,9 +246,12 @@ async def add_similar_question(session: AsyncSession, entry_id: str, question: s
     entry = await session.get(KBEntry, entry_id)
     if entry is None:
         raise EntryNotFoundError(entry_id)
-    existing = [entry.question, *await session.scalars(
-        select(KBSimilarQuestion.question).where(KBSimilarQuestion.entry_id == entry_id)
-    )]
+    existing = [
+        entry.question,
+        *await session.scalars(
+            select(KBSimilarQuestion.question).where(KBSimilarQuestion.entry_id == entry_id)
+        ),
+    ]
     # Punctuation, width and case variants are the same question to the matcher.
     key = textmod.normalize(question)
     if not key or any(textmod.normalize(q) == key for q in existing):

@@ -32,12 +32,26 @@ _FALSE = {"0", "false", "no", "n", "否", "停用", "off", ""}
 ATTACHMENT_FIELDS = ("kind", "title", "url", "pic_url", "desc", "appid", "page", "media_id")
 
 ENTRY_COLUMNS = (
-    "id", "question", "similar", "answer", "category", "keywords", "enabled",
+    "id",
+    "question",
+    "similar",
+    "answer",
+    "category",
+    "keywords",
+    "enabled",
     *(f"attachment_{f}" for f in ATTACHMENT_FIELDS),
 )
 QUICK_REPLY_COLUMNS = ("id", "title", "content", "category", "scope", "owner", "shortcut")
 RULE_COLUMNS = (
-    "id", "name", "phrases", "tags", "special_care", "caution", "notify", "escalate", "priority",
+    "id",
+    "name",
+    "phrases",
+    "tags",
+    "special_care",
+    "caution",
+    "notify",
+    "escalate",
+    "priority",
 )
 SYNONYM_COLUMNS = ("canonical", "variants")
 # Longest ids and names the database columns hold (knowledge/store.py).
@@ -131,9 +145,12 @@ def parse_entry(r: RowReader) -> FaqEntry:
         if kind == "link" and not attachment.url:
             r.error("attachment_url", "required for a link attachment")
     return FaqEntry(
-        id=r.text("id", required=True, limit=ID_MAX), question=r.text("question", required=True),
-        similar=r.items("similar"), answer=r.text("answer", required=True),
-        attachment=attachment, keywords=r.items("keywords"),
+        id=r.text("id", required=True, limit=ID_MAX),
+        question=r.text("question", required=True),
+        similar=r.items("similar"),
+        answer=r.text("answer", required=True),
+        attachment=attachment,
+        keywords=r.items("keywords"),
         category=r.text("category", limit=NAME_MAX),
         enabled=r.flag("enabled", True),
     )
@@ -148,9 +165,11 @@ def parse_quick_reply(r: RowReader) -> QuickReply:
     return QuickReply(
         id=r.text("id", required=True, limit=ID_MAX),
         title=r.text("title", required=True, limit=2 * NAME_MAX),
-        content=r.text("content", required=True), category=r.text("category", limit=NAME_MAX),
+        content=r.text("content", required=True),
+        category=r.text("category", limit=NAME_MAX),
         scope=scope,  # type: ignore[arg-type]  # checked above
-        owner=owner, shortcut=r.text("shortcut", limit=ID_MAX) or None,
+        owner=owner,
+        shortcut=r.text("shortcut", limit=ID_MAX) or None,
     )
 
 
@@ -159,9 +178,12 @@ def parse_rule(r: RowReader) -> KeywordRule:
     return KeywordRule(
         id=r.text("id", required=True, limit=ID_MAX),
         name=r.text("name", required=True, limit=NAME_MAX),
-        phrases=r.items("phrases", required=True), tags=r.items("tags"),
-        special_care=r.flag("special_care", False), caution=r.text("caution"),
-        notify=r.flag("notify", False), escalate=r.flag("escalate", False),
+        phrases=r.items("phrases", required=True),
+        tags=r.items("tags"),
+        special_care=r.flag("special_care", False),
+        caution=r.text("caution"),
+        notify=r.flag("notify", False),
+        escalate=r.flag("escalate", False),
         priority=r.integer("priority", 0),
     )
 

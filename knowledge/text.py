@@ -13,8 +13,30 @@ import opencc
 
 # Polite openers and sentence particles that carry no intent in customer questions.
 FILLERS: tuple[str, ...] = (
-    "请问一下", "请问", "问一下", "你好", "您好", "哈喽", "在吗", "在不在", "谢谢", "麻烦",
-    "亲爱的", "亲", "吗", "呢", "啊", "呀", "吧", "哦", "噢", "嘛", "啦", "哇", "呐", "嗯",
+    "请问一下",
+    "请问",
+    "问一下",
+    "你好",
+    "您好",
+    "哈喽",
+    "在吗",
+    "在不在",
+    "谢谢",
+    "麻烦",
+    "亲爱的",
+    "亲",
+    "吗",
+    "呢",
+    "啊",
+    "呀",
+    "吧",
+    "哦",
+    "噢",
+    "嘛",
+    "啦",
+    "哇",
+    "呐",
+    "嗯",
 )
 
 # Anything that is not a letter, digit or CJK ideograph separates tokens.

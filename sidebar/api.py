@@ -12,12 +12,12 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import utcnow
-from bot.errors import UsageError
-from bot.keys import CACHE, SETTINGS, WECOM
-from bot.models import Channel, Escalation, Followup, Staff, Tag
-from bot.services import audit, customers, escalations, followups, notes, notify, tags
-from bot.services import staff as staff_service
+from bot.core.db import utcnow
+from bot.core.errors import UsageError
+from bot.core.keys import CACHE, SETTINGS, WECOM
+from bot.domain import audit, customers, escalations, followups, notes, notify, tags
+from bot.domain import staff as staff_service
+from bot.domain.models import Channel, Escalation, Followup, Staff, Tag
 from sidebar import auth, views
 from sidebar.views import JSONDict
 

@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.keys import SETTINGS
+from bot.core.keys import SETTINGS
 from sidebar import api, assist, auth, errors, groups, jssdk, live, routes, sandbox
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -1,6 +1,6 @@
 """Reply help: "客户说" suggestions, the latest inbound text, quick replies, feedback.
 
-The pipeline (bot.pipeline) does the matching and the rule actions; this module only checks
+The pipeline (bot.domain.pipeline) does the matching and the rule actions; this module only checks
 who may ask and shapes the answers.
 """
 
@@ -12,10 +12,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import kb, pipeline
-from bot.keys import KB
-from bot.models import Message
-from bot.services import audit, customers
+from bot.core.keys import KB
+from bot.domain import audit, customers, kb, pipeline
+from bot.domain.models import Message
 from knowledge import matcher, quickreply
 from knowledge.live import Snapshot
 from knowledge.model import KeywordRule

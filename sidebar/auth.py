@@ -12,12 +12,12 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import PermissionDeniedError, WeComError
-from bot.keys import DB, SETTINGS, WECOM
-from bot.models import Staff
-from bot.services import customers
-from bot.services import staff as staff_service
-from bot.settings import Settings
+from bot.core.errors import PermissionDeniedError, WeComError
+from bot.core.keys import DB, SETTINGS, WECOM
+from bot.core.settings import Settings
+from bot.domain import customers
+from bot.domain import staff as staff_service
+from bot.domain.models import Staff
 from sidebar import session as sess
 from sidebar.errors import API_PREFIX, CsrfError, SessionExpiredError
 

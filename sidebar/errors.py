@@ -9,7 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.errors import NotFoundError, UserError, WeComError
+from bot.core.errors import NotFoundError, UserError, WeComError
 from knowledge.errors import EntryNotFoundError
 
 logger = logging.getLogger(__name__)

@@ -6,11 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.errors import NotFoundError, PermissionDeniedError, UsageError, WeComError
-from bot.keys import WECOM
-from bot.models import Customer
-from bot.services import customers
-from bot.services import staff as staff_service
+from bot.core.errors import NotFoundError, PermissionDeniedError, UsageError, WeComError
+from bot.core.keys import WECOM
+from bot.domain import customers
+from bot.domain import staff as staff_service
+from bot.domain.models import Customer
 from sidebar import auth, views
 
 routes = web.RouteTableDef()

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.errors import UsageError
-from bot.keys import SETTINGS, WECOM
+from bot.core.errors import UsageError
+from bot.core.keys import SETTINGS, WECOM
 from bot.wecom import client as wecom_client
 from sidebar import auth
 

@@ -9,10 +9,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot import pipeline
-from bot.errors import UserError
-from bot.keys import CACHE
-from bot.services import customers
+from bot.core.errors import UserError
+from bot.core.keys import CACHE
+from bot.domain import customers, pipeline
 from sidebar import auth, views
 from sidebar.errors import SessionExpiredError
 

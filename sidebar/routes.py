@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.keys import SETTINGS
+from bot.core.keys import SETTINGS
 from sidebar import auth
 
 routes = web.RouteTableDef()

@@ -19,11 +19,10 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.errors import UsageError
-from bot.keys import FAKE, HTTP, SETTINGS, WECOM
-from bot.models import Customer, FollowRelation, Staff
-from bot.services import customers
-from bot.wecom.fake import FakeWeCom
+from bot.core.errors import UsageError
+from bot.core.keys import HTTP, SETTINGS, WECOM
+from bot.domain import customers
+from bot.domain.models import Customer, FollowRelation, Staff
 from sidebar import auth, jssdk, views
 
 logger = logging.getLogger(__name__)
@@ -32,16 +31,28 @@ routes = web.RouteTableDef()
 
 KF_ACCOUNT = "wksandboxkf0001"
 DEFAULT_REPS = ("zhangsan", "lisi", "wangwu")
-# Who the sign-in stand-in offers: the reps, then the demo supervisor and admin (bot.sandbox).
+# Who the sign-in stand-in offers: the reps, then the demo supervisor and admin (bot.sandbox.demo).
 SIGN_IN_AS = (*DEFAULT_REPS, "lead1", "boss")
 
 
-def _fake(request: web.Request) -> FakeWeCom:
-    """The fake WeCom, or 404 when this server is not a sandbox."""
-    fake = request.config_dict.get(FAKE)
-    if not request.config_dict[SETTINGS].sandbox or fake is None:
+def _sandbox_only(request: web.Request) -> None:
+    """404 unless this server is a sandbox."""
+    if not request.config_dict[SETTINGS].sandbox:
         raise web.HTTPNotFound()
-    return fake
+
+
+async def _fake_call(request: web.Request, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST to one of the fake WeCom's control routes (on this server or standalone)."""
+    url = request.config_dict[SETTINGS].api_base + path
+    try:
+        async with request.config_dict[HTTP].post(url, json=body) as resp:
+            answer: dict[str, Any] = await resp.json(content_type=None)
+            status = resp.status
+    except (aiohttp.ClientError, ValueError) as exc:
+        raise UsageError(f"模拟企业微信不可用：{type(exc).__name__}") from None
+    if status != 200:
+        raise UsageError(f"模拟操作失败：{answer.get('error', status)}")
+    return answer
 
 
 _USERID_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -57,7 +68,7 @@ def _userid(value: object) -> str:
 @routes.get("/sandbox")
 async def sandbox_page(request: web.Request) -> web.Response:
     """The simulator: a customer chat on the left, the sidebar on the right."""
-    _fake(request)
+    _sandbox_only(request)
     context = {"kf_account": KF_ACCOUNT, "default_reps": DEFAULT_REPS}
     return aiohttp_jinja2.render_template("sidebar/sandbox.html", request, context)
 
@@ -65,7 +76,7 @@ async def sandbox_page(request: web.Request) -> web.Response:
 @routes.get("/sandbox/authorize")
 async def authorize(request: web.Request) -> web.Response:
     """Stand-in for open.weixin.qq.com: the fake issues a real OAuth code for the chosen rep."""
-    fake = _fake(request)
+    _sandbox_only(request)
     redirect_uri = request.query.get("redirect_uri", "")
     state = request.query.get("state", "")
     if not redirect_uri.startswith(auth.base_url(request) + "/sidebar/auth/callback"):
@@ -75,14 +86,14 @@ async def authorize(request: web.Request) -> web.Response:
         query = {k: v for k, v in request.query.items() if k != "as"}
         context = {"reps": SIGN_IN_AS, "query": query}
         return aiohttp_jinja2.render_template("sidebar/pick.html", request, context)
-    code = fake.issue_oauth_code(_userid(chosen))
+    code = (await _fake_call(request, "/_oauth", {"userid": _userid(chosen)}))["code"]
     raise web.HTTPFound(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}")
 
 
 @routes.get("/sandbox/api/state")
 async def state(request: web.Request) -> web.Response:
     """Known reps, and the customers of one rep (for the simulator's pickers)."""
-    _fake(request)
+    _sandbox_only(request)
     userid = request.query.get("userid", "")
     async with views.transaction(request) as db:
         staff = sorted(set(DEFAULT_REPS) | set(await db.scalars(select(Staff.userid))))
@@ -98,18 +109,13 @@ async def state(request: web.Request) -> web.Response:
 
 async def _post_event(request: web.Request, event: dict[str, Any]) -> dict[str, Any]:
     """Have the fake deliver a callback to this server, the way WeCom would."""
-    url = request.config_dict[SETTINGS].api_base + "/_events"
-    async with request.config_dict[HTTP].post(url, json=event) as resp:
-        answer: dict[str, Any] = await resp.json()
-    if resp.status != 200:
-        raise UsageError(f"模拟事件失败：{answer.get('error', resp.status)}")
-    return answer
+    return await _fake_call(request, "/_events", event)
 
 
 @routes.post("/sandbox/api/customers")
 async def add_customer(request: web.Request) -> web.Response:
     """A new customer adds the rep (add_external_contact with a welcome code)."""
-    _fake(request)
+    _sandbox_only(request)
     data = await views.read_json(request)
     userid = _userid(data.get("userid"))
     name = views.text_field(data, "name", "客户昵称", max_len=60)
@@ -127,21 +133,22 @@ async def add_customer(request: web.Request) -> web.Response:
 @routes.post("/sandbox/api/groups")
 async def add_group(request: web.Request) -> web.Response:
     """A customer group owned by the rep with some of their customers (group_chat_tools)."""
-    fake = _fake(request)
+    _sandbox_only(request)
     data = await views.read_json(request)
     userid = _userid(data.get("userid"))
     name = views.text_field(data, "name", "群名", max_len=30)
     members = data.get("customers")
     if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
         raise UsageError("请选择群里的客户")
-    chat_id = fake.add_group_chat(name=name, owner=userid, customers=members)
+    body = {"name": name, "owner": userid, "customers": members}
+    chat_id = (await _fake_call(request, "/_groups", body))["chat_id"]
     return web.json_response({"chat_id": chat_id, "name": name}, status=201)
 
 
 @routes.post("/sandbox/api/archive")
 async def archive_message(request: web.Request) -> web.Response:
     """A customer's 1:1 chat text, fed through the archive ingest endpoint like the puller."""
-    _fake(request)
+    _sandbox_only(request)
     data = await views.read_json(request)
     userid = _userid(data.get("userid"))
     euid = views.text_field(data, "external_userid", "客户", max_len=64)
@@ -179,7 +186,7 @@ def archive_item(userid: str, external_userid: str, text: str) -> dict[str, Any]
 @routes.post("/sandbox/api/jssdk-check")
 async def jssdk_check(request: web.Request) -> web.Response:
     """The stand-in's wx.config/agentConfig: verify the signature as WeCom's client would."""
-    _fake(request)
+    _sandbox_only(request)
     data = await views.read_json(request)
     kind = data.get("kind")
     wecom = request.config_dict[WECOM]

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import timeparse
-from bot.errors import UsageError
-from bot.keys import DB, SETTINGS
-from bot.models import Customer, Escalation, FollowRelation, Followup, Note, Tag
+from bot.core.errors import UsageError
+from bot.core.keys import DB, SETTINGS
+from bot.domain import timeparse
+from bot.domain.models import Customer, Escalation, FollowRelation, Followup, Note, Tag
 
 JSONDict = dict[str, Any]
 # Past this a request body is not a sidebar form; refuse before parsing.

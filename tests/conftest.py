@@ -12,11 +12,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import migrate
 from bot.app import create_app
-from bot.keys import DB
-from bot.settings import Settings
-from bot.wecom.fake import FakeWeCom
+from bot.core import migrate
+from bot.core.keys import DB
+from bot.core.settings import Settings
+from bot.sandbox.fake import FakeWeCom
 
 pytest_plugins = ["tests.fixtures_redis"]
 

@@ -6,8 +6,8 @@ import asyncio
 import time
 from typing import Any
 
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom.crypto import WeComCrypto, parse_envelope, parse_plain
-from bot.wecom.fake import FakeWeCom
 from tests import conftest
 
 

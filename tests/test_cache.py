@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from bot.cache import Cache, LockTimeoutError, MemoryCache, RedisCache, open_cache
+from bot.core.cache import Cache, LockTimeoutError, MemoryCache, RedisCache, open_cache
 
 
 @pytest.fixture(params=["memory", "redis"])

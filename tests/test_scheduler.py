@@ -11,11 +11,12 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot import db, scheduler
 from bot.app import create_app
-from bot.keys import DB
-from bot.models import Customer, Escalation, FollowRelation, Followup, Staff
-from bot.wecom.fake import FakeWeCom
+from bot.core import db
+from bot.core.keys import DB
+from bot.domain.models import Customer, Escalation, FollowRelation, Followup, Staff
+from bot.sandbox.fake import FakeWeCom
+from handlers import reminders as scheduler
 from tests.conftest import make_settings
 
 Clients = Callable[..., Any]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import periods, timeparse, timesplit
+from bot.domain import periods, timeparse, timesplit
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Wednesday 2024-11-20 15:30 in Beijing (07:30 UTC).

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from bot.errors import WeComError
+from aiohttp import web
+
+from bot.core.errors import WeComError
+from bot.core.keys import CACHE, HTTP, SETTINGS, WECOM
 from bot.wecom.transport import (
     BUSY_ERRCODES,
     JSON,
@@ -246,3 +249,17 @@ class WeComClient(WeComTransport):
         """Post to a group robot (no access token; the key is the credential)."""
         params = {"key": key}
         return await self._call("POST", "webhook/send", params=params, json=payload, auth=False)
+
+
+async def wecom_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: the WeCom API client, on the shared HTTP session and cache."""
+    settings = app[SETTINGS]
+    app[WECOM] = WeComClient(
+        app[HTTP],
+        app[CACHE],
+        base_url=settings.api_base,
+        corp_id=settings.corp_id,
+        secret=settings.secret.get_secret_value(),
+        agent_id=settings.agent_id,
+    )
+    yield

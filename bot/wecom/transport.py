@@ -10,8 +10,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.cache import Cache, LockTimeoutError
-from bot.errors import WeComError
+from bot.core.cache import Cache, LockTimeoutError
+from bot.core.errors import WeComError
 
 logger = logging.getLogger(__name__)
 

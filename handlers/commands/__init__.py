@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.commands import CommandRouter
 from handlers.commands import admin, customer_tags, help, rep, supervisor, transfer
+from handlers.commands.engine import CommandRouter
 
 
 def registry() -> CommandRouter:

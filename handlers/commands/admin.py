@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.commands import ArgError, CommandRouter, Context, Reply, Role, words
-from bot.services import staff as staff_service
-from bot.services import tags
+from bot.domain import staff as staff_service
+from bot.domain import tags
+from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role, words
 
 router = CommandRouter()
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.commands import ArgError, CommandRouter, Context, Reply, Role, first, words
-from bot.services import customers, tags
+from bot.domain import customers, tags
+from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role, first, words
 
 router = CommandRouter()
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.commands import CommandRouter, Context, Reply, Role
-from bot.errors import NotFoundError
+from bot.core.errors import NotFoundError
+from handlers.commands.engine import CommandRouter, Context, Reply, Role
 
 router = CommandRouter()
 

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import re
 
-from bot import timeparse, timesplit
-from bot.commands import ArgError, CommandRouter, Context, Reply, Role, first
-from bot.keys import KB
-from bot.models import Customer, Followup
-from bot.services import customers, escalations, followups, lookup, notes, notify, tags
+from bot.core.keys import KB
+from bot.domain import (
+    customers,
+    escalations,
+    followups,
+    lookup,
+    notes,
+    notify,
+    tags,
+    timeparse,
+    timesplit,
+)
+from bot.domain.models import Customer, Followup
+from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role, first
 
 router = CommandRouter()
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot import periods, timeparse
-from bot.commands import ArgError, CommandRouter, Context, Reply, Role, first
-from bot.errors import NotFoundError, PermissionDeniedError
-from bot.models import Escalation
-from bot.services import escalations, followups, stats
-from bot.services import staff as staff_service
+from bot.core.errors import NotFoundError, PermissionDeniedError
+from bot.domain import escalations, followups, periods, stats, timeparse
+from bot.domain import staff as staff_service
+from bot.domain.models import Escalation
+from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role, first
 from handlers.commands.rep import LIST_MAX, customer_names
 from knowledge import misses
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.commands import ArgError, CommandRouter, Context, Reply, Role, words
-from bot.errors import PermissionDeniedError, WeComError
-from bot.models import Staff
-from bot.services import staff as staff_service
-from bot.services import transfer
+from bot.core.errors import PermissionDeniedError, WeComError
+from bot.domain import staff as staff_service
+from bot.domain import transfer
+from bot.domain.models import Staff
+from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role, words
 from handlers.commands.rep import customer_names
 
 router = CommandRouter()

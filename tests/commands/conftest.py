@@ -15,10 +15,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.keys import WECOM
-from bot.models import Customer, FollowRelation, Staff
-from bot.services import tags
-from bot.wecom.fake import FakeWeCom
+from bot.core.keys import WECOM
+from bot.domain import tags
+from bot.domain.models import Customer, FollowRelation, Staff
+from bot.sandbox.fake import FakeWeCom
 
 CUSTOMERS = [
     ("c1", "张三", "alice", "张总 13800001234"),

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import AuditLog, CustomerTag, Escalation, Followup, Note
-from bot.wecom.fake import FakeWeCom
+from bot.domain.models import AuditLog, CustomerTag, Escalation, Followup, Note
+from bot.sandbox.fake import FakeWeCom
 from tests.helpers import say
 
 # bob (rep, dept 1) on alice's customer 张三 / c1, by name, remark, phone tail and id.

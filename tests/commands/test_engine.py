@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import command_dispatch
-from bot.commands import CommandRouter, Context, Reply, Role, first, take, words
+from handlers.commands import dispatch as command_dispatch
+from handlers.commands.engine import CommandRouter, Context, Reply, Role, first, take, words
 
 
 async def _noop(ctx: Context, args: str) -> Reply:

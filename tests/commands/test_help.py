@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.wecom.fake import FakeWeCom
+from bot.sandbox.fake import FakeWeCom
 from tests.helpers import say
 
 REP_COMMANDS = ["/tag", "/untag", "/note", "/follow", "/done", "/todo", "/escalate", "/find"]

@@ -16,13 +16,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import utcnow
-from bot.errors import WeComError
-from bot.keys import SETTINGS
-from bot.models import Customer, FollowRelation, Staff
-from bot.services import staff as staff_service
+from bot.core.db import utcnow
+from bot.core.errors import WeComError
+from bot.core.keys import SETTINGS
+from bot.domain import staff as staff_service
+from bot.domain.models import Customer, FollowRelation, Staff
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom.client import NETWORK_ERRCODE, WeComClient
-from bot.wecom.fake import FakeWeCom
 from tests.helpers import message_content, say, sent_to
 
 Client = TestClient[web.Request, web.Application]
@@ -110,7 +110,7 @@ async def test_refusals_keep_local_data(
     if errcode != 60111:  # 60111: the fake simply has no such member
         fake.add_member("lead1", "刘主管", [2])
         fake.fail_next("user/get", errcode)
-    with caplog.at_level(logging.WARNING, logger="bot.services.staff"):
+    with caplog.at_level(logging.WARNING, logger="bot.domain.staff"):
         reply = await say(fake, "lead1", "/stats 今天")
     assert "【今天】我的团队" in reply
     assert f"errcode={errcode}" in caplog.text

@@ -13,11 +13,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot import scheduler
 from bot.app import create_app
-from bot.db import utcnow
-from bot.settings import Settings
-from bot.wecom.fake import FakeWeCom
+from bot.core.db import utcnow
+from bot.core.settings import Settings
+from bot.sandbox.fake import FakeWeCom
+from handlers import reminders as scheduler
 from tests.conftest import make_settings
 from tests.helpers import say
 

@@ -8,7 +8,7 @@ from typing import Any
 from yarl import URL
 
 from bot.app import create_app
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 
 async def _help(client: Any, userid: str) -> str:

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import utcnow
-from bot.models import Customer, Escalation, FollowRelation, Followup, Staff, Tag
-from bot.wecom.fake import FakeWeCom
+from bot.core.db import utcnow
+from bot.domain.models import Customer, Escalation, FollowRelation, Followup, Staff, Tag
+from bot.sandbox.fake import FakeWeCom
 from tests.helpers import say
 
 

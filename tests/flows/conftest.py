@@ -10,12 +10,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot import kb
 from bot.app import create_app
-from bot.keys import DB
-from bot.models import Staff
-from bot.wecom import fake_xml
-from bot.wecom.fake import FakeWeCom
+from bot.core.keys import DB
+from bot.domain import kb
+from bot.domain.models import Staff
+from bot.sandbox import fake_xml
+from bot.sandbox.fake import FakeWeCom
 from knowledge import store
 from knowledge.model import FaqEntry, KeywordRule, KnowledgeBase
 from tests.conftest import make_settings

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
-from bot.keys import DB
-from bot.models import Customer, Escalation, KfCursor
-from bot.wecom.fake import FakeWeCom
+from bot.core.keys import DB
+from bot.domain.models import Customer, Escalation, KfCursor
+from bot.sandbox.fake import FakeWeCom
 from tests.flows.conftest import ALLERGY_CAUTION, Client, deliver
 from tests.flows.test_kf import _customer_says
 from tests.helpers import sent_to

@@ -6,9 +6,9 @@ import json
 
 from sqlalchemy import select
 
-from bot.keys import DB
-from bot.models import Message
-from bot.wecom.fake import FakeWeCom
+from bot.core.keys import DB
+from bot.domain.models import Message
+from bot.sandbox.fake import FakeWeCom
 from tests.conftest import INGEST_TOKEN
 from tests.flows.conftest import Client
 from tests.helpers import sent_to
@@ -17,8 +17,16 @@ AUTH = {"Authorization": f"Bearer {INGEST_TOKEN}"}
 
 
 def _line(msgid: str, sender: str, to: str, text: str, **extra: object) -> str:
-    item = {"msgid": msgid, "action": "send", "from": sender, "tolist": [to], "roomid": "",
-            "msgtime": 1700000000000, "msgtype": "text", "text": {"content": text}} | extra
+    item = {
+        "msgid": msgid,
+        "action": "send",
+        "from": sender,
+        "tolist": [to],
+        "roomid": "",
+        "msgtime": 1700000000000,
+        "msgtype": "text",
+        "text": {"content": text},
+    } | extra
     return json.dumps(item, ensure_ascii=False)  # fmt: skip
 
 

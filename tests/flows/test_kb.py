@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from bot import kb
-from bot.keys import DB, KB
+from bot.core.keys import DB, KB
+from bot.domain import kb
 from knowledge import store
 from knowledge.model import FaqEntry
 from tests.flows.conftest import TEST_KB, Client

@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from bot import kb
 from bot.app import create_app
-from bot.keys import DB, KB
+from bot.core.keys import DB, KB
+from bot.domain import kb
 from knowledge import demo, io, store
 from tests.conftest import make_settings
 

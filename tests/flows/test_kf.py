@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import delete, select
 
 from bot.app import create_app
-from bot.flows import kf_reply
-from bot.keys import DB, SETTINGS
-from bot.models import KfCursor, Message
-from bot.wecom.fake import FakeWeCom
+from bot.core.keys import DB, SETTINGS
+from bot.domain.models import KfCursor, Message
+from bot.sandbox.fake import FakeWeCom
+from handlers.kf import reply as kf_reply
 from knowledge import misses
 from tests.flows.conftest import Client, deliver
 from tests.helpers import sent_to
@@ -68,9 +68,19 @@ async def test_rule_hit_in_kf_reaches_the_servicer(kf_client: Client, fake: Fake
 
 async def test_enter_session_welcome_menu(kf_client: Client, fake: FakeWeCom) -> None:
     fake.state.kf_msgs.setdefault(KF, []).append(
-        {"msgid": "ev1", "send_time": 0, "origin": 4, "msgtype": "event",
-         "event": {"event_type": "enter_session", "open_kfid": KF, "external_userid": "wmK5",
-                   "scene": "", "welcome_code": "WCODE"}}  # fmt: skip
+        {
+            "msgid": "ev1",
+            "send_time": 0,
+            "origin": 4,
+            "msgtype": "event",
+            "event": {
+                "event_type": "enter_session",
+                "open_kfid": KF,
+                "external_userid": "wmK5",
+                "scene": "",
+                "welcome_code": "WCODE",
+            },
+        }  # fmt: skip
     )
     await deliver(fake, fake.xml_kf_event(KF))
     body = fake.calls_to("kf/send_msg_on_event")[0]["json"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from bot import pipeline
-from bot.keys import DB
-from bot.models import KfCursor, Message
-from bot.wecom.fake import FakeWeCom
+from bot.core.keys import DB
+from bot.domain import pipeline
+from bot.domain.models import KfCursor, Message
+from bot.sandbox.fake import FakeWeCom
 from tests.flows.conftest import Client, deliver
 from tests.flows.test_kf import KF, _sends
 

@@ -7,10 +7,11 @@ import time
 import pytest
 from sqlalchemy import delete, select
 
-from bot.flows import kf_menu, kf_reply
-from bot.keys import DB
-from bot.models import KfCursor, Message
-from bot.wecom.fake import FakeWeCom
+from bot.core.keys import DB
+from bot.domain.models import KfCursor, Message
+from bot.sandbox.fake import FakeWeCom
+from handlers.kf import menu as kf_menu
+from handlers.kf import reply as kf_reply
 from knowledge import misses
 from knowledge.model import KnowledgeBase
 from tests.flows.conftest import Client, deliver

@@ -7,10 +7,10 @@ import json
 
 from sqlalchemy import func, select
 
-from bot import pipeline
-from bot.keys import CACHE, DB
-from bot.models import Customer, CustomerTag, Escalation, Message
-from bot.wecom.fake import FakeWeCom
+from bot.core.keys import CACHE, DB
+from bot.domain import pipeline
+from bot.domain.models import Customer, CustomerTag, Escalation, Message
+from bot.sandbox.fake import FakeWeCom
 from tests.flows.conftest import ALLERGY_CAUTION, Client
 from tests.helpers import sent_to
 
@@ -18,7 +18,11 @@ from tests.helpers import sent_to
 async def test_match_and_store(kb_client: Client) -> None:
     app = kb_client.app
     result = await pipeline.handle_customer_text(
-        app, source="kf", external_userid="wmC1", text="什么时候发货呀", source_msgid="m1",
+        app,
+        source="kf",
+        external_userid="wmC1",
+        text="什么时候发货呀",
+        source_msgid="m1",
         allow_auto_reply=True,
     )
     assert not result.duplicate
@@ -44,13 +48,16 @@ async def test_allergy_tags_notifies_once(kb_client: Client, fake: FakeWeCom) ->
     fake.add_contact("wmC2", name="小红", follow_user=["alice"])
     async with app[DB].begin() as session:
         session.add(Customer(external_userid="wmC2", name="小红"))
-    from bot.services import customers
+    from bot.domain import customers
 
     async with app[DB].begin() as session:
         await customers.upsert_follow(session, userid="alice", external_userid="wmC2")
     for _ in range(2):
         result = await pipeline.handle_customer_text(
-            app, source="archive", external_userid="wmC2", text="我皮肤过敏了，脸上红肿",
+            app,
+            source="archive",
+            external_userid="wmC2",
+            text="我皮肤过敏了，脸上红肿",
             source_msgid="a1",
         )
     assert result.duplicate

@@ -10,8 +10,8 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from bot.app import create_app
-from bot.keys import FAKE
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.sandbox.demo import FAKE
 
 
 async def _sandbox(
@@ -39,8 +39,14 @@ async def test_sandbox_welcome_and_kf_rule(
     base = str(server.make_url("/sandbox/wecom")).rstrip("/")
     async with aiohttp.ClientSession() as http:
         added = await _event(
-            http, base, {"type": "add_external_contact", "userid": "zhangsan", "state": "douyin",
-                         "name": "小美"}  # fmt: skip
+            http,
+            base,
+            {
+                "type": "add_external_contact",
+                "userid": "zhangsan",
+                "state": "douyin",
+                "name": "小美",
+            },  # fmt: skip
         )
         euid = added["external_userid"]
         kf_text = {"type": "kf_text", "open_kfid": "wkDemo", "external_userid": euid,

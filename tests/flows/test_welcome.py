@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.flows import channels, welcome
-from bot.keys import DB
-from bot.models import Customer, FollowRelation, Staff
-from bot.wecom.fake import FakeWeCom
+from bot.core.keys import DB
+from bot.domain import channels, welcome
+from bot.domain.models import Customer, FollowRelation, Staff
+from bot.sandbox.fake import FakeWeCom
 from tests.flows.conftest import App, Client, add_staff, contact_event, deliver, paths
 from tests.helpers import sent_to
 

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from bot import dispatch
-from bot.db import utcnow
-from bot.flows import channels
-from bot.keys import DB
-from bot.models import InboxItem
-from bot.wecom.fake import FakeWeCom
+from bot.core.db import utcnow
+from bot.core.keys import DB
+from bot.domain import channels
+from bot.domain.models import InboxItem
+from bot.inbound import dispatch
+from bot.sandbox.fake import FakeWeCom
 from tests.flows.conftest import Client, contact_event, deliver
 from tests.flows.test_welcome import _add, _follow, _seed
 from tests.helpers import sent_to

@@ -9,7 +9,12 @@ from knowledge import cli, io
 from knowledge.model import KnowledgeBase
 
 EVAL_KEYS = {
-    "p_at_1", "r_at_3", "auto_precision", "auto_coverage", "oos_auto_rate", "n_queries",
+    "p_at_1",
+    "r_at_3",
+    "auto_precision",
+    "auto_coverage",
+    "oos_auto_rate",
+    "n_queries",
     "thresholds",
 }
 
@@ -106,11 +111,13 @@ def test_import_with_errors_changes_nothing(
 def test_errors_read_as_sheet_row_and_column() -> None:
     from knowledge.errors import RowError
 
-    text = cli.format_errors([
-        RowError("kb.xlsx:entries", 49, "question", "required, the cell is empty"),
-        RowError("faq.csv", 1, "similiar", "unknown column"),
-        RowError("kb.yaml:rules", 2, "priority", "not a whole number: 'high'"),
-    ])
+    text = cli.format_errors(
+        [
+            RowError("kb.xlsx:entries", 49, "question", "required, the cell is empty"),
+            RowError("faq.csv", 1, "similiar", "unknown column"),
+            RowError("kb.yaml:rules", 2, "priority", "not a whole number: 'high'"),
+        ]
+    )
     assert text.splitlines() == [
         "import failed, nothing changed: 3 problem(s) to fix",
         "  kb.xlsx, sheet entries, row 49, column question: required, the cell is empty",

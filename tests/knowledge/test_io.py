@@ -50,8 +50,11 @@ def test_csv_errors_name_file_row_and_column(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert sorted(_errors(path)) == [
-        ("faq.csv", 3, "enabled"), ("faq.csv", 3, "id"),
-        ("faq.csv", 4, "answer"), ("faq.csv", 4, "attachment_kind"), ("faq.csv", 4, "id"),
+        ("faq.csv", 3, "enabled"),
+        ("faq.csv", 3, "id"),
+        ("faq.csv", 4, "answer"),
+        ("faq.csv", 4, "attachment_kind"),
+        ("faq.csv", 4, "id"),
     ]
 
 
@@ -65,7 +68,8 @@ def test_yaml_errors_name_section_item_and_field(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert _errors(path) == [
-        ("kb.yaml:quick_replies", 1, "owner"), ("kb.yaml:rules", 1, "priority"),
+        ("kb.yaml:quick_replies", 1, "owner"),
+        ("kb.yaml:rules", 1, "priority"),
     ]
 
 
@@ -97,8 +101,9 @@ def test_blank_rows_are_skipped(tmp_path: Path) -> None:
 
 def test_csv_saved_by_chinese_windows_excel_is_gbk(tmp_path: Path) -> None:
     path = tmp_path / "faq.csv"
-    path.write_bytes("id,question,similar,answer\r\nA1,怎么退款,如何退款|退钱,见售后页\r\n"
-                     .encode("gbk"))
+    path.write_bytes(
+        "id,question,similar,answer\r\nA1,怎么退款,如何退款|退钱,见售后页\r\n".encode("gbk")
+    )
     (entry,) = io.read_kb(path).entries
     assert (entry.question, entry.similar) == ("怎么退款", ("如何退款", "退钱"))
 
@@ -169,7 +174,8 @@ def _sheet(path: Path, title: str, *rows: list[object]) -> None:
 def test_xlsx_cells_as_an_admin_types_them(tmp_path: Path) -> None:
     path = tmp_path / "kb.xlsx"
     _sheet(
-        path, "Entries",
+        path,
+        "Entries",
         ["id", "question", "similar", "answer", "keywords", "enabled"],
         [" t1 ", " 绿茶怎么泡 ", "绿茶水温多少\n绿茶能用开水吗", "80度左右。", "绿茶、水温", "是"],
         ["t2", "可以开发票吗", "能开专票吗；电子发票怎么开", "可以。", "发票,专票", 0],
@@ -224,8 +230,12 @@ def test_xlsx_progress_bar_while_reading_large_sheets(
 ) -> None:
     monkeypatch.setattr(io, "PROGRESS_MIN_ROWS", 3)
     path = tmp_path / "kb.xlsx"
-    _sheet(path, "entries", ["id", "question", "answer"],
-           *([f"e{i}", f"问题{i}", "答案"] for i in range(5)))
+    _sheet(
+        path,
+        "entries",
+        ["id", "question", "answer"],
+        *([f"e{i}", f"问题{i}", "答案"] for i in range(5)),
+    )
     assert len(io.read_kb(path, progress=True).entries) == 5
     assert "entries: reading" in capsys.readouterr().err
 
@@ -253,8 +263,12 @@ def test_csv_export_has_a_bom_so_excel_reads_utf8(tmp_path: Path, kb: KnowledgeB
 def test_similar_question_with_a_separator_stays_one_question(tmp_path: Path, suffix: str) -> None:
     from knowledge.model import FaqEntry
 
-    entry = FaqEntry(id="ship", question="几点发货", answer="下午四点前。",
-                     similar=("你好；几点发货", "第一行\n第二行", "a|b"))
+    entry = FaqEntry(
+        id="ship",
+        question="几点发货",
+        answer="下午四点前。",
+        similar=("你好；几点发货", "第一行\n第二行", "a|b"),
+    )
     path = tmp_path / f"kb{suffix}"
     io.write_kb(path, KnowledgeBase(entries=(entry,)))
     (back,) = io.read_kb(path).entries

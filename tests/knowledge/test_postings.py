@@ -6,8 +6,16 @@ import pytest
 from knowledge.postings import Bm25Field
 from knowledge.segment import Segmenter, char_grams
 
-TEXTS = ["下单后多久发货", "怎么查看物流信息", "包裹到哪里了", "如何申请退款", "我要退钱 000",
-         "乌龙茶用多少度的水冲泡", "发货发货", "qq上面能退款吗"]
+TEXTS = [
+    "下单后多久发货",
+    "怎么查看物流信息",
+    "包裹到哪里了",
+    "如何申请退款",
+    "我要退钱 000",
+    "乌龙茶用多少度的水冲泡",
+    "发货发货",
+    "qq上面能退款吗",
+]
 
 
 def _dump(field: Bm25Field, terms: list[str]) -> list[tuple[list[int], list[float]] | None]:
@@ -44,8 +52,17 @@ def cutters() -> tuple[Segmenter, jieba.Tokenizer]:
 
 @pytest.mark.parametrize(
     "text",
-    ["下单后多久发货", "iphone13怎么退款", "a1 b2 c3", "我的qq号是123456", "㐀㐁乌龙茶",
-     "鿖鿗退货", "a+b#c.d%e-f 发货", "不过敏没有过敏是不是过敏", ""],
+    [
+        "下单后多久发货",
+        "iphone13怎么退款",
+        "a1 b2 c3",
+        "我的qq号是123456",
+        "㐀㐁乌龙茶",
+        "鿖鿗退货",
+        "a+b#c.d%e-f 发货",
+        "不过敏没有过敏是不是过敏",
+        "",
+    ],
 )
 def test_cut_matches_jieba(text: str, cutters: tuple[Segmenter, jieba.Tokenizer]) -> None:
     segmenter, reference = cutters

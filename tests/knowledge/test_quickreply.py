@@ -16,8 +16,13 @@ REP = Viewer("wangwu", ("20",))
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("tk", "refund-flow"), ("/hi", "hello"), ("退款", "refund-flow"), ("发货", "ship-time"),
-     ("杭州", "ship-time")],
+    [
+        ("tk", "refund-flow"),
+        ("/hi", "hello"),
+        ("退款", "refund-flow"),
+        ("发货", "ship-time"),
+        ("杭州", "ship-time"),
+    ],
 )
 def test_query_ranking(search: QuickReplySearch, query: str, expected: str) -> None:
     assert search.search(query, viewer=REP)[0].reply.id == expected

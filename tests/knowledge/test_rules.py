@@ -13,8 +13,15 @@ def engine(kb: KnowledgeBase) -> RuleEngine:
 
 @pytest.mark.parametrize(
     "text",
-    ["过敏了", "我有点过敏", "会不会过敏", "喝了以后是不是过敏？", "有没有人过敏", "我過敏了",
-     "我不饿，过敏了"],
+    [
+        "过敏了",
+        "我有点过敏",
+        "会不会过敏",
+        "喝了以后是不是过敏？",
+        "有没有人过敏",
+        "我過敏了",
+        "我不饿，过敏了",
+    ],
 )
 def test_allergy_fires(engine: RuleEngine, text: str) -> None:
     assert [h.rule.id for h in engine.scan(text).hits] == ["allergy"]
@@ -37,10 +44,12 @@ def test_overlap_resolved_by_priority(engine: RuleEngine) -> None:
     # "投诉退款" (priority 10) overlaps "投诉" (100) and "退款" (30): the higher ones win.
     result = engine.scan("我要投诉退款")
     assert {h.rule.id for h in result.hits} == {"complaint", "refund"}
-    low_first = RuleEngine.build([
-        KeywordRule(id="a", name="a", phrases=("投诉退款",), tags=("a",), priority=200),
-        KeywordRule(id="b", name="b", phrases=("投诉",), tags=("b",), priority=1),
-    ])
+    low_first = RuleEngine.build(
+        [
+            KeywordRule(id="a", name="a", phrases=("投诉退款",), tags=("a",), priority=200),
+            KeywordRule(id="b", name="b", phrases=("投诉",), tags=("b",), priority=1),
+        ]
+    )
     assert [h.rule.id for h in low_first.scan("我要投诉退款").hits] == ["a"]
 
 

@@ -66,7 +66,11 @@ async def test_add_similar_question(
 def test_tables_are_prefixed_and_named() -> None:
     tables = store.KBBase.metadata.tables
     assert {
-        "kb_entry", "kb_similar_question", "kb_quick_reply", "kb_rule", "kb_synonym",
+        "kb_entry",
+        "kb_similar_question",
+        "kb_quick_reply",
+        "kb_rule",
+        "kb_synonym",
     } <= set(tables)
     assert all(name.startswith("kb_") for name in tables)
     names = {c.name for t in tables.values() for c in t.constraints}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.wecom.fake import FakeWeCom
+from bot.sandbox.fake import FakeWeCom
 from tests.commands.conftest import team
 from tests.sidebar import conftest as sidebar_conftest
 from tests.sidebar.conftest import Client

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import Followup
-from bot.wecom.fake import FakeWeCom
+from bot.domain.models import Followup
+from bot.sandbox.fake import FakeWeCom
 from tests.helpers import say
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import FollowRelation, Note, Staff
-from bot.wecom.fake import FakeWeCom
+from bot.domain.models import FollowRelation, Note, Staff
+from bot.sandbox.fake import FakeWeCom
 from tests.helpers import say
 
 

@@ -11,7 +11,7 @@ import json
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import Message
+from bot.domain.models import Message
 from tests.conftest import INGEST_TOKEN
 from tests.sidebar.conftest import Client
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import Message, Note
-from bot.wecom.fake import FakeWeCom
+from bot.domain.models import Message, Note
+from bot.sandbox.fake import FakeWeCom
 from tests.conftest import INGEST_TOKEN
 from tests.sidebar.conftest import Client, sign_in
 

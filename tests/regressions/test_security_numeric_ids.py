@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import InboxItem, Staff
-from bot.wecom.fake import FakeWeCom
+from bot.domain.models import InboxItem, Staff
+from bot.sandbox.fake import FakeWeCom
 from tests.helpers import say
 from tests.sidebar import conftest as sidebar_conftest
 from tests.sidebar.conftest import Client

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.wecom.fake import FakeWeCom
+from bot.sandbox.fake import FakeWeCom
 from sidebar import auth
 from tests.sidebar.conftest import Client
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import create_app
-from bot.settings import Settings
+from bot.core.settings import Settings
 from tests.sidebar.conftest import Client
 
 SANDBOX_FILES = ("sandbox-jssdk.js", "sandbox.js", "%73andbox-jssdk.js")

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.keys import CACHE
-from bot.models import FollowRelation, Staff
-from bot.pipeline import sidebar_channel
-from bot.wecom.fake import FakeWeCom
+from bot.core.keys import CACHE
+from bot.domain.models import FollowRelation, Staff
+from bot.domain.pipeline import sidebar_channel
+from bot.sandbox.fake import FakeWeCom
 from tests.sidebar.conftest import Client, sign_in
 
 ALICE_C = "wmalice000001"

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot import settings as settings_module
 from bot.app import create_app
-from bot.errors import ConfigError
-from bot.settings import Settings
+from bot.core import settings as settings_module
+from bot.core.errors import ConfigError
+from bot.core.settings import Settings
 from tests import conftest
 
 GOOD = {

@@ -10,13 +10,13 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 
-from bot import dispatch
 from bot.app import create_app
-from bot.events import Event
-from bot.keys import ENGINE, ROUTER
-from bot.router import EventContext, Reply
+from bot.core.keys import ENGINE, ROUTER
+from bot.inbound import dispatch
+from bot.inbound.router import EventContext, Reply
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom.crypto import parse_plain
-from bot.wecom.fake import FakeWeCom
+from bot.wecom.events import Event
 from tests.conftest import make_settings
 from tests.helpers import click_xml, message_content, sent_to
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.keys import CACHE, DB
-from bot.models import InboxItem
-from bot.wecom.fake import FakeWeCom
+from bot.core.keys import CACHE, DB
+from bot.domain.models import InboxItem
+from bot.sandbox.fake import FakeWeCom
 from tests.helpers import reply_text
 
 

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.app import create_app
-from bot.db import create_engine
-from bot.keys import ROUTER
-from bot.models import InboxItem
-from bot.router import EventContext, Reply
-from bot.wecom.fake import FakeWeCom
+from bot.core.db import create_engine
+from bot.core.keys import ROUTER
+from bot.domain.models import InboxItem
+from bot.inbound.router import EventContext, Reply
+from bot.sandbox.fake import FakeWeCom
 from tests.conftest import make_settings
 from tests.helpers import click_xml
 

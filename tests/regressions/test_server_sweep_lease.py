@@ -14,12 +14,12 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from bot import dispatch, inbox
 from bot.app import create_app
-from bot.db import utcnow
-from bot.keys import DB, INBOX, ROUTER
-from bot.models import InboxItem
-from bot.router import EventContext, Reply
+from bot.core.db import utcnow
+from bot.core.keys import DB, INBOX, ROUTER
+from bot.domain.models import InboxItem
+from bot.inbound import dispatch, inbox
+from bot.inbound.router import EventContext, Reply
 from tests.conftest import make_settings
 from tests.helpers import click_xml
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import create_engine, utcnow
-from bot.inbox_writer import InboxWriter
+from bot.core.db import create_engine, utcnow
+from bot.inbound.inbox_writer import InboxWriter
 
 
 async def test_a_write_after_stop_fails_fast(db_path: Path) -> None:

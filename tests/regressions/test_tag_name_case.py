@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.wecom.fake import FakeWeCom
+from bot.sandbox.fake import FakeWeCom
 from tests.helpers import say
 
 

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import AuditLog, Customer, FollowRelation, Staff
-from bot.wecom.fake import FakeWeCom
+from bot.domain.models import AuditLog, Customer, FollowRelation, Staff
+from bot.sandbox.fake import FakeWeCom
 from tests.helpers import say
 
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.keys import DB
-from bot.models import InboxItem
+from bot.core.keys import DB
+from bot.domain.models import InboxItem
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom.crypto import WeComCrypto
-from bot.wecom.fake import FakeWeCom
 from tests import conftest
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

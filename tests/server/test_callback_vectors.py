@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.keys import DB
-from bot.models import InboxItem
+from bot.core.keys import DB
+from bot.domain.models import InboxItem
 from bot.wecom.crypto import WeComCrypto
 from tests.conftest import make_settings
 from tests.helpers import reply_text

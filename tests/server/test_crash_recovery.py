@@ -13,10 +13,10 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot import db
-from bot.models import InboxItem
-from bot.wecom.fake import FakeWeCom
-from handlers.hint import HINT
+from bot.core import db
+from bot.domain.models import InboxItem
+from bot.sandbox.fake import FakeWeCom
+from handlers.commands.chat import HINT
 from tests import conftest
 from tests.helpers import message_content, sent_to
 

@@ -12,13 +12,13 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select, update
 
-from bot import dispatch
 from bot.app import create_app
-from bot.db import utcnow
-from bot.keys import DB, ROUTER
-from bot.models import InboxItem
-from bot.router import EventContext, Reply
-from bot.wecom.fake import FakeWeCom
+from bot.core.db import utcnow
+from bot.core.keys import DB, ROUTER
+from bot.domain.models import InboxItem
+from bot.inbound import dispatch
+from bot.inbound.router import EventContext, Reply
+from bot.sandbox.fake import FakeWeCom
 from tests.conftest import make_settings
 from tests.helpers import click_xml, message_content, reply_text, sent_to
 

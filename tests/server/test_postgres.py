@@ -15,12 +15,12 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot import db, migrate
 from bot.app import create_app
-from bot.keys import ROUTER
-from bot.models import Customer, InboxItem
-from bot.router import EventContext, Reply
-from bot.wecom.fake import FakeWeCom
+from bot.core import db, migrate
+from bot.core.keys import ROUTER
+from bot.domain.models import Customer, InboxItem
+from bot.inbound.router import EventContext, Reply
+from bot.sandbox.fake import FakeWeCom
 from tests.conftest import make_settings
 from tests.helpers import click_xml, reply_text
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from bot.events import Event
-from bot.keys import WECOM
-from bot.log import QUIET_LOGGERS
-from bot.router import EventContext, EventRouter, Reply
-from bot.wecom.fake import FakeWeCom
+from bot.core.keys import WECOM
+from bot.core.log import QUIET_LOGGERS
+from bot.inbound.router import EventContext, EventRouter, Reply
+from bot.sandbox.fake import FakeWeCom
+from bot.wecom.events import Event
 from tests import conftest
 from tests.helpers import say
 

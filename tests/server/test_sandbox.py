@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import create_app
-from bot.settings import Settings
-from handlers.hint import HINT
+from bot.core.settings import Settings
+from handlers.commands.chat import HINT
 
 
 async def test_app_text_event_round_trip(

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from tests import conftest
 
 GOOD = {

@@ -10,8 +10,8 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from bot import db, migrate
-from bot.models import Note
+from bot.core import db, migrate
+from bot.domain.models import Note
 
 
 async def test_sqlite_runs_in_wal_with_foreign_keys(db_path: Path) -> None:

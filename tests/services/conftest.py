@@ -10,12 +10,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import db
-from bot.cache import MemoryCache
-from bot.models import Customer, FollowRelation, Staff
-from bot.settings import Settings
+from bot.core import db
+from bot.core.cache import MemoryCache
+from bot.core.settings import Settings
+from bot.domain.models import Customer, FollowRelation, Staff
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom.client import WeComClient
-from bot.wecom.fake import FakeWeCom
 from tests import conftest
 
 

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import NotFoundError, PermissionDeniedError, UsageError
-from bot.models import AuditLog, Staff
-from bot.services import audit, escalations, followups, notes, notify
-from bot.settings import Settings
+from bot.core.errors import NotFoundError, PermissionDeniedError, UsageError
+from bot.core.settings import Settings
+from bot.domain import audit, escalations, followups, notes, notify
+from bot.domain.models import AuditLog, Staff
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom.client import WeComClient
-from bot.wecom.fake import FakeWeCom
 from tests.services.conftest import seed_team
 
 NOW = datetime(2024, 11, 20, 2, 0, tzinfo=UTC)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import NotFoundError, PermissionDeniedError
-from bot.models import Staff
-from bot.services import customers, staff
-from bot.settings import Settings
+from bot.core.errors import NotFoundError, PermissionDeniedError
+from bot.core.settings import Settings
+from bot.domain import customers, staff
+from bot.domain.models import Staff
 from tests.services.conftest import seed_team
 
 

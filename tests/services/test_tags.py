@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import NotFoundError, WeComError
-from bot.services import tags
+from bot.core.errors import NotFoundError, WeComError
+from bot.domain import tags
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom.client import WeComClient
-from bot.wecom.fake import FakeWeCom
 from tests.services.conftest import seed_team
 
 

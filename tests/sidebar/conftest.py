@@ -14,13 +14,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import db
 from bot.app import create_app
-from bot.keys import WECOM
-from bot.models import Customer, FollowRelation, Staff
-from bot.services import tags
-from bot.settings import Settings
-from bot.wecom.fake import FakeWeCom
+from bot.core import db
+from bot.core.keys import WECOM
+from bot.core.settings import Settings
+from bot.domain import tags
+from bot.domain.models import Customer, FollowRelation, Staff
+from bot.sandbox.fake import FakeWeCom
 from knowledge import demo, store
 from tests import conftest
 from tests.sidebar import browser as chromium

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import AuditLog, Escalation, Followup
-from bot.wecom.fake import FakeWeCom
+from bot.domain.models import AuditLog, Escalation, Followup
+from bot.sandbox.fake import FakeWeCom
 from tests.sidebar.conftest import Client, Login
 
 ALICE_C = "wmalice000001"

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.keys import CACHE, KB
-from bot.pipeline import sidebar_channel
+from bot.core.keys import CACHE, KB
+from bot.domain.pipeline import sidebar_channel
 from tests import conftest
 from tests.sidebar.conftest import Client, Login
 

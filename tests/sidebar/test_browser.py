@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from bot.keys import WECOM
+from bot.core.keys import WECOM
 from tests.sidebar import browser as chromium
 
 XSS_NAME = "<script>alert(1)</script>"

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from bot.keys import WECOM
+from bot.core.keys import WECOM
 from tests.sidebar import browser as chromium
 
 LONG_NAME = "<b>超长昵称</b>" + "很长很长的名字" * 6  # 55 of the 60 allowed

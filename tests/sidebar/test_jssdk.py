@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-from bot.keys import CACHE
+from bot.core.keys import CACHE
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom import client as wecom_client
-from bot.wecom.fake import FakeWeCom
 from sidebar import jssdk
 from tests import conftest
 from tests.sidebar.conftest import Client, Login

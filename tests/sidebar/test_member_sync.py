@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import Staff
-from bot.wecom.fake import FakeWeCom
+from bot.domain.models import Staff
+from bot.sandbox.fake import FakeWeCom
 from tests.sidebar.conftest import Client, Login
 
 pytestmark = pytest.mark.usefixtures("team")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from yarl import URL
 
-from bot.wecom.fake import FakeWeCom
+from bot.sandbox.fake import FakeWeCom
 from sidebar import session as sess
 from tests.sidebar.conftest import Client, Login
 

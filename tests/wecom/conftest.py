@@ -11,11 +11,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.cache import Cache, MemoryCache
-from bot.wecom import fake_xml
+from bot.core.cache import Cache, MemoryCache
+from bot.sandbox import fake_xml
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom.client import WeComClient
 from bot.wecom.crypto import WeComCrypto, parse_envelope, parse_plain
-from bot.wecom.fake import FakeWeCom
 
 CORP_ID = "wwprotocol0000001"
 SECRET = "protocol-secret"
@@ -98,9 +98,13 @@ class Receiver:
         if message.get("MsgType") != "text":
             return web.Response(text="")
         reply = fake_xml.render(
-            [("ToUserName", message["FromUserName"]), ("FromUserName", message["ToUserName"]),
-             ("CreateTime", 1409659813), ("MsgType", "text"),
-             ("Content", "echo: " + message["Content"])]  # fmt: skip
+            [
+                ("ToUserName", message["FromUserName"]),
+                ("FromUserName", message["ToUserName"]),
+                ("CreateTime", 1409659813),
+                ("MsgType", "text"),
+                ("Content", "echo: " + message["Content"]),
+            ]  # fmt: skip
         )
         body = self.crypto.build_reply(reply, q["timestamp"], q["nonce"])
         return web.Response(body=body, content_type="text/xml")

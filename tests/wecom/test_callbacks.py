@@ -6,10 +6,10 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.cache import MemoryCache
+from bot.core.cache import MemoryCache
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom.client import WeComClient
 from bot.wecom.crypto import WeComCrypto, parse_envelope, parse_plain
-from bot.wecom.fake import FakeWeCom
 from tests.wecom.conftest import (
     AES_KEY,
     AGENT_ID,
@@ -36,7 +36,9 @@ def test_build_callback_decrypts_with_our_crypto(wecom_fake: FakeWeCom) -> None:
     fields = parse_plain(plain)
     assert fields["Content"] == "你好 ]]> <b>"
     assert (fields["ToUserName"], fields["FromUserName"], fields["MsgType"]) == (
-        CORP_ID, "rep1", "text"
+        CORP_ID,
+        "rep1",
+        "text",
     )
     assert fields["AgentID"] == str(AGENT_ID)
     assert fields["MsgId"].isdigit()
@@ -78,9 +80,9 @@ async def test_wrong_token_is_refused(receiver: Receiver) -> None:
     assert receiver.received == []
 
 
-async def _event(http: aiohttp.ClientSession, server: TestServer, event: dict[str, str]) -> tuple[
-    int, dict[str, object]
-]:
+async def _event(
+    http: aiohttp.ClientSession, server: TestServer, event: dict[str, str]
+) -> tuple[int, dict[str, object]]:
     async with http.post(server.make_url("/_events"), json=event) as resp:
         return resp.status, await resp.json()
 
@@ -107,7 +109,10 @@ async def test_sandbox_events(
     assert (status, out["status"], out["reply"], out["reply_text"]) == (200, 200, "", "")
     event = receiver.received[-1]
     assert (event["ChangeType"], event["UserID"], event["ExternalUserID"], event["State"]) == (
-        "add_external_contact", "rep1", "wmC1", "spring"
+        "add_external_contact",
+        "rep1",
+        "wmC1",
+        "spring",
     )
     assert event["WelcomeCode"] == out["welcome_code"]
     client = make_client()

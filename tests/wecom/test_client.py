@@ -8,8 +8,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.cache import MemoryCache, open_cache
-from bot.errors import WeComError
+from bot.core.cache import MemoryCache, open_cache
+from bot.core.errors import WeComError
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom.client import (
     WeComClient,
     agent_ticket_key,
@@ -18,7 +19,6 @@ from bot.wecom.client import (
     jsapi_ticket_key,
     token_key,
 )
-from bot.wecom.fake import FakeWeCom
 from tests.wecom.conftest import CORP_ID, SECRET, ClientFactory
 
 

@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.errors import WeComError
+from bot.core.errors import WeComError
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom.client import WeComClient
-from bot.wecom.fake import FakeWeCom
 from tests.wecom.conftest import AGENT_ID, ClientFactory
 
 
@@ -48,8 +48,14 @@ async def test_app_messages(wecom_fake: FakeWeCom, client: WeComClient) -> None:
         "textcard": {"title": "跟进提醒", "description": "<div>明天</div>",
                      "url": "https://x.test/f/1", "btntxt": "详情"},
     }  # fmt: skip
-    assert await errcode_of(client.post("message/send", {"touser": "a", "msgtype": "text",
-                                                         "text": {"content": "x"}})) == 40056
+    assert (
+        await errcode_of(
+            client.post(
+                "message/send", {"touser": "a", "msgtype": "text", "text": {"content": "x"}}
+            )
+        )
+        == 40056
+    )
 
 
 async def test_user_get(wecom_fake: FakeWeCom, client: WeComClient) -> None:
@@ -102,7 +108,9 @@ async def test_welcome_code_single_use(wecom_fake: FakeWeCom, client: WeComClien
     await client.send_welcome_msg("WC1", "欢迎！", [link])
     assert last(wecom_fake)["path"] == "cgi-bin/externalcontact/send_welcome_msg"
     assert last(wecom_fake)["json"] == {
-        "welcome_code": "WC1", "text": {"content": "欢迎！"}, "attachments": [link]
+        "welcome_code": "WC1",
+        "text": {"content": "欢迎！"},
+        "attachments": [link],
     }
     assert await errcode_of(client.send_welcome_msg("WC1", "again")) == 41051
     assert await errcode_of(client.send_welcome_msg("WC2")) == 40058  # nothing to send
@@ -182,7 +190,10 @@ async def test_kf_sync_msg_pages(wecom_fake: FakeWeCom, client: WeComClient) -> 
     first = await client.kf_sync_msg("TOKEN1", "wkA", limit=2)
     assert last(wecom_fake)["path"] == "cgi-bin/kf/sync_msg"
     assert last(wecom_fake)["json"] == {
-        "cursor": "", "open_kfid": "wkA", "limit": 2, "token": "TOKEN1"
+        "cursor": "",
+        "open_kfid": "wkA",
+        "limit": 2,
+        "token": "TOKEN1",
     }
     assert first["has_more"] == 1
     got = list(first["msg_list"])
@@ -229,7 +240,9 @@ async def test_kf_sending_and_state(wecom_fake: FakeWeCom, client: WeComClient) 
     await client.kf_send_msg_on_event(code, "text", {"content": "已为您转人工"})
     assert last(wecom_fake)["path"] == "cgi-bin/kf/send_msg_on_event"
     assert last(wecom_fake)["json"] == {
-        "code": code, "msgtype": "text", "text": {"content": "已为您转人工"}
+        "code": code,
+        "msgtype": "text",
+        "text": {"content": "已为您转人工"},
     }
     assert await errcode_of(client.kf_send_msg_on_event(code, "text", {"content": "x"})) == 40058
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cache import MemoryCache
-from bot.errors import WeComError
+from bot.core.cache import MemoryCache
+from bot.core.errors import WeComError
+from bot.sandbox.fake import FakeWeCom
 from bot.wecom.client import MEMBER_MESSAGES_PER_MINUTE, RATE_LIMITED_ERRCODE
-from bot.wecom.fake import FakeWeCom
 from tests.wecom.conftest import ClientFactory
 
 

@@ -1,0 +1,118 @@
+"""Database engine, session factory and the declarative base for bot's tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, MetaData, String, TypeDecorator, event, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from knowledge import store
+
+# One naming convention for every table in the database: the knowledge base's and ours.
+NAMING_CONVENTION = store.NAMING_CONVENTION
+
+
+class Base(DeclarativeBase):
+    """Base of every bot table; stable constraint names keep Alembic diffs clean."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC; every *_at column stores UTC."""
+    return datetime.now(UTC)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    # WAL lets readers run beside the one writer; busy_timeout makes concurrent writers (several
+    # app instances on one file) wait instead of failing with "database is locked".
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """Create the directory of an SQLite file URL so a fresh checkout just works."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    ensure_sqlite_dir(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        # One connection per process: SQLite has one writer at a time, and two connections of
+        # one process contending for it wait in SQLite's sleeping busy handler (1 ms, 2 ms,
+        # 5 ms, ... steps) instead of in an asyncio queue. Other processes still use the
+        # busy timeout.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """One session per callback, command or request; objects stay usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A DateTime that always returns aware UTC values, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class AppLock(Base):
+    """One row per named lock; updating it serialises start-up steps across processes."""
+
+    __tablename__ = "app_lock"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+async def exclusive(session: AsyncSession, name: str) -> None:
+    """Hold the named lock until the session's transaction ends (every process, any database).
+
+    The row is created if missing, then updated: PostgreSQL keeps the row locked and SQLite
+    its single writer lock until commit, so a second worker starting the same step waits here
+    and then finds the work done. Check-then-insert steps (demo seeding, role seeding) run
+    under it.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(insert(AppLock).values(name=name).on_conflict_do_nothing())
+    await session.execute(update(AppLock).where(AppLock.name == name).values(taken_at=utcnow()))

@@ -1,0 +1,248 @@
+"""Runtime settings, read from the environment by `Settings()` in `bot.__main__` only.
+
+Tests build `Settings(...)` directly with keyword arguments; nothing reads the environment at
+import time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import sys
+from typing import Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.core.errors import ConfigError
+
+# Sandbox credentials: the fake WeCom and the server share them, so the whole product works on a
+# laptop with no corp account. They are public on purpose and accepted only in sandbox mode.
+SANDBOX_CORP_ID = "wwsandbox0000000001"
+SANDBOX_AGENT_ID = 1000002
+SANDBOX_SECRET = "sandbox-secret"
+SANDBOX_TOKEN = "sandboxtoken"
+SANDBOX_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+SANDBOX_INGEST_TOKEN = "sandbox-ingest-token"
+SANDBOX_SESSION_SECRET = "sandbox-session-secret-0123456789abcdef"
+# Production refuses shorter (guessable) secrets, and the public sandbox ones above.
+MIN_SESSION_SECRET = 32
+MIN_INGEST_TOKEN = 16
+
+_ASYNC_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_AES_KEY_RE = re.compile(r"^[A-Za-z0-9+/]{43}$")
+
+
+def _env(*names: str) -> Any:
+    """Accept both the documented env name and the Python field name."""
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Everything the server needs to start; see README for each variable."""
+
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    corp_id: str = Field("", validation_alias=_env("WECOM_CORP_ID", "corp_id"))
+    agent_id: int = Field(0, validation_alias=_env("WECOM_AGENT_ID", "agent_id"))
+    secret: SecretStr = Field(SecretStr(""), validation_alias=_env("WECOM_SECRET", "secret"))
+    token: SecretStr = Field(SecretStr(""), validation_alias=_env("WECOM_TOKEN", "token"))
+    aes_key: SecretStr = Field(SecretStr(""), validation_alias=_env("WECOM_AES_KEY", "aes_key"))
+    wecom_api_base: str = Field("", validation_alias=_env("WECOM_API_BASE", "wecom_api_base"))
+    database_url: str = Field(
+        "sqlite+aiosqlite:///data/sidekick.db",
+        validation_alias=_env("DATABASE_URL", "database_url"),
+    )
+    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL", "redis_url"))
+    host: str = Field("127.0.0.1", validation_alias=_env("HOST", "host"))
+    port: int = Field(8080, validation_alias=_env("PORT", "port"), ge=0, le=65535)
+    sandbox: bool = Field(False, validation_alias=_env("SIDEKICK_SANDBOX", "sandbox"))
+    public_url: str = Field("", validation_alias=_env("SIDEKICK_PUBLIC_URL", "public_url"))
+    timezone: str = Field("Asia/Shanghai", validation_alias=_env("SIDEKICK_TIMEZONE", "timezone"))
+    admins: str = Field("", validation_alias=_env("SIDEKICK_ADMINS", "admins"))
+    supervisors: str = Field("", validation_alias=_env("SIDEKICK_SUPERVISORS", "supervisors"))
+    session_secret: SecretStr = Field(
+        SecretStr(""), validation_alias=_env("SIDEKICK_SESSION_SECRET", "session_secret")
+    )
+    ingest_token: SecretStr = Field(
+        SecretStr(""), validation_alias=_env("SIDEKICK_INGEST_TOKEN", "ingest_token")
+    )
+    robot_webhook_key: str = Field(
+        "", validation_alias=_env("SIDEKICK_ROBOT_WEBHOOK_KEY", "robot_webhook_key")
+    )
+    log_level: str = Field("INFO", validation_alias=_env("SIDEKICK_LOG_LEVEL", "log_level"))
+    # 微信客服: userids that take kf handovers (round robin); empty: hand over to the queue.
+    kf_servicers: str = Field("", validation_alias=_env("SIDEKICK_KF_SERVICERS", "kf_servicers"))
+    # Callback pipeline tuning; the defaults suit production, tests shorten them.
+    reply_budget: float = Field(
+        3.0, validation_alias=_env("SIDEKICK_REPLY_BUDGET", "reply_budget"), gt=0, le=4.5
+    )
+    inbox_lease: float = Field(
+        60.0, validation_alias=_env("SIDEKICK_INBOX_LEASE", "inbox_lease"), gt=0
+    )
+    inbox_sweep_interval: float = Field(
+        15.0, validation_alias=_env("SIDEKICK_INBOX_SWEEP", "inbox_sweep_interval"), gt=0
+    )
+    inbox_max_attempts: int = Field(
+        5, validation_alias=_env("SIDEKICK_INBOX_MAX_ATTEMPTS", "inbox_max_attempts"), ge=1
+    )
+    # How often each worker checks whether the stored knowledge base changed (an import).
+    kb_poll: float = Field(10.0, validation_alias=_env("SIDEKICK_KB_POLL", "kb_poll"), gt=0)
+    # How often the reminder scheduler looks for due follow-ups and unsent escalation alerts.
+    scheduler_interval: float = Field(
+        30.0, validation_alias=_env("SIDEKICK_SCHEDULER_INTERVAL", "scheduler_interval"), gt=0
+    )
+    # Fault injection for the crash-recovery test only: "kill_after_inbox_commit".
+    fault: str = Field("", validation_alias=_env("SIDEKICK_FAULT", "fault"))
+
+    @field_validator("aes_key")
+    @classmethod
+    def _check_aes_key(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw and not _AES_KEY_RE.fullmatch(raw):
+            raise ValueError("must be the 43-character EncodingAESKey (letters and digits)")
+        if raw:
+            try:
+                base64.b64decode(raw + "=", validate=True)
+            except binascii.Error as exc:
+                raise ValueError("is not valid base64") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("is not a database URL") from exc
+        if url.drivername not in _ASYNC_DRIVERS:
+            raise ValueError(
+                f"driver {url.drivername!r} is not supported: use sqlite+aiosqlite:///path"
+                " or postgresql+asyncpg://user:password@host/db"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        if value.upper() not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("is not an IANA time zone such as Asia/Shanghai") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _fill_sandbox(self) -> Self:
+        if not self.sandbox:
+            return self
+        defaults = {
+            "corp_id": SANDBOX_CORP_ID,
+            "agent_id": SANDBOX_AGENT_ID,
+            "secret": SecretStr(SANDBOX_SECRET),
+            "token": SecretStr(SANDBOX_TOKEN),
+            "aes_key": SecretStr(SANDBOX_AES_KEY),
+            "ingest_token": SecretStr(SANDBOX_INGEST_TOKEN),
+            "session_secret": SecretStr(SANDBOX_SESSION_SECRET),
+            # The demo org the sandbox's fake WeCom serves (bot.sandbox.demo.DEMO_MEMBERS).
+            "supervisors": "lead1",
+            "admins": "boss",
+        }
+        for name, value in defaults.items():
+            current = getattr(self, name)
+            empty = not (current.get_secret_value() if isinstance(current, SecretStr) else current)
+            if empty:
+                object.__setattr__(self, name, value)
+        return self
+
+    def require_complete(self) -> None:
+        """Raise ConfigError naming the first missing variable (production start-up)."""
+        required = {
+            "WECOM_CORP_ID": self.corp_id,
+            "WECOM_AGENT_ID": self.agent_id,
+            "WECOM_SECRET": self.secret.get_secret_value(),
+            "WECOM_TOKEN": self.token.get_secret_value(),
+            "WECOM_AES_KEY": self.aes_key.get_secret_value(),
+            "SIDEKICK_SESSION_SECRET": self.session_secret.get_secret_value(),
+        }
+        for env_name, value in required.items():
+            if not value:
+                raise ConfigError(f"{env_name} is required (or set SIDEKICK_SANDBOX=1)")
+        if self.sandbox:
+            return  # the public sandbox secrets are fine where nothing real is at stake
+        self._require_strong(
+            "SIDEKICK_SESSION_SECRET", self.session_secret, MIN_SESSION_SECRET,
+            SANDBOX_SESSION_SECRET,
+        )  # fmt: skip
+        if self.ingest_token.get_secret_value():  # unset: the ingest endpoint stays disabled
+            self._require_strong(
+                "SIDEKICK_INGEST_TOKEN", self.ingest_token, MIN_INGEST_TOKEN, SANDBOX_INGEST_TOKEN
+            )
+
+    @staticmethod
+    def _require_strong(env_name: str, value: SecretStr, min_len: int, public: str) -> None:
+        raw = value.get_secret_value()
+        if len(raw) < min_len or raw == public:
+            raise ConfigError(
+                f"{env_name} must be at least {min_len} random characters"
+                " (not the sandbox's built-in value)"
+            )
+
+    @property
+    def api_base(self) -> str:
+        """Where the WeCom client sends requests: the real API, an override, or the sandbox."""
+        if self.wecom_api_base:
+            return self.wecom_api_base.rstrip("/")
+        if self.sandbox:
+            return f"http://127.0.0.1:{self.port}/sandbox/wecom"
+        return "https://qyapi.weixin.qq.com"
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        """Userids seeded as admins."""
+        return frozenset(u.strip() for u in self.admins.split(",") if u.strip())
+
+    @property
+    def supervisor_ids(self) -> frozenset[str]:
+        """Userids seeded as supervisors."""
+        return frozenset(u.strip() for u in self.supervisors.split(",") if u.strip())
+
+    @property
+    def kf_servicer_ids(self) -> tuple[str, ...]:
+        """Userids that take kf handovers, in the configured order."""
+        return tuple(u.strip() for u in self.kf_servicers.split(",") if u.strip())
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; exits with one clear line naming a bad variable."""
+    try:
+        settings = Settings()
+        if not settings.sandbox:
+            settings.require_complete()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        info = Settings.model_fields.get(field)
+        alias = getattr(info.validation_alias, "choices", [field])[0] if info else field
+        sys.exit(f"配置错误 config error: {alias}: {error['msg']}")
+    except ConfigError as exc:
+        sys.exit(f"配置错误 config error: {exc}")
+    return settings

@@ -1,0 +1,269 @@
+"""The one pipeline every inbound customer text goes through (kf, archive ingest, sidebar).
+
+Store the message (idempotent on (source, source_msgid)), run the keyword rules and act on them,
+run the FAQ matcher, publish a live event for the sidebar. It never writes to the customer: the
+kf flow decides auto-replies from the result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from aiohttp import web
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.db import utcnow
+from bot.core.keys import CACHE, DB, KB
+from bot.domain import customers, rule_actions
+from bot.domain.models import Message
+from knowledge import matcher
+from knowledge.index import Match
+from knowledge.rules import RuleHit, RuleResult
+
+logger = logging.getLogger(__name__)
+
+Source = Literal["kf", "archive", "sidebar"]
+SOURCES: tuple[Source, ...] = ("kf", "archive", "sidebar")
+# WeCom texts are at most 2048 bytes; anything longer is cut before storing and matching.
+TEXT_MAX = 4000
+SUGGESTIONS = 3
+
+
+def sidebar_channel(external_userid: str) -> str:
+    """Cache pub/sub channel of live events about one customer (read by the sidebar)."""
+    return f"sidebar:customer:{external_userid}"
+
+
+def suggestion_json(match: Match) -> dict[str, Any]:
+    """A match as the sidebar and the stored message show it."""
+    entry = match.entry
+    return {
+        "entry_id": entry.id,
+        "question": entry.question,
+        "matched_question": match.matched_question,
+        "answer": entry.answer,
+        "category": entry.category,
+        "confidence": match.confidence,
+        "score": match.score,
+        "attachment": asdict(entry.attachment) if entry.attachment else None,
+    }
+
+
+def rule_hit_json(hit: RuleHit) -> dict[str, Any]:
+    """A rule hit as the sidebar shows it."""
+    rule = hit.rule
+    return {
+        "rule_id": rule.id,
+        "name": rule.name,
+        "phrase": hit.phrase,
+        "tags": list(rule.tags),
+        "caution": rule.caution,
+        "special_care": rule.special_care,
+        "notify": rule.notify,
+        "escalate": rule.escalate,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineResult:
+    """What the pipeline found and did for one customer text."""
+
+    message_id: int
+    external_userid: str
+    text: str
+    matches: tuple[Match, ...]
+    decision: matcher.Action
+    rule_hits: tuple[RuleHit, ...]
+    actions_taken: tuple[str, ...]
+    duplicate: bool
+    # The bot already finished with this message (kf); only ever True for a duplicate.
+    answered: bool = False
+
+    @property
+    def best(self) -> Match | None:
+        """The top match, if any."""
+        return self.matches[0] if self.matches else None
+
+    def suggestions_json(self) -> list[dict[str, Any]]:
+        """The top matches as JSON objects."""
+        return [suggestion_json(m) for m in self.matches]
+
+    def rule_hits_json(self) -> list[dict[str, Any]]:
+        """The rule hits as JSON objects."""
+        return [rule_hit_json(h) for h in self.rule_hits]
+
+
+async def handle_customer_text(
+    app: web.Application,
+    *,
+    source: str,
+    external_userid: str,
+    text: str,
+    userid: str = "",
+    open_kfid: str = "",
+    source_msgid: str | None = None,
+    allow_auto_reply: bool = False,
+) -> PipelineResult:
+    """Store, rule-scan, match and publish one customer text; see docs/flows.md.
+
+    `decision` is "auto" only when allow_auto_reply is set (kf); elsewhere a confident match
+    is a suggestion for the rep. A message already seen (same source and source_msgid) comes
+    back with duplicate=True and nothing is done twice.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    if not external_userid:
+        raise ValueError("external_userid is required")
+    text = text.strip()[:TEXT_MAX]
+    snapshot = app[KB].snapshot
+    found: RuleResult = snapshot.rules.scan(text)
+    decided = matcher.decide(
+        snapshot.index.match(text, limit=SUGGESTIONS), query=text, rules=snapshot.rules
+    )
+    matches, decision = decided.matches, decided.action
+    if decision == "auto" and not allow_auto_reply:
+        decision = "suggest"
+    actions: list[str] = []
+    plan: rule_actions.Plan | None = None
+    async with app[DB].begin() as session:
+        message, duplicate = await _store(
+            session, source=source, external_userid=external_userid, text=text, userid=userid,
+            open_kfid=open_kfid, source_msgid=source_msgid, matches=matches, hits=found.hits,
+        )  # fmt: skip
+        if not duplicate and found:
+            plan = await rule_actions.apply(
+                app, session, external_userid=external_userid, userid=userid, source=source,
+                result=found, text=text,
+            )  # fmt: skip
+            actions.extend(plan.actions)
+    if plan is not None:
+        actions.extend(await rule_actions.after_commit(app, plan))
+    result = PipelineResult(
+        message_id=message.id, external_userid=external_userid, text=text, matches=matches,
+        decision=decision, rule_hits=found.hits, actions_taken=tuple(actions),
+        duplicate=duplicate, answered=message.answered_at is not None,
+    )  # fmt: skip
+    logger.info(
+        "pipeline source=%s msg=%s customer=%s decision=%s hits=%d dup=%s",
+        source,
+        message.id,
+        external_userid,
+        decision,
+        len(found.hits),
+        duplicate,
+    )
+    if not duplicate:
+        await publish(app, result, source=source, userid=message.userid)
+    return result
+
+
+async def record_inbound(
+    app: web.Application,
+    *,
+    source: str,
+    external_userid: str,
+    text: str,
+    open_kfid: str = "",
+    source_msgid: str | None = None,
+) -> PipelineResult:
+    """Store a customer message that carries no question (an image, a voice note) as is.
+
+    No rules, no matching, no live event: only the row, so a re-read is a duplicate.
+    """
+    async with app[DB].begin() as session:
+        message, duplicate = await _store(
+            session, source=source, external_userid=external_userid, text=text, userid="",
+            open_kfid=open_kfid, source_msgid=source_msgid, matches=(), hits=(),
+        )  # fmt: skip
+    return PipelineResult(
+        message_id=message.id, external_userid=external_userid, text=text, matches=(),
+        decision="none", rule_hits=(), actions_taken=(), duplicate=duplicate,
+        answered=message.answered_at is not None,
+    )  # fmt: skip
+
+
+async def mark_answered(app: web.Application, message_id: int) -> None:
+    """Record that the bot finished with an inbound message (its own small transaction)."""
+    async with app[DB].begin() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.answered_at.is_(None))
+            .values(answered_at=utcnow())
+        )
+
+
+async def _store(
+    session: AsyncSession,
+    *,
+    source: str,
+    external_userid: str,
+    text: str,
+    userid: str,
+    open_kfid: str,
+    source_msgid: str | None,
+    matches: tuple[Match, ...],
+    hits: tuple[RuleHit, ...],
+) -> tuple[Message, bool]:
+    """Insert the inbound message; (the existing row, True) when it was seen before."""
+    if source_msgid:
+        existing = await _find(session, source, source_msgid)
+        if existing is not None:
+            return existing, True
+    customer = await customers.upsert_customer(session, external_userid=external_userid)
+    customer.last_interaction_at = utcnow()
+    if not userid:
+        userid = await customers.rep_of(session, external_userid) or ""
+    best = matches[0] if matches else None
+    message = Message(
+        source=source, source_msgid=source_msgid or None, direction="in",
+        external_userid=external_userid, userid=userid, open_kfid=open_kfid, text=text,
+        matched_faq=best.entry.id if best else None, score=best.confidence if best else None,
+        suggestions=[suggestion_json(m) for m in matches],
+        rule_hits=[{"rule_id": h.rule.id, "name": h.rule.name, "phrase": h.phrase} for h in hits],
+    )  # fmt: skip
+    try:
+        async with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        # A concurrent delivery of the same message won the insert.
+        existing = await _find(session, source, source_msgid or "")
+        if existing is None:
+            raise
+        return existing, True
+    return message, False
+
+
+async def _find(session: AsyncSession, source: str, source_msgid: str) -> Message | None:
+    return await session.scalar(
+        select(Message).where(Message.source == source, Message.source_msgid == source_msgid)
+    )
+
+
+async def publish(
+    app: web.Application, result: PipelineResult, *, source: str, userid: str
+) -> None:
+    """Push the result to sidebars open on this customer (any worker); never raises."""
+    payload = {
+        "type": "customer_message",
+        "message_id": result.message_id,
+        "external_userid": result.external_userid,
+        "userid": userid,
+        "source": source,
+        "text": result.text,
+        "decision": result.decision,
+        "suggestions": result.suggestions_json(),
+        "rule_hits": result.rule_hits_json(),
+        "actions": list(result.actions_taken),
+        "at": utcnow().isoformat(),
+    }
+    try:
+        await app[CACHE].publish(
+            sidebar_channel(result.external_userid), json.dumps(payload, ensure_ascii=False)
+        )
+    except Exception:  # noqa: BLE001 - a live push is best effort; the message is stored
+        logger.exception("sidebar publish failed msg=%s", result.message_id)

@@ -1,0 +1,82 @@
+"""Find a time inside free text: "回电话 明天10点", "明天下午3点回电话" (for /follow)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain.timeparse import TimeParseError, normalize, parse
+
+# A word made only of time vocabulary, with a unit or a date shape: meant as a time.
+_TIME_VOCAB = re.compile(
+    r"[\d点时分半刻:/\-.年月日号周星期礼拜今明后天大下上本这个午中晚早凌晨傍夜里以之小钟头底初末]+"
+)
+_TIME_MARK = re.compile(
+    r"\d[点时:号日天]|[今明后]天|(?:周|星期|礼拜)\d|(?<!\d)\d{1,2}[-/]\d{1,2}(?!\d)|月[底末初]"
+)
+
+
+def looks_like_time(word: str) -> bool:
+    """Whether a word is clearly meant as a time ("25点", "下周八"), parseable or not."""
+    s = normalize(word).replace(" ", "")
+    return bool(_TIME_VOCAB.fullmatch(s) and _TIME_MARK.search(s))
+
+
+def split_time(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[str, datetime | None]:
+    """Find a time at the end (or start) of free text: (text without it, the time or None).
+
+    A word that is clearly meant as a time but cannot be read ("25点") raises TimeParseError.
+    """
+    parts = text.split()
+    if not parts:
+        return "", None
+    n = len(parts)
+    for start, end in ((n - 2, n), (n - 1, n), (0, 2), (0, 1)):
+        if start < 0 or end <= start:
+            continue
+        try:
+            when = parse(" ".join(parts[start:end]), now=now, tz=tz)
+        except TimeParseError:
+            continue
+        return " ".join(parts[:start] + parts[end:]), when
+    glued = _split_glued(parts, now=now, tz=tz)
+    if glued is not None:
+        return glued
+    for word in (parts[-1], parts[0]):
+        if looks_like_time(word):
+            parse(word, now=now, tz=tz)  # raises with the precise reason
+    return text.strip(), None
+
+
+def _split_glued(parts: list[str], *, now: datetime, tz: ZoneInfo) -> tuple[str, datetime] | None:
+    """A future time written without a space: "回电话明天10点", "明天下午3点回电话"."""
+    last, head = parts[-1], parts[0]
+    # Longest piece first, so "14点" wins over "4点"; a single character is never a time.
+    for size in range(len(last) - 1, 1, -1):
+        if _cuts_number(last, len(last) - size):
+            continue
+        when = _future(last[-size:], now=now, tz=tz)
+        if when is not None:
+            return " ".join([*parts[:-1], last[:-size]]), when
+    for size in range(len(head) - 1, 1, -1):
+        if _cuts_number(head, size):
+            continue
+        when = _future(head[:size], now=now, tz=tz)
+        if when is not None:
+            return " ".join([head[size:], *parts[1:]]), when
+    return None
+
+
+def _cuts_number(word: str, at: int) -> bool:
+    """Whether splitting word at `at` would cut a number in two ("25点" is not "2" + "5点")."""
+    return word[at - 1 : at + 1].isdigit() and len(word[at - 1 : at + 1]) == 2
+
+
+def _future(text: str, *, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """The time text names if still ahead, else None ("今天已联系" is no due time)."""
+    try:
+        when = parse(text, now=now, tz=tz)
+    except TimeParseError:
+        return None
+    return when if when > now else None

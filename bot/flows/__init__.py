@@ -1,1 +1,0 @@
-"""Customer flows: welcome, 微信客服 (kf), keyword-rule actions, archive ingest helpers."""

@@ -1,0 +1,55 @@
+"""The landing page and the health check."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from bot.core.keys import DB, SETTINGS
+from bot.inbound import inbox
+
+logger = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+_LANDING = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>WeCom Sidekick</title>
+<style>body{{font:16px/1.6 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;
+max-width:40em;margin:3em auto;padding:0 1em;color:#222}}a{{color:#07c160}}</style>
+</head><body>
+<h1>WeCom Sidekick 客服助手</h1>
+<p>服务运行中。回调地址：<code>/wecom/callback</code></p>
+{sandbox}
+<p><a href="/healthz">健康检查</a></p>
+</body></html>
+"""
+
+_SANDBOX = (
+    "<p>当前为<strong>沙盒模式</strong>（模拟企业微信）："
+    '<a href="/sandbox">打开客户聊天模拟器和侧边栏</a></p>'
+)
+
+
+@routes.get("/")
+async def landing(request: web.Request) -> web.Response:
+    """A short page saying the server runs, with the sandbox link when there is one."""
+    sandbox = _SANDBOX if request.app[SETTINGS].sandbox else ""
+    return web.Response(text=_LANDING.format(sandbox=sandbox), content_type="text/html")
+
+
+@routes.get("/healthz")
+async def health(request: web.Request) -> web.Response:
+    """Database reachable, and how the inbox stands; 503 when the database is not."""
+    try:
+        async with request.app[DB]() as session:
+            await session.execute(text("SELECT 1"))
+            by_status = await inbox.counts(session)
+    except (DBAPIError, OSError) as exc:
+        logger.warning("health check: database unavailable (%s)", type(exc).__name__)
+        return web.json_response({"ok": False, "error": "database unavailable"}, status=503)
+    return web.json_response({"ok": True, "inbox": by_status})

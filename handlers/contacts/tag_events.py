@@ -1,0 +1,21 @@
+"""change_external_tag events: re-mirror WeCom's tag library."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core.keys import DB, WECOM
+from bot.domain import tags
+from bot.inbound.router import EventContext, EventRouter, Reply
+
+router = EventRouter()
+logger = logging.getLogger(__name__)
+
+
+@router.on("event", "change_external_tag")
+async def tags_changed(ctx: EventContext) -> Reply | None:
+    """Any tag or group create/update/delete/shuffle: sync the whole library (it is small)."""
+    async with ctx.app[DB].begin() as session:
+        count = await tags.sync_corp_tags(session, ctx.app[WECOM])
+    logger.info("corp tags synced after %s: %d live", ctx.event.change_type, count)
+    return None

@@ -1,0 +1,51 @@
+"""The app message a servicer (or, for the queue, the supervisors) gets on a kf handover."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.core.keys import SETTINGS, WECOM
+from bot.domain import notify
+from bot.domain.pipeline import PipelineResult
+
+logger = logging.getLogger(__name__)
+
+ANSWER_PREVIEW = 60
+QUESTION_MAX = 300
+
+
+def notice_text(result: PipelineResult, *, open_kfid: str, reason: str, queued: bool) -> str:
+    """Question, top-3 suggestions with confidence, and rule hits, in one app message."""
+    question = result.text[:QUESTION_MAX]
+    head = "【微信客服·排队中】" if queued else "【微信客服·已转给你】"
+    lines = [head, f"客户：{result.external_userid}（{open_kfid}）", f"原因：{reason}",
+             f"问题：{question}"]  # fmt: skip
+    if result.matches:
+        lines.append("参考答案：")
+        for n, match in enumerate(result.matches, start=1):
+            answer = match.entry.answer
+            if len(answer) > ANSWER_PREVIEW:
+                answer = answer[:ANSWER_PREVIEW] + "…"
+            lines.append(f"{n}. {match.entry.question}（{match.confidence:.0%}）：{answer}")
+    for hit in result.rule_hits:
+        note = f"：{hit.rule.caution}" if hit.rule.caution else ""
+        lines.append(f"⚠ {hit.rule.name}（{hit.phrase}）{note}")
+    return "\n".join(lines)
+
+
+async def tell(
+    app: web.Application, result: PipelineResult, *, servicer: str, open_kfid: str, reason: str
+) -> None:
+    """Notify the servicer; a queued handover goes to the other servicers or supervisors."""
+    settings = app[SETTINGS]
+    if servicer:
+        targets = [servicer]
+    else:
+        targets = list(settings.kf_servicer_ids) or sorted(settings.supervisor_ids)
+    if not targets:
+        logger.warning("kf handover customer=%s: nobody to notify", result.external_userid)
+        return
+    text = notice_text(result, open_kfid=open_kfid, reason=reason, queued=not servicer)
+    await notify.notify_user(app[WECOM], targets, text)

@@ -15,6 +15,7 @@ from bot.core.settings import Settings, load_settings
 from bot.domain import kb
 from bot.inbound import callback, dispatch, inbox_writer
 from bot.inbound.router import EventRouter
+from bot.outbox import sender
 from bot.wecom import client
 from bot.wecom.crypto import WeComCrypto
 from handlers import contacts, ingest, kf, reminders, welcome
@@ -56,6 +57,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         [
             inbox_writer.inbox_writer_ctx,
             client.wecom_ctx,
+            sender.outbox_ctx,
             kb.kb_ctx,
             # After what handlers use: cleanup runs in reverse, so on shutdown the handlers
             # still running finish (or are cancelled) before the writer, database and

@@ -89,9 +89,13 @@ async def tag_library(request: web.Request) -> web.Response:
     """The corp tag library by group (re-mirrored from WeCom every few minutes)."""
     async with views.transaction(request) as db:
         await auth.viewer(db, request)
-        # Mirror WeCom's library at most every few minutes (tags are also edited in WeCom).
-        if await request.config_dict[CACHE].set_nx(TAG_SYNC_KEY, "1", TAG_SYNC_TTL):
-            await tags.sync_corp_tags(db, request.config_dict[WECOM])
+    # Mirror WeCom's library at most every few minutes (tags are also edited in WeCom); the
+    # library is read before the transaction that stores it.
+    if await request.config_dict[CACHE].set_nx(TAG_SYNC_KEY, "1", TAG_SYNC_TTL):
+        library = await request.config_dict[WECOM].get_corp_tag_list()
+        async with views.transaction(request) as db:
+            await tags.sync_corp_tags(db, library)
+    async with views.transaction(request) as db:
         rows = list(await db.scalars(select(Tag).where(Tag.deleted.is_(False))))
     groups: dict[tuple[str, str], list[Tag]] = defaultdict(list)
     for tag in rows:
@@ -128,7 +132,6 @@ async def change_tags(request: web.Request) -> web.Response:
     add, remove = views.names_field(data, "add"), views.names_field(data, "remove")
     if not add and not remove:
         raise UsageError("请选择要添加或移除的标签")
-    wecom = request.config_dict[WECOM]
     async with views.transaction(request) as db:
         staff, euid = await _customer_in_scope(db, request)
         rep = await _acting_rep(db, staff, euid)
@@ -136,14 +139,12 @@ async def change_tags(request: web.Request) -> web.Response:
         removed: list[str] = []
         if add:
             added = await tags.add_tags(
-                db, wecom, external_userid=euid, userid=rep, names=add, by_kind="rep",
-                by=staff.userid, create_missing=False,
-            )  # fmt: skip
+                db, external_userid=euid, userid=rep, names=add, by_kind="rep", by=staff.userid
+            )
         if remove:
             removed = await tags.remove_tags(
-                db, wecom, external_userid=euid, userid=rep, names=remove, by_kind="rep",
-                by=staff.userid,
-            )  # fmt: skip
+                db, external_userid=euid, userid=rep, names=remove, by_kind="rep", by=staff.userid
+            )
         detail = {"added": added, "removed": removed, "via": "sidebar"}
         await audit.record(db, actor=staff.userid, action="tag", target=euid, detail=detail)
         current = [views.tag_json(t) for t in await tags.customer_tags(db, euid)]
@@ -219,6 +220,6 @@ async def escalate(request: web.Request) -> web.Response:
         await audit.record(db, actor=staff.userid, action="escalate", target=euid,
                            detail={"escalation_id": escalation.id, "via": "sidebar"})  # fmt: skip
         await notify.notify_escalation(
-            db, request.config_dict[WECOM], request.config_dict[SETTINGS], escalation
+            db, request.config_dict[SETTINGS], escalation, now=utcnow()
         )
     return web.json_response({"escalation": views.escalation_json(escalation)}, status=201)

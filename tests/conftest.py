@@ -17,6 +17,7 @@ from bot.core import migrate
 from bot.core.keys import DB
 from bot.core.settings import Settings
 from bot.sandbox.fake import FakeWeCom
+from tests import helpers
 
 pytest_plugins = ["tests.fixtures_redis"]
 
@@ -98,11 +99,13 @@ async def client(
     app: web.Application,
     fake: FakeWeCom,
     aiohttp_client: Callable[..., asyncio.Future[TestClient[web.Request, web.Application]]],
-) -> TestClient[web.Request, web.Application]:
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     """A client on the running app; the fake sends its callbacks to this app."""
     test_client = await aiohttp_client(app)
     fake.callback_url = str(test_client.make_url("/wecom/callback"))
-    return test_client
+    helpers.APPS[id(fake)] = app
+    yield test_client
+    helpers.APPS.pop(id(fake), None)
 
 
 @pytest.fixture

@@ -6,9 +6,27 @@ import asyncio
 import time
 from typing import Any
 
+from aiohttp import web
+
+from bot.core.keys import OUTBOX, TASKS
 from bot.sandbox.fake import FakeWeCom
 from bot.wecom.crypto import WeComCrypto, parse_envelope, parse_plain
 from tests import conftest
+
+# The app each fake calls back (set by the client fixture), so `say` can wait for its effects.
+APPS: dict[int, web.Application] = {}
+
+
+async def settle(app: web.Application) -> None:
+    """Wait until the app's handlers finished and its outbox delivered all that is due."""
+    while True:
+        running = [t for t in app[TASKS] if not t.done()]
+        if running:
+            await asyncio.wait(running)
+            continue
+        await app[OUTBOX].settle()
+        if not [t for t in app[TASKS] if not t.done()]:
+            return
 
 
 def reply_text(body: bytes, crypto: WeComCrypto | None = None) -> str:
@@ -29,6 +47,11 @@ def sent_to(fake: FakeWeCom, userid: str, since: int = 0) -> list[dict[str, Any]
     ]
 
 
+def texts_to(fake: FakeWeCom, userid: str, since: int = 0) -> list[str]:
+    """The texts of the app messages sent to userid (e.g. results that arrive after a reply)."""
+    return [message_content(c) for c in sent_to(fake, userid, since)]
+
+
 def message_content(call: dict[str, Any]) -> str:
     """The text of a message/send call, whatever its msgtype."""
     body = call["json"] or {}
@@ -45,6 +68,8 @@ async def say(fake: FakeWeCom, userid: str, text: str, *, wait: float = 5.0) -> 
     before = len(fake.calls)
     status, body = await fake.post_callback(fake.callback_url, fake.xml_app_text(userid, text))
     assert status == 200, status
+    if id(fake) in APPS:
+        await settle(APPS[id(fake)])
     passive = reply_text(body)
     if passive:
         return passive

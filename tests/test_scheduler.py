@@ -10,14 +10,17 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
 from bot.app import create_app
 from bot.core import db
 from bot.core.keys import DB
 from bot.domain.models import Customer, Escalation, FollowRelation, Followup, Staff
+from bot.outbox.model import Effect
 from bot.sandbox.fake import FakeWeCom
 from handlers import reminders as scheduler
 from tests.conftest import make_settings
+from tests.helpers import settle
 
 Clients = Callable[..., Any]
 
@@ -130,6 +133,11 @@ async def test_permanent_failure_is_not_retried(
         session.add(Followup(external_userid="c1", userid="alice", note="x",
                              due_at=db.utcnow() - timedelta(seconds=1)))  # fmt: skip
     fake.fail_next("message/send", 81013)  # user not in the app's visible range
+    assert await scheduler.tick(client.app) == (1, 0)
+    await settle(client.app)
     assert await scheduler.tick(client.app) == (0, 0)
-    assert await scheduler.tick(client.app) == (0, 0)
+    await settle(client.app)
     assert len(fake.calls_to("message/send")) == 1
+    async with client.app[DB]() as session:
+        (effect,) = await session.scalars(select(Effect))
+    assert (effect.status, effect.last_errcode) == ("parked", 81013)  # for an admin to see

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,9 +71,36 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+# The sessions this task (and the task that created it) opened, newest last. A child task
+# copies the tuple, so it sees its parent's sessions only while they stay open.
+_SESSIONS: ContextVar[tuple[weakref.ref[AsyncSession], ...]] = ContextVar(
+    "sidekick_sessions", default=()
+)
+
+
+class TrackedSession(AsyncSession):
+    """An AsyncSession that the current task remembers, so outside calls can refuse to run
+    while it holds a transaction (see `in_transaction`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        alive = tuple(ref for ref in _SESSIONS.get() if ref() is not None)
+        _SESSIONS.set((*alive, weakref.ref(self)))
+
+
+def _holding(ref: weakref.ref[AsyncSession]) -> bool:
+    session = ref()
+    return session is not None and session.in_transaction()
+
+
+def in_transaction() -> bool:
+    """Whether the running task holds an open database transaction (and so a connection)."""
+    return any(_holding(ref) for ref in _SESSIONS.get())
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """One session per callback, command or request; objects stay usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, class_=TrackedSession)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

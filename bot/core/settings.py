@@ -104,6 +104,24 @@ class Settings(BaseSettings):
     scheduler_interval: float = Field(
         30.0, validation_alias=_env("SIDEKICK_SCHEDULER_INTERVAL", "scheduler_interval"), gt=0
     )
+    # Outbox delivery: a claim older than the lease is taken over (the sender crashed); poll
+    # interval; sends in flight per worker; attempts before an effect is parked; how long a
+    # stopping worker lets sends in flight finish.
+    outbox_lease: float = Field(
+        60.0, validation_alias=_env("SIDEKICK_OUTBOX_LEASE", "outbox_lease"), gt=0
+    )
+    outbox_poll: float = Field(
+        2.0, validation_alias=_env("SIDEKICK_OUTBOX_POLL", "outbox_poll"), gt=0
+    )
+    outbox_concurrency: int = Field(
+        16, validation_alias=_env("SIDEKICK_OUTBOX_CONCURRENCY", "outbox_concurrency"), ge=1
+    )
+    outbox_max_attempts: int = Field(
+        10, validation_alias=_env("SIDEKICK_OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts"), ge=1
+    )
+    outbox_grace: float = Field(
+        5.0, validation_alias=_env("SIDEKICK_OUTBOX_GRACE", "outbox_grace"), ge=0
+    )
     # Fault injection for the crash-recovery test only: "kill_after_inbox_commit".
     fault: str = Field("", validation_alias=_env("SIDEKICK_FAULT", "fault"))
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UTCDateTime, utcnow
+from bot.outbox import model as _outbox_model  # noqa: F401 - outbox_effect on Base.metadata
 from knowledge import misses  # noqa: F401 - registers kb_miss on KBBase for Alembic
 
 # Roles, lowest to highest; a command or API declares the least role it needs.
@@ -84,9 +85,11 @@ class FollowRelation(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # Issue 4: what became of the welcome for this add: sent | taken (another app sent it,
-    # 41051/41096) | none (no WelcomeCode) | skipped (replayed too late) | failed | "".
+    # What the add event decided about the welcome: queued (an outbox effect, keyed on the
+    # code; its outcome says sent / taken / expired) | none (no WelcomeCode) | skipped
+    # (replayed too late) | no_template | "" (older rows: sent, taken, failed).
     welcome: Mapped[str] = mapped_column(String(16), default="")
+    welcome_code: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
 
 class Tag(Base):

@@ -1,18 +1,18 @@
-"""App messages to staff: escalation alerts (plus the group robot) and best-effort notices."""
+"""App messages to staff (escalation alerts, the group robot, notices), recorded as effects."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.db import utcnow
-from bot.core.errors import WeComError
 from bot.core.settings import Settings
 from bot.domain import staff as staff_service
 from bot.domain.models import ROLE_ADMIN, ROLE_SUPERVISOR, Customer, Escalation, Staff
-from bot.wecom.client import WeComClient
+from bot.outbox import effects, kinds
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +39,6 @@ async def supervisors_of(
     return sorted(u for u in rows if u != userid)
 
 
-async def claim_escalation(session: AsyncSession, escalation_id: int) -> bool:
-    """Set notified_at if still unset; True when this caller won the right to notify."""
-    result = await session.execute(
-        update(Escalation)
-        .where(Escalation.id == escalation_id, Escalation.notified_at.is_(None))
-        .values(notified_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0))
-
-
 def escalation_text(escalation: Escalation, customer_name: str, rep: str = "") -> str:
     """The alert supervisors get (rep: the rep's label, e.g. "张三（zhangsan）")."""
     return (
@@ -62,41 +51,40 @@ def escalation_text(escalation: Escalation, customer_name: str, rep: str = "") -
 
 
 async def notify_escalation(
-    session: AsyncSession, wecom: WeComClient, settings: Settings, escalation: Escalation
-) -> None:
-    """Alert the rep's supervisors (and the group robot) once; sets notified_at."""
-    if not await claim_escalation(session, escalation.id):
-        return  # another worker (or an earlier call) already sent it
-    await session.refresh(escalation, ["notified_at"])
-    await deliver_escalation(session, wecom, settings, escalation)
+    session: AsyncSession, settings: Settings, escalation: Escalation, *, now: datetime
+) -> list[str]:
+    """Record the alert to the rep's supervisors (and the group robot) in this transaction.
 
-
-async def deliver_escalation(
-    session: AsyncSession, wecom: WeComClient, settings: Settings, escalation: Escalation
-) -> None:
-    """Send the alert for an escalation already claimed (no claim, no de-duplication)."""
+    Once per escalation (keyed); sets notified_at. Returns who is alerted (userids).
+    """
+    if escalation.notified_at is not None:
+        return []
     customer = await session.get(Customer, escalation.external_userid)
     name = (customer.name if customer else "") or escalation.external_userid
     reps = await staff_service.labels(session, [escalation.userid])
     text = escalation_text(escalation, name, reps.get(escalation.userid, ""))
     leads = await supervisors_of(session, escalation.userid, settings=settings)
     if leads:
-        await notify_user(wecom, leads, text)
+        await notify(session, leads, text, key=f"escalation:{escalation.id}:alert")
     else:
         logger.warning("escalation %s: no supervisor to notify", escalation.id)
     if settings.robot_webhook_key:
-        payload = {"msgtype": "text", "text": {"content": text}}
-        try:
-            await wecom.webhook_send(settings.robot_webhook_key, payload)
-        except WeComError as exc:
-            logger.error(
-                "robot webhook failed escalation=%s errcode=%s", escalation.id, exc.errcode
-            )
+        body = {"msgtype": "text", "text": {"content": text}}
+        await effects.add(
+            session, "robot", {"body": body}, key=f"escalation:{escalation.id}:robot"
+        )
+    escalation.notified_at = now
+    await session.flush()
+    return leads
 
 
-async def notify_user(wecom: WeComClient, userid: str | list[str], text: str) -> None:
-    """Send an app text message; a WeCom failure is logged, never raised."""
-    try:
-        await wecom.send_text(userid, text)
-    except WeComError as exc:
-        logger.error("notify failed to=%s errcode=%s path=%s", userid, exc.errcode, exc.path)
+async def notify(
+    session: AsyncSession, to: str | Sequence[str], text: str, *, key: str | None = None
+) -> bool:
+    """Record an app text message to members (WeCom drops a resend of it within 4 h);
+    False when there is nobody to tell or the key was recorded before."""
+    users = [to] if isinstance(to, str) else list(to)
+    if not users:
+        return False
+    payload = kinds.message_payload(users, text)
+    return await effects.add(session, "message", payload, key=key) is not None

@@ -83,6 +83,8 @@ class PipelineResult:
     duplicate: bool
     # The bot already finished with this message (kf); only ever True for a duplicate.
     answered: bool = False
+    # The rep the message is about (given, or the customer's rep).
+    userid: str = ""
 
     @property
     def best(self) -> Match | None:
@@ -98,22 +100,33 @@ class PipelineResult:
         return [rule_hit_json(h) for h in self.rule_hits]
 
 
-async def handle_customer_text(
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One customer text, scanned and matched, with what its rule actions need from WeCom."""
+
+    source: str
+    external_userid: str
+    text: str
+    userid: str
+    rules: RuleResult
+    matches: tuple[Match, ...]
+    decision: matcher.Action
+    actions: rule_actions.Prepared | None
+
+
+async def prepare(
     app: web.Application,
     *,
     source: str,
     external_userid: str,
     text: str,
     userid: str = "",
-    open_kfid: str = "",
-    source_msgid: str | None = None,
     allow_auto_reply: bool = False,
-) -> PipelineResult:
-    """Store, rule-scan, match and publish one customer text; see docs/flows.md.
+) -> Prepared:
+    """Rule-scan and match (pure), and read what the rule actions need (before any transaction).
 
     `decision` is "auto" only when allow_auto_reply is set (kf); elsewhere a confident match
-    is a suggestion for the rep. A message already seen (same source and source_msgid) comes
-    back with duplicate=True and nothing is done twice.
+    is a suggestion for the rep.
     """
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
@@ -125,45 +138,78 @@ async def handle_customer_text(
     decided = matcher.decide(
         snapshot.index.match(text, limit=SUGGESTIONS), query=text, rules=snapshot.rules
     )
-    matches, decision = decided.matches, decided.action
+    decision = decided.action
     if decision == "auto" and not allow_auto_reply:
         decision = "suggest"
-    actions: list[str] = []
-    plan: rule_actions.Plan | None = None
-    async with app[DB].begin() as session:
-        message, duplicate = await _store(
-            session, source=source, external_userid=external_userid, text=text, userid=userid,
-            open_kfid=open_kfid, source_msgid=source_msgid, matches=matches, hits=found.hits,
-        )  # fmt: skip
-        if not duplicate and found:
-            plan = await rule_actions.apply(
-                app, session, external_userid=external_userid, userid=userid, source=source,
-                result=found, text=text,
-            )  # fmt: skip
-            actions.extend(plan.actions)
-    if plan is not None:
-        actions.extend(await rule_actions.after_commit(app, plan))
-    result = PipelineResult(
-        message_id=message.id, external_userid=external_userid, text=text, matches=matches,
-        decision=decision, rule_hits=found.hits, actions_taken=tuple(actions),
-        duplicate=duplicate, answered=message.answered_at is not None,
+    actions = None
+    if found:
+        actions = await rule_actions.prepare(
+            app, external_userid=external_userid, userid=userid, source=source, result=found
+        )
+    return Prepared(source, external_userid, text, userid, found, decided.matches, decision,
+                    actions)  # fmt: skip
+
+
+async def record(
+    app: web.Application,
+    session: AsyncSession,
+    prepared: Prepared,
+    *,
+    open_kfid: str = "",
+    source_msgid: str | None = None,
+) -> PipelineResult:
+    """Store the message and take the rule actions in the caller's transaction.
+
+    A message already seen (same source and source_msgid) comes back with duplicate=True and
+    nothing is done twice. Publish the result (`publish`) after the transaction commits.
+    """
+    p = prepared
+    message, duplicate = await _store(
+        session, source=p.source, external_userid=p.external_userid, text=p.text,
+        userid=p.userid, open_kfid=open_kfid, source_msgid=source_msgid, matches=p.matches,
+        hits=p.rules.hits,
     )  # fmt: skip
+    actions: list[str] = []
+    if not duplicate and p.rules and p.actions is not None:
+        plan = await rule_actions.apply(
+            app, session, external_userid=p.external_userid, prepared=p.actions,
+            result=p.rules, text=p.text, now=utcnow(),
+        )  # fmt: skip
+        actions = plan.actions
     logger.info(
         "pipeline source=%s msg=%s customer=%s decision=%s hits=%d dup=%s",
-        source,
-        message.id,
-        external_userid,
-        decision,
-        len(found.hits),
-        duplicate,
+        p.source, message.id, p.external_userid, p.decision, len(p.rules.hits), duplicate,
+    )  # fmt: skip
+    return PipelineResult(
+        message_id=message.id, external_userid=p.external_userid, text=p.text,
+        matches=p.matches, decision=p.decision, rule_hits=p.rules.hits,
+        actions_taken=tuple(actions), duplicate=duplicate,
+        answered=message.answered_at is not None, userid=message.userid,
+    )  # fmt: skip
+
+
+async def handle_customer_text(
+    app: web.Application,
+    *,
+    source: str,
+    external_userid: str,
+    text: str,
+    userid: str = "",
+    source_msgid: str | None = None,
+) -> PipelineResult:
+    """Prepare, record in a transaction of its own, publish (archive ingest, the sidebar)."""
+    prepared = await prepare(
+        app, source=source, external_userid=external_userid, text=text, userid=userid
     )
-    if not duplicate:
-        await publish(app, result, source=source, userid=message.userid)
+    async with app[DB].begin() as session:
+        result = await record(app, session, prepared, source_msgid=source_msgid)
+    if not result.duplicate:
+        await publish(app, result, source=source)
     return result
 
 
 async def record_inbound(
-    app: web.Application,
+    session: AsyncSession,
     *,
     source: str,
     external_userid: str,
@@ -175,26 +221,24 @@ async def record_inbound(
 
     No rules, no matching, no live event: only the row, so a re-read is a duplicate.
     """
-    async with app[DB].begin() as session:
-        message, duplicate = await _store(
-            session, source=source, external_userid=external_userid, text=text, userid="",
-            open_kfid=open_kfid, source_msgid=source_msgid, matches=(), hits=(),
-        )  # fmt: skip
+    message, duplicate = await _store(
+        session, source=source, external_userid=external_userid, text=text, userid="",
+        open_kfid=open_kfid, source_msgid=source_msgid, matches=(), hits=(),
+    )  # fmt: skip
     return PipelineResult(
         message_id=message.id, external_userid=external_userid, text=text, matches=(),
         decision="none", rule_hits=(), actions_taken=(), duplicate=duplicate,
-        answered=message.answered_at is not None,
+        answered=message.answered_at is not None, userid=message.userid,
     )  # fmt: skip
 
 
-async def mark_answered(app: web.Application, message_id: int) -> None:
-    """Record that the bot finished with an inbound message (its own small transaction)."""
-    async with app[DB].begin() as session:
-        await session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.answered_at.is_(None))
-            .values(answered_at=utcnow())
-        )
+async def mark_answered(session: AsyncSession, message_id: int) -> None:
+    """Record that the bot finished with an inbound message (in the deciding transaction)."""
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.answered_at.is_(None))
+        .values(answered_at=utcnow())
+    )
 
 
 async def _store(
@@ -244,15 +288,13 @@ async def _find(session: AsyncSession, source: str, source_msgid: str) -> Messag
     )
 
 
-async def publish(
-    app: web.Application, result: PipelineResult, *, source: str, userid: str
-) -> None:
+async def publish(app: web.Application, result: PipelineResult, *, source: str) -> None:
     """Push the result to sidebars open on this customer (any worker); never raises."""
     payload = {
         "type": "customer_message",
         "message_id": result.message_id,
         "external_userid": result.external_userid,
-        "userid": userid,
+        "userid": result.userid,
         "source": source,
         "text": result.text,
         "decision": result.decision,

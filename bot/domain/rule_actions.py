@@ -1,23 +1,26 @@
 """What keyword-rule hits do: tags, the special-care list, a note to the rep, escalations.
 
-`apply` runs inside the pipeline's transaction; `after_commit` sends the app messages once the
-rows are safe. Idempotent per customer and rule: tags are added once, the rep is told once per
-window, and a rule opens at most one open escalation per customer.
+`prepare` runs before the pipeline's transaction (it may read WeCom and create missing corp
+tags); `apply` runs inside it and records every outward call as an effect, so the local
+change and its messages commit together. Idempotent per customer and rule: tags are added
+once, the rep is told once per window, and a rule opens at most one open escalation per
+customer.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import UsageError, WeComError
-from bot.core.keys import CACHE, DB, SETTINGS, WECOM
+from bot.core.keys import DB, SETTINGS, WECOM
 from bot.domain import customers, escalations, notify, tags
-from bot.domain.models import Customer, CustomerTag, Escalation
+from bot.domain.models import Customer, CustomerTag, Escalation, Tag
 from knowledge.model import KeywordRule
 from knowledge.rules import RuleResult
 
@@ -28,21 +31,26 @@ NOTIFY_WINDOW = 12 * 3600
 QUOTE_MAX = 100
 
 
-def notified_key(external_userid: str, rule_id: str) -> str:
-    """Cache key that marks "rep already told about this rule for this customer"."""
-    return f"pipeline:notified:{external_userid}:{rule_id}"
+@dataclass
+class Prepared:
+    """What rule actions need that only WeCom knows, found before the transaction."""
+
+    rep: str = ""
+    # A kf customer's relation learnt from WeCom: (userid, remark, state).
+    follow: tuple[str, str, str] | None = None
+    tag_rows: list[Tag] = field(default_factory=list)
+    tag_error: str = ""
 
 
 @dataclass
 class Plan:
-    """The rule actions decided in the transaction, and the messages still to send."""
+    """The rule actions taken in the transaction (for the sidebar and the logs)."""
 
     external_userid: str
     rep: str
     customer_name: str
     text: str
     result: RuleResult
-    escalation_ids: list[int] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
 
 
@@ -50,74 +58,88 @@ def _reason_prefix(rule: KeywordRule) -> str:
     return f"关键词规则「{rule.name}」"
 
 
-async def apply(
-    app: web.Application,
-    session: AsyncSession,
-    *,
-    external_userid: str,
-    userid: str,
-    source: str,
-    result: RuleResult,
-    text: str,
-) -> Plan:
-    """Tag, mark special care and open escalations for the hits (inside the caller's tx)."""
-    rep = userid or await customers.rep_of(session, external_userid) or ""
-    if not rep and source == "kf":
-        rep = await _rep_from_wecom(app, session, external_userid)
-    customer = await customers.upsert_customer(session, external_userid=external_userid)
-    plan = Plan(external_userid, rep, customer.name, text, result)
+async def prepare(
+    app: web.Application, *, external_userid: str, userid: str, source: str, result: RuleResult
+) -> Prepared:
+    """The rep to act through and the rule tags (created in WeCom when missing)."""
+    prepared = Prepared(rep=userid)
+    if not prepared.rep:
+        async with app[DB]() as session:
+            prepared.rep = await customers.rep_of(session, external_userid) or ""
+    if not prepared.rep and source == "kf":
+        prepared.follow = await _follow_from_wecom(app, external_userid)
+        prepared.rep = prepared.follow[0] if prepared.follow else ""
     if result.tags:
-        await _tag(app, session, plan)
-    if result.special_care:
-        _mark_special_care(customer, result)
-        plan.actions.append("special_care")
-    if result.escalate:
-        await _escalate(session, plan)
-    return plan
+        try:
+            prepared.tag_rows = await tags.ensure_tags(app[DB], app[WECOM], list(result.tags))
+        except (WeComError, UsageError) as exc:
+            logger.error("rule tags failed customer=%s err=%s", external_userid, exc)
+            prepared.tag_error = str(exc)
+    return prepared
 
 
-async def _rep_from_wecom(app: web.Application, session: AsyncSession, euid: str) -> str:
+async def _follow_from_wecom(app: web.Application, euid: str) -> tuple[str, str, str] | None:
     """A kf customer unknown locally may still be some rep's contact: ask WeCom once."""
     try:
         detail = await app[WECOM].get_external_contact(euid)
     except WeComError as exc:
         logger.info("no rep for customer=%s (errcode %s)", euid, exc.errcode)
-        return ""
+        return None
     follows = detail.get("follow_user") or []
     if not follows:
-        return ""
+        return None
     first = follows[0]
-    await customers.upsert_follow(
-        session, userid=str(first["userid"]), external_userid=euid,
-        remark=str(first.get("remark") or ""), state=str(first.get("state") or ""),
-    )  # fmt: skip
-    return str(first["userid"])
+    return str(first["userid"]), str(first.get("remark") or ""), str(first.get("state") or "")
 
 
-async def _tag(app: web.Application, session: AsyncSession, plan: Plan) -> None:
-    names = list(plan.result.tags)
-    by = ",".join(h.rule.id for h in plan.result.hits)
-    try:
-        async with session.begin_nested():  # a WeCom failure undoes only the tag rows
-            if plan.rep:
-                added = await tags.add_tags(
-                    session, app[WECOM], external_userid=plan.external_userid, userid=plan.rep,
-                    names=names, by_kind="rule", by=by,
-                )  # fmt: skip
-            else:
-                added = await _tag_locally(session, app, plan.external_userid, names, by)
-    except (WeComError, UsageError) as exc:
-        logger.error("rule tags failed customer=%s err=%s", plan.external_userid, exc)
+async def apply(
+    app: web.Application,
+    session: AsyncSession,
+    *,
+    external_userid: str,
+    prepared: Prepared,
+    result: RuleResult,
+    text: str,
+    now: datetime,
+) -> Plan:
+    """Tag, mark special care, open escalations and record the notices (caller's tx)."""
+    customer = await customers.upsert_customer(session, external_userid=external_userid)
+    if prepared.follow is not None:
+        userid, remark, state = prepared.follow
+        await customers.upsert_follow(
+            session, userid=userid, external_userid=external_userid, remark=remark, state=state
+        )
+    plan = Plan(external_userid, prepared.rep, customer.name, text, result)
+    if result.tags:
+        await _tag(session, plan, prepared)
+    if result.special_care:
+        _mark_special_care(customer, result)
+        plan.actions.append("special_care")
+    if result.escalate:
+        await _escalate(app, session, plan, now)
+    if plan.rep and result.notify:
+        await _notify_rep(session, plan, now)
+    return plan
+
+
+async def _tag(session: AsyncSession, plan: Plan, prepared: Prepared) -> None:
+    if prepared.tag_error:
         plan.actions.append("tag_failed")
         return
+    by = ",".join(h.rule.id for h in plan.result.hits)
+    names = [t.name for t in prepared.tag_rows]
+    if plan.rep:
+        added = await tags.add_tags(
+            session, external_userid=plan.external_userid, userid=plan.rep, names=names,
+            by_kind="rule", by=by,
+        )  # fmt: skip
+    else:
+        added = await _tag_locally(session, plan.external_userid, prepared.tag_rows, by)
     plan.actions.extend(f"tag:{name}" for name in added)
 
 
-async def _tag_locally(
-    session: AsyncSession, app: web.Application, euid: str, names: list[str], by: str
-) -> list[str]:
+async def _tag_locally(session: AsyncSession, euid: str, wanted: list[Tag], by: str) -> list[str]:
     """No rep to mark_tag through (a kf-only customer): keep the tags locally."""
-    wanted = await tags.ensure_tags(session, app[WECOM], names)
     have = {t.id for t in await tags.customer_tags(session, euid)}
     new = [t for t in wanted if t.id not in have]
     session.add_all(
@@ -138,7 +160,9 @@ def _mark_special_care(customer: Customer, result: RuleResult) -> None:
     customer.caution = "\n".join(notes)
 
 
-async def _escalate(session: AsyncSession, plan: Plan) -> None:
+async def _escalate(
+    app: web.Application, session: AsyncSession, plan: Plan, now: datetime
+) -> None:
     for hit in plan.result.hits:
         if not hit.rule.escalate:
             continue
@@ -158,33 +182,17 @@ async def _escalate(session: AsyncSession, plan: Plan) -> None:
             session, external_userid=plan.external_userid, userid=plan.rep, reason=reason,
             source="rule",
         )  # fmt: skip
-        plan.escalation_ids.append(row.id)
+        await notify.notify_escalation(session, app[SETTINGS], row, now=now)
         plan.actions.append(f"escalation:{row.id}")
 
 
-async def after_commit(app: web.Application, plan: Plan) -> list[str]:
-    """Tell the rep (once per rule and window) and the supervisors of new escalations."""
-    done: list[str] = []
-    if plan.rep and plan.result.notify and await _claim_notice(app, plan):
-        await notify.notify_user(app[WECOM], plan.rep, rep_notice(plan))
-        done.append(f"notified:{plan.rep}")
-    for escalation_id in plan.escalation_ids:
-        async with app[DB].begin() as session:
-            row = await session.get(Escalation, escalation_id)
-            if row is not None:
-                await notify.notify_escalation(session, app[WECOM], app[SETTINGS], row)
-                done.append(f"escalation_notified:{escalation_id}")
-    return done
-
-
-async def _claim_notice(app: web.Application, plan: Plan) -> bool:
-    """True when at least one notifying rule was not yet told for this customer."""
-    claimed = False
-    for hit in plan.result.hits:
-        if hit.rule.notify:
-            key = notified_key(plan.external_userid, hit.rule.id)
-            claimed |= await app[CACHE].set_nx(key, "1", NOTIFY_WINDOW)
-    return claimed
+async def _notify_rep(session: AsyncSession, plan: Plan, now: datetime) -> None:
+    """Tell the rep, once per customer, rule and window (the effect key says which window)."""
+    window = int(now.timestamp() // NOTIFY_WINDOW)
+    rules = sorted(h.rule.id for h in plan.result.hits if h.rule.notify)
+    key = f"rule-notice:{plan.external_userid}:{','.join(rules)}:{window}"[:191]
+    if await notify.notify(session, plan.rep, rep_notice(plan), key=key):
+        plan.actions.append(f"notified:{plan.rep}")
 
 
 def rep_notice(plan: Plan) -> str:

@@ -121,20 +121,6 @@ def apply_member(staff: Staff, fetched: Fetched, now: datetime) -> bool:
     return True
 
 
-async def sync_member(
-    session: AsyncSession, wecom: WeComClient, staff: Staff, *, now: datetime | None = None
-) -> bool:
-    """Refresh a member of this session from user/get; False when WeCom gave nothing.
-
-    WeCom is asked before the session is used: with SQLite's one connection, pass a session
-    that has not run a statement yet, or use `ensure_synced`.
-    """
-    fetched = await fetch_member(wecom, staff.userid)
-    changed = apply_member(staff, fetched, now or utcnow())
-    await session.flush()
-    return changed
-
-
 async def ensure_synced(
     db: async_sessionmaker[AsyncSession],
     settings: Settings,

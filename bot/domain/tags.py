@@ -8,11 +8,12 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.errors import NotFoundError, UsageError, WeComError
-from bot.domain.models import CustomerTag, Tag
-from bot.wecom.client import WeComClient
+from bot.domain.models import Customer, CustomerTag, Tag
+from bot.outbox import effects
+from bot.wecom.client import JSON, WeComClient
 
 logger = logging.getLogger(__name__)
 
@@ -53,31 +54,42 @@ def _store_group(session_tags: dict[str, Tag], group: dict[str, Any]) -> list[Ta
 
 
 async def ensure_tags(
-    session: AsyncSession,
+    sm: async_sessionmaker[AsyncSession],
     wecom: WeComClient,
     names: Sequence[str],
     *,
     group_name: str = DEFAULT_GROUP,
 ) -> list[Tag]:
-    """Tags for these names, in order; the missing ones are created in WeCom first."""
+    """Tags for these names, in order; missing ones are created in WeCom first.
+
+    Runs before the caller's transaction, with short sessions of its own: creating a corp tag
+    is a WeCom call whose answer (the tag id) the caller needs. It is harmless if the caller
+    then fails (the tag stays in the library), and a name another worker created meanwhile
+    (40071) is re-read from WeCom.
+    """
     wanted = _clean(names)
-    found = await _by_names(session, wanted)
+    async with sm() as session:
+        found = await _by_names(session, wanted)
     missing = [n for n in wanted if n not in found]
-    if missing:
-        try:
-            data = await wecom.add_corp_tag(group_name, missing)
-        except WeComError as exc:
-            if exc.errcode != TAG_EXISTS_ERRCODE:
-                raise
-            # Created in WeCom but not mirrored here yet: sync, then use what exists.
-            await sync_corp_tags(session, wecom)
+    if not missing:
+        return [found[n] for n in wanted]
+    try:
+        data = await wecom.add_corp_tag(group_name, missing)
+    except WeComError as exc:
+        if exc.errcode != TAG_EXISTS_ERRCODE:
+            raise
+        # Created in WeCom but not mirrored here yet: mirror the library, then look again.
+        library = await wecom.get_corp_tag_list()
+        async with sm.begin() as session:
+            await sync_corp_tags(session, library)
             found = await _by_names(session, wanted)
-            return [found[n] for n in wanted if n in found]
+        return [found[n] for n in wanted if n in found]
+    async with sm.begin() as session:
         known = {t.id: t for t in await session.scalars(select(Tag))}
         for tag in _store_group(known, data.get("tag_group") or {}):
             session.add(tag)
-            found.setdefault(tag.name, tag)
         await session.flush()
+        found = await _by_names(session, wanted)
     return [found[n] for n in wanted if n in found]
 
 
@@ -131,44 +143,70 @@ async def _known_or_suggest(session: AsyncSession, names: Sequence[str]) -> list
 
 async def add_tags(
     session: AsyncSession,
-    wecom: WeComClient,
     *,
     external_userid: str,
     userid: str,
     names: Sequence[str],
     by_kind: str,
     by: str,
-    create_missing: bool = True,
 ) -> list[str]:
-    """Tag a customer (locally and via mark_tag); returns only the names newly added.
+    """Tag a customer (local rows, and mark_tag through the outbox); the names newly added.
 
-    With create_missing=False an unknown name raises NotFoundError with suggestions
-    (reps pick from the corp library; rules and channels may create tags).
+    The tags must exist in the library (ensure_tags, before the transaction, creates them);
+    an unknown name raises NotFoundError with the closest names. userid is the member whose
+    relation mark_tag goes through (WeCom keeps tags per relation).
     """
-    wanted = _clean(names)
-    if create_missing:
-        tags = await ensure_tags(session, wecom, wanted)
-    else:
-        tags = await _known_or_suggest(session, wanted)
+    wanted = await _known_or_suggest(session, _clean(names))
     have = {t.id for t in await customer_tags(session, external_userid)}
-    new = [t for t in tags if t.id not in have]
+    new = [t for t in wanted if t.id not in have]
     if not new:
         return []
-    # WeCom first: if mark_tag fails the caller's transaction rolls back the local rows.
-    await wecom.mark_tag(userid, external_userid, add_tag=[t.id for t in new])
-    for tag in new:
-        session.add(
-            CustomerTag(
-                external_userid=external_userid, tag_id=tag.id, added_by_kind=by_kind, added_by=by
-            )
+    session.add_all(
+        CustomerTag(
+            external_userid=external_userid, tag_id=t.id, added_by_kind=by_kind, added_by=by
         )
+        for t in new
+    )
     await session.flush()
-    return [t.name for t in new]
+    names = [t.name for t in new]
+    requester = by if by_kind == "rep" else ""
+    what = await _what(session, external_userid, f"打标签「{'、'.join(names)}」")
+    await record_mark(
+        session, userid, external_userid, add=[t.id for t in new], notify=requester, what=what
+    )
+    return names
+
+
+async def _what(session: AsyncSession, external_userid: str, action: str) -> str:
+    customer = await session.get(Customer, external_userid)
+    name = (customer.name if customer else "") or external_userid
+    return f"给客户 {name} {action}"
+
+
+async def record_mark(
+    session: AsyncSession,
+    userid: str,
+    external_userid: str,
+    *,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    notify: str = "",
+    what: str = "",
+) -> None:
+    """Record the mark_tag effect that makes WeCom's relation match the local change.
+
+    notify: who hears about it if WeCom refuses (the rep who asked), with `what` it was.
+    """
+    body: JSON = {"userid": userid, "external_userid": external_userid,
+                  "add_tag": list(add), "remove_tag": list(remove)}  # fmt: skip
+    if notify:
+        body |= {"notify": notify, "what": what}
+    # Per customer in order: a remove recorded after an add must not overtake it.
+    await effects.add(session, "mark_tag", body, group=f"tags:{external_userid}")
 
 
 async def remove_tags(
     session: AsyncSession,
-    wecom: WeComClient,
     *,
     external_userid: str,
     userid: str,
@@ -176,30 +214,34 @@ async def remove_tags(
     by_kind: str = "rep",
     by: str = "",
 ) -> list[str]:
-    """Remove tags from a customer; returns only the names that were on it."""
+    """Remove tags from a customer (locally and through the outbox); the names removed."""
     wanted = {n.casefold() for n in _clean(names)}
     gone = [
         t for t in await customer_tags(session, external_userid) if t.name.casefold() in wanted
     ]
     if not gone:
         return []
-    await wecom.mark_tag(userid, external_userid, remove_tag=[t.id for t in gone])
     await session.execute(
         delete(CustomerTag).where(
             CustomerTag.external_userid == external_userid,
             CustomerTag.tag_id.in_([t.id for t in gone]),
         )
     )
+    requester = by if by_kind == "rep" else ""
+    what = await _what(session, external_userid, f"去掉标签「{'、'.join(t.name for t in gone)}」")
+    await record_mark(
+        session, userid, external_userid, remove=[t.id for t in gone], notify=requester, what=what
+    )
     logger.info("tags removed customer=%s by=%s/%s n=%d", external_userid, by_kind, by, len(gone))
     return [t.name for t in gone]
 
 
-async def sync_corp_tags(session: AsyncSession, wecom: WeComClient) -> int:
-    """Mirror WeCom's tag library (vanished tags marked deleted); returns the live count."""
-    data = await wecom.get_corp_tag_list()
+async def sync_corp_tags(session: AsyncSession, library: JSON) -> int:
+    """Mirror WeCom's tag library (get_corp_tag_list's answer, fetched before the
+    transaction); vanished tags are marked deleted. Returns the live count."""
     known = {t.id: t for t in await session.scalars(select(Tag))}
     seen: set[str] = set()
-    for group in data.get("tag_group") or []:
+    for group in library.get("tag_group") or []:
         for tag in _store_group(known, group):
             session.add(tag)
             seen.add(tag.id)

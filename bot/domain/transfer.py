@@ -1,18 +1,23 @@
-"""Reassigning customers: 在职继承 (transfer_customer) and 离职继承 (resigned transfer)."""
+"""Reassigning customers: 在职继承 (transfer_customer) and 离职继承 (resigned transfer).
+
+A transfer is recorded as an outbox effect; the local relation changes only when WeCom later
+says so (the contact events of the takeover), so a refusal changes nothing here. Whoever asked
+gets the per-customer result as an app message once WeCom has answered.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.errors import UsageError, UserError, WeComError
+from bot.core.errors import UsageError
 from bot.domain import customers as customer_service
-from bot.domain.models import FollowRelation
-from bot.wecom.client import JSON, WeComClient
+from bot.domain import staff as staff_service
+from bot.domain.models import Customer, FollowRelation
+from bot.outbox import effects
 
 logger = logging.getLogger(__name__)
 
@@ -30,36 +35,6 @@ TRANSFER_ERRORS = {
 LIMIT_HINT = "企业微信限制：每位客户 90 天内最多被在职转接 2 次"
 
 
-class TransferFailedError(UserError):
-    """WeCom refused a transfer in part or in whole; the message says what happened."""
-
-    code = "wecom_error"
-
-
-@dataclass
-class TransferResult:
-    """Per-customer outcome of a transfer: started ids and (id, errcode) failures."""
-
-    started: list[str] = field(default_factory=list)
-    failed: list[tuple[str, int]] = field(default_factory=list)
-    # A whole call WeCom refused (paging stops there); the pages before it stand.
-    error: WeComError | None = None
-    pending: int = 0
-
-
-def _collect(result: TransferResult, data: JSON, asked: Sequence[str]) -> None:
-    answered = {
-        str(c.get("external_userid")): int(c.get("errcode") or 0)
-        for c in data.get("customer") or []
-    }
-    for euid in asked:
-        code = answered.get(euid, 0)
-        if code == 0:
-            result.started.append(euid)
-        else:
-            result.failed.append((euid, code))
-
-
 def describe_errcode(errcode: int, *, on_job: bool = True) -> str:
     """A supervisor-facing reason for a transfer failure (on_job: 在职继承, with its limit)."""
     known = TRANSFER_ERRORS.get(errcode)
@@ -70,29 +45,51 @@ def describe_errcode(errcode: int, *, on_job: bool = True) -> str:
     return f"企业微信拒绝（errcode {errcode}）"
 
 
+def _reasons(on_job: bool) -> dict[str, str]:
+    """The requester's words for the errcodes a transfer answer may carry."""
+    codes = [*TRANSFER_ERRORS, 0]
+    reasons = {str(c): describe_errcode(c, on_job=on_job) for c in codes if c}
+    if on_job:
+        reasons["default"] = LIMIT_HINT
+    return reasons
+
+
+async def _names(session: AsyncSession, ids: list[str]) -> dict[str, str]:
+    rows = await session.execute(
+        select(Customer.external_userid, Customer.name).where(Customer.external_userid.in_(ids))
+    )
+    return {euid: name or euid for euid, name in rows.all()}
+
+
 async def assign_customer(
     session: AsyncSession,
-    wecom: WeComClient,
     *,
     external_userid: str,
     takeover_userid: str,
+    requested_by: str,
     handover_userid: str | None = None,
     msg: str | None = None,
-) -> TransferResult:
-    """在职继承 of one customer from its current rep (or handover_userid) to takeover_userid."""
+) -> int | None:
+    """Record the 在职继承 of one customer to takeover_userid; the effect's id."""
     handover = handover_userid or await customer_service.rep_of(session, external_userid)
     if handover is None:
         raise UsageError("这位客户目前没有跟进员工，无法转接")
     if handover == takeover_userid:
         raise UsageError("接手员工就是当前跟进员工")
-    data = await wecom.transfer_customer(handover, takeover_userid, [external_userid], msg)
-    result = TransferResult()
-    _collect(result, data, [external_userid])
-    logger.info(
-        "transfer customer=%s from=%s to=%s started=%d",
-        external_userid, handover, takeover_userid, len(result.started),
-    )  # fmt: skip
-    return result
+    labels = await staff_service.labels(session, [takeover_userid])
+    names = await _names(session, [external_userid])
+    takeover = labels.get(takeover_userid, takeover_userid)
+    payload = {
+        "handover_userid": handover, "takeover_userid": takeover_userid,
+        "external_userid": [external_userid], "msg": msg or "", "notify": requested_by,
+        "names": names, "takeover_label": takeover, "reasons": _reasons(on_job=True),
+        "what": f"把客户 {names.get(external_userid, external_userid)} 转给 {takeover}",
+    }  # fmt: skip
+    group = f"transfer:{external_userid}"
+    effect_id = await effects.add(session, "transfer", payload, group=group)
+    logger.info("transfer recorded customer=%s from=%s to=%s", external_userid, handover,
+                takeover_userid)  # fmt: skip
+    return effect_id
 
 
 async def customers_of(session: AsyncSession, userid: str) -> list[str]:
@@ -106,26 +103,28 @@ async def customers_of(session: AsyncSession, userid: str) -> list[str]:
 
 
 async def transfer_resigned(
-    session: AsyncSession, wecom: WeComClient, *, handover_userid: str, takeover_userid: str
-) -> TransferResult:
-    """离职继承 of every customer of a departed member, 100 per call."""
+    session: AsyncSession, *, handover_userid: str, takeover_userid: str, requested_by: str
+) -> int:
+    """Record the 离职继承 of every customer of a departed member, 100 per effect; how many."""
     if handover_userid == takeover_userid:
         raise UsageError("离职员工和接手员工不能是同一人")
     ids = await customers_of(session, handover_userid)
     if not ids:
         raise UsageError(f"{handover_userid} 名下没有客户")
-    result = TransferResult()
+    labels = await staff_service.labels(session, [takeover_userid, handover_userid])
+    takeover = labels.get(takeover_userid, takeover_userid)
     for start in range(0, len(ids), PAGE):
         page = ids[start : start + PAGE]
-        try:
-            data = await wecom.resigned_transfer_customer(handover_userid, takeover_userid, page)
-        except WeComError as exc:
-            result.error, result.pending = exc, len(ids) - start
-            break
-        _collect(result, data, page)
-    logger.info(
-        "resigned transfer from=%s to=%s started=%d failed=%d pending=%d",
-        handover_userid, takeover_userid, len(result.started), len(result.failed),
-        result.pending,
-    )  # fmt: skip
-    return result
+        what = (f"离职继承：{labels.get(handover_userid, handover_userid)} 的第 "
+                f"{start + 1}-{start + len(page)} 位客户转给 {takeover}")  # fmt: skip
+        payload: Mapping[str, object] = {
+            "handover_userid": handover_userid, "takeover_userid": takeover_userid,
+            "external_userid": page, "notify": requested_by,
+            "names": await _names(session, page), "takeover_label": takeover,
+            "reasons": _reasons(on_job=False), "what": what,
+        }  # fmt: skip
+        await effects.add(session, "resigned_transfer", dict(payload),
+                          group=f"resigned:{handover_userid}")  # fmt: skip
+    logger.info("resigned transfer recorded from=%s to=%s customers=%d", handover_userid,
+                takeover_userid, len(ids))  # fmt: skip
+    return len(ids)

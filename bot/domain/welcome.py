@@ -1,47 +1,40 @@
-"""The welcome message for a newly added customer: pick a template, render it, send it first.
+"""The welcome message for a newly added customer: pick a template, render it, record it.
 
-`send_welcome_msg` must be the first API call for an add event: the WelcomeCode is valid for
-20 s and single use. So everything before it is local (the database): the customer's name is
-known only when they were seen before; templates must read well without it.
+The WelcomeCode is valid for 20 s and single use, so the welcome is recorded first and sent
+straight after its commit, before anything else of the add event waits on WeCom. Everything
+before it is local: the customer's name is known only when they were seen before; templates
+must read well without it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aiohttp import web
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.errors import WeComError
-from bot.core.keys import CACHE, DB, WECOM
 from bot.domain.models import Channel, Customer, Staff, WelcomeTemplate
+from bot.outbox import effects
 
 logger = logging.getLogger(__name__)
 
 # The WelcomeCode's lifetime (wecom-reference §4): a replay older than this cannot succeed.
 CODE_TTL = 20
-# A code is claimed once before it is spent, so a replay of the same event never sends again.
-CODE_CLAIM_TTL = 5 * 60
-# Another app (or the console) already welcomed this customer: recorded, never retried.
-TAKEN_ERRCODES = frozenset({41051, 41096})
 ATTACHMENTS_MAX = 9
 SCOPE_ORDER = ("state", "user", "department", "default")
 _PLACEHOLDER = re.compile(r"\{(customer|rep)(?:\|([^{}]*))?\}")
 
-# Outcomes stored on the follow relation (FollowRelation.welcome).
-SENT, TAKEN, NONE, SKIPPED, FAILED, NO_TEMPLATE = (
-    "sent", "taken", "none", "skipped", "failed", "no_template",
-)  # fmt: skip
+# What the add event decided, stored on the follow relation (FollowRelation.welcome); what
+# delivery came to is the welcome effect's outcome (sent, taken by another app, expired).
+QUEUED, NONE, SKIPPED, NO_TEMPLATE = "queued", "none", "skipped", "no_template"
 
 
-def code_key(welcome_code: str) -> str:
-    """Cache key claiming a WelcomeCode for the one attempt it allows."""
-    return f"wecom:welcome-code:{welcome_code}"
+def effect_key(welcome_code: str) -> str:
+    """The welcome effect's idempotency key: one welcome per code, however often replayed."""
+    return f"welcome:{welcome_code}"
 
 
 def render(text: str, *, customer: str = "", rep: str = "") -> str:
@@ -120,7 +113,7 @@ async def pick_template(
     return min(rows, key=rank, default=None)
 
 
-def too_late(fields: Mapping[str, str], *, live: bool, now: float | None = None) -> bool:
+def too_late(fields: Mapping[str, str], *, live: bool, now: float) -> bool:
     """A replayed event whose WelcomeCode has expired (live deliveries always try)."""
     if live:
         return False
@@ -128,43 +121,49 @@ def too_late(fields: Mapping[str, str], *, live: bool, now: float | None = None)
         created = int(fields.get("CreateTime", "0"))
     except ValueError:
         return True
-    return (now or time.time()) - created > CODE_TTL
+    return now - created > CODE_TTL
 
 
-async def send_welcome(app: web.Application, fields: Mapping[str, str], *, live: bool) -> str:
-    """Send the welcome for an add event, before any other API call; returns the outcome."""
+def expires_at(fields: Mapping[str, str], now: float) -> float:
+    """When the event's WelcomeCode stops working (from its CreateTime, else from now)."""
+    try:
+        created = float(fields.get("CreateTime", ""))
+    except ValueError:
+        created = now
+    return min(created, now) + CODE_TTL
+
+
+async def record_welcome(
+    session: AsyncSession, fields: Mapping[str, str], *, live: bool, now: float
+) -> str:
+    """Record the welcome effect for an add event in this transaction; the decision.
+
+    The effect is keyed on the WelcomeCode, so a replayed event records nothing twice; the
+    sender delivers it straight after commit. Everything here is local: send_welcome_msg
+    must come within 20 s of the add, so nothing waits on WeCom before it.
+    """
     userid, euid = fields.get("UserID", ""), fields.get("ExternalUserID", "")
     code, state = fields.get("WelcomeCode", ""), fields.get("State", "")
     if not code:
         logger.info("welcome: no WelcomeCode user=%s customer=%s (console welcome)", userid, euid)
         return NONE
-    if too_late(fields, live=live):
+    if too_late(fields, live=live, now=now):
         logger.warning("welcome: replay after the code expired user=%s customer=%s", userid, euid)
         return SKIPPED
-    async with app[DB]() as session:
-        template = await pick_template(session, state=state, userid=userid)
-        if template is None:
-            logger.warning("welcome: no template for state=%s user=%s", state, userid)
-            return NO_TEMPLATE
-        customer = await session.get(Customer, euid)
-        staff = await session.get(Staff, userid)
-        text = render(
-            template.text, customer=customer.name if customer else "",
-            rep=staff.name if staff else "",
-        )  # fmt: skip
-        attachments = wecom_attachments(template.attachments or [])
+    template = await pick_template(session, state=state, userid=userid)
+    if template is None:
+        logger.warning("welcome: no template for state=%s user=%s", state, userid)
+        return NO_TEMPLATE
+    customer = await session.get(Customer, euid)
+    staff = await session.get(Staff, userid)
+    text = render(
+        template.text, customer=customer.name if customer else "", rep=staff.name if staff else ""
+    )
+    attachments = wecom_attachments(template.attachments or [])
     if not text.strip() and not attachments:
         return NO_TEMPLATE
-    if not await app[CACHE].set_nx(code_key(code), "1", CODE_CLAIM_TTL):
-        logger.info("welcome: code already spent on this add user=%s customer=%s", userid, euid)
-        return SKIPPED
-    try:
-        await app[WECOM].send_welcome_msg(code, text or None, attachments)
-    except WeComError as exc:
-        if exc.errcode in TAKEN_ERRCODES:
-            logger.info("welcome: already sent by another app customer=%s", euid)
-            return TAKEN
-        logger.error("welcome failed customer=%s errcode=%s", euid, exc.errcode)
-        return FAILED
-    logger.info("welcome sent template=%s user=%s customer=%s", template.id, userid, euid)
-    return SENT
+    payload = {"welcome_code": code, "text": text, "attachments": attachments,
+               "expires_at": expires_at(fields, now)}  # fmt: skip
+    await effects.add(session, "welcome", payload, key=effect_key(code))
+    logger.info("welcome queued template=%s user=%s customer=%s", template.id, userid, euid)
+    return QUEUED

@@ -2,7 +2,8 @@
 
 The request path commits the event to the inbox, then races the handler against a budget
 (~3 s): done in time -> the reply goes back passively in the HTTP response; late -> the
-response is empty and the reply goes out through message/send when the handler finishes.
+response is empty and the reply goes out as an outbox message when the handler finishes.
+The handler's writes and the row's done mark commit together (see EventContext).
 A sweeper re-runs rows that a crash or a failure left behind.
 """
 
@@ -14,16 +15,15 @@ import os
 import signal
 import time
 import uuid
-from dataclasses import dataclass
 
 from aiohttp import web
 
 from bot.core.db import utcnow
-from bot.core.errors import UserError, WeComError
-from bot.core.keys import CACHE, DB, INBOX, INSTANCE, ROUTER, SETTINGS, WECOM
+from bot.core.errors import UserError
+from bot.core.keys import CACHE, DB, INBOX, INSTANCE, ROUTER, SETTINGS
 from bot.core.tasks import periodic_ctx, spawn
 from bot.inbound import inbox
-from bot.inbound.router import EventContext, Reply
+from bot.inbound.router import ClaimLostError, EventContext, Reply, ReplyChannel
 from bot.wecom.crypto import parse_plain
 from bot.wecom.events import Event
 
@@ -35,14 +35,6 @@ SEEN_TTL = 600  # WeCom retries within ~15 s; ten minutes is ample for the fast 
 def seen_key(dedup_key: str) -> str:
     """Cache key of the de-duplication fast path (the inbox's unique key is the truth)."""
     return f"wecom:seen:{dedup_key}"
-
-
-@dataclass
-class _Delivery:
-    """Whether the HTTP response is still waiting for the reply, and the reply if so."""
-
-    passive_open: bool = True
-    reply: Reply | None = None
 
 
 async def accept(
@@ -80,14 +72,14 @@ async def accept(
         return None
     if settings.fault == "kill_after_inbox_commit":
         os.kill(os.getpid(), signal.SIGKILL)
-    delivery = _Delivery()
-    task = spawn(app, run_item(app, item_id, event, live=True, delivery=delivery))
+    channel = ReplyChannel()
+    task = spawn(app, run_item(app, item_id, event, live=True, channel=channel))
     budget = settings.reply_budget
     if received is not None:
         budget = max(0.0, budget - (time.perf_counter() - received))
     if await _within(task, budget):
-        return delivery.reply
-    delivery.passive_open = False
+        return channel.reply
+    channel.close()
     logger.info("handler over budget kind=%s inbox=%s: replying later", event.kind, item_id)
     return None
 
@@ -116,41 +108,76 @@ async def _within(task: asyncio.Task[None], budget: float) -> bool:
 
 
 async def run_item(
-    app: web.Application, item_id: int, event: Event, *, live: bool, delivery: _Delivery
+    app: web.Application,
+    item_id: int,
+    event: Event,
+    *,
+    live: bool,
+    channel: ReplyChannel,
+    attempt: int = 1,
 ) -> None:
-    """Run the handler for one inbox row and record the outcome; deliver its reply."""
-    settings = app[SETTINGS]
+    """Run the handler for one inbox row; its final transaction marks the row done.
+
+    A handler that wrote nothing is marked done here (batched). Its reply goes back passively
+    if WeCom still waits, else through the outbox: inside the handler's final transaction when
+    it was already late then, or in a small transaction of its own when it became late during
+    that commit (a crash in between loses only that reply, never the handler's work).
+    """
     handler = app[ROUTER].resolve(event)
     if handler is None:
         logger.info("unhandled event kind=%s inbox=%s: stored, acknowledged", event.kind, item_id)
         await app[INBOX].done(item_id, utcnow(), note="no handler")
         return
-    reply: Reply | None
+    ctx = EventContext(
+        event=event, app=app, live=live, item_id=item_id, attempt=attempt, channel=channel
+    )
     keeper = _LeaseKeeper(app, item_id)
     try:
-        reply = await handler(EventContext(event=event, app=app, live=live))
+        reply = await handler(ctx)
+    except ClaimLostError:
+        logger.warning("inbox row %s: claim lost; the worker that took it over handles it",
+                       item_id)  # fmt: skip
+        return
     except UserError as exc:
         reply = Reply(exc.message)
     except Exception as exc:  # noqa: BLE001 - any handler bug must be recorded, not lost
-        ref = uuid.uuid4().hex[:8]
-        logger.exception("handler failed kind=%s inbox=%s ref=%s", event.kind, item_id, ref)
-        async with app[DB].begin() as session:
-            status = await inbox.mark_failed(
-                session,
-                item_id,
-                error=f"{type(exc).__name__}: {exc} (ref {ref})",
-                now=utcnow(),
-                max_attempts=settings.inbox_max_attempts,
-            )
-        logger.warning("inbox row %s is now %s", item_id, status)
-        if live and event.msg_type == "text":
-            await _deliver(app, event, Reply(f"出错了，请稍后再试（编号 {ref}）"), delivery)
+        await _failed(app, ctx, exc)
         return
     finally:
         keeper.stop()
+    reply = reply or ctx.reply
+    if ctx.finished:
+        if reply is not None and not ctx.reply_recorded and not channel.give(reply):
+            await _reply_later(app, ctx, reply)
+        return
+    if reply is not None and not channel.give(reply):
+        async with ctx.transaction() as session:  # done mark and reply message together
+            await ctx.record_reply(session, reply)
+        return
     await app[INBOX].done(item_id, utcnow())
-    if reply is not None:
-        await _deliver(app, event, reply, delivery)
+
+
+async def _reply_later(app: web.Application, ctx: EventContext, reply: Reply) -> None:
+    async with app[DB].begin() as session:
+        await ctx.record_reply(session, reply)
+
+
+async def _failed(app: web.Application, ctx: EventContext, exc: Exception) -> None:
+    """Record a failed attempt (retry with back-off, or park); tell a member who wrote."""
+    ref = uuid.uuid4().hex[:8]
+    event, item_id = ctx.event, ctx.item_id
+    logger.error("handler failed kind=%s inbox=%s ref=%s", event.kind, item_id, ref,
+                 exc_info=exc)  # fmt: skip
+    async with app[DB].begin() as session:
+        assert item_id is not None
+        status = await inbox.mark_failed(
+            session, item_id, error=f"{type(exc).__name__}: {exc} (ref {ref})", now=utcnow(),
+            max_attempts=app[SETTINGS].inbox_max_attempts,
+        )  # fmt: skip
+        sorry = Reply(f"出错了，请稍后再试（编号 {ref}）")
+        if ctx.live and event.msg_type == "text" and not ctx.channel.give(sorry):
+            await ctx.record_reply(session, sorry)
+    logger.warning("inbox row %s is now %s", item_id, status)
 
 
 class _LeaseKeeper:
@@ -189,24 +216,6 @@ class _LeaseKeeper:
             self._timer = asyncio.get_running_loop().call_later(self._interval, self._fire)
 
 
-async def _deliver(app: web.Application, event: Event, reply: Reply, delivery: _Delivery) -> None:
-    if delivery.passive_open:
-        delivery.reply = reply
-        return
-    if not event.from_user or event.from_user == "sys":
-        return
-    wecom = app[WECOM]
-    try:
-        if reply.markdown:
-            await wecom.send_markdown(event.from_user, reply.text)
-        else:
-            await wecom.send_text(event.from_user, reply.text)
-    except WeComError as exc:
-        logger.error(
-            "active reply failed to=%s errcode=%s path=%s", event.from_user, exc.errcode, exc.path
-        )
-
-
 async def sweep(app: web.Application) -> int:
     """Process the rows that are due (failed retries and crashed claims); return how many."""
     settings = app[SETTINGS]
@@ -223,7 +232,8 @@ async def sweep(app: web.Application) -> int:
         processed += 1
         logger.info("inbox replay id=%s kind=%s attempt=%s", item.id, item.kind, item.attempts)
         event = Event(fields=parse_plain(item.payload.encode()), xml=item.payload)
-        await run_item(app, item.id, event, live=False, delivery=_Delivery(passive_open=False))
+        channel = ReplyChannel(passive_open=False)
+        await run_item(app, item.id, event, live=False, channel=channel, attempt=item.attempts)
     return processed
 
 

@@ -127,3 +127,31 @@ async def counts(session: AsyncSession) -> dict[str, int]:
     """Row counts by status, for the health page."""
     rows = await session.execute(select(InboxItem.status, func.count()).group_by(InboxItem.status))
     return {status: n for status, n in rows.all()}
+
+
+async def mark_done(
+    session: AsyncSession,
+    item_id: int,
+    *,
+    instance: str,
+    attempt: int,
+    now: datetime,
+    note: str = "",
+) -> bool:
+    """Mark our claimed row done in the caller's transaction; False if we no longer hold it.
+
+    The claim (instance and attempt) is the optimistic lock of the transactional inbox: a
+    worker whose lease ran out must not commit its writes beside the one that took over.
+    """
+    result = await session.execute(
+        update(InboxItem)
+        .where(
+            InboxItem.id == item_id,
+            InboxItem.status == "processing",
+            InboxItem.claimed_by == instance,
+            InboxItem.attempts == attempt,
+        )
+        .values(status="done", processed_at=now, last_error=note)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.core.errors import WeComError
-from bot.core.keys import CACHE, HTTP, SETTINGS, WECOM
+from bot.core.keys import CACHE, CLOCK, HTTP, SETTINGS, WECOM
 from bot.wecom.transport import (
     BUSY_ERRCODES,
     JSON,
@@ -41,6 +41,8 @@ __all__ = [
 # the client refuses them first, visibly, counting in the shared cache across workers.
 RATE_LIMITED_ERRCODE = -3
 MEMBER_MESSAGES_PER_MINUTE = 30
+# message/send's duplicate check window (seconds; WeCom allows up to 4 h).
+DEDUP_WINDOW = 4 * 3600
 
 
 def _given(**fields: Any) -> JSON:
@@ -57,18 +59,35 @@ class WeComClient(WeComTransport):
 
     # ----------------------------------------------------------------- app messages (§7.1)
 
-    async def _send_app(self, touser: str | Sequence[str], msgtype: str, body: JSON) -> JSON:
+    async def send_app(
+        self,
+        touser: str | Sequence[str],
+        msgtype: str,
+        body: Mapping[str, Any],
+        *,
+        dedup: bool = False,
+        retry: bool = True,
+    ) -> JSON:
+        """App message to members ("a|b", a list, or "@all"), e.g. msgtype "text" {"content"}.
+
+        dedup asks WeCom to drop the same content to the same member within DEDUP_WINDOW
+        seconds, so that a resend after a crash does not show twice.
+        """
         users = _users(touser)
         await self._check_member_rate(users)
-        payload = {"touser": users, "msgtype": msgtype, "agentid": self.agent_id}
-        return await self.post("message/send", {**payload, msgtype: body})
+        payload: JSON = {"touser": users, "msgtype": msgtype, "agentid": self.agent_id}
+        payload[msgtype] = dict(body)
+        if dedup:
+            payload |= {"enable_duplicate_check": 1, "duplicate_check_interval": DEDUP_WINDOW}
+        return await self.post("message/send", payload, retry=retry)
 
     async def _check_member_rate(self, users: str) -> None:
         if users == "@all":
             return
+        window = int(self.clock.timestamp() // 60)
         for user in users.split("|"):
-            key = f"wecom:rate:msg:{self.agent_id}:{user}"
-            if await self._cache.incr(key, 60) > MEMBER_MESSAGES_PER_MINUTE:
+            key = f"wecom:rate:msg:{self.agent_id}:{user}:{window}"
+            if await self._cache.incr(key, 120) > MEMBER_MESSAGES_PER_MINUTE:
                 raise WeComError(
                     RATE_LIMITED_ERRCODE,
                     f"rate limited: over {MEMBER_MESSAGES_PER_MINUTE} app messages a minute",
@@ -77,11 +96,11 @@ class WeComClient(WeComTransport):
 
     async def send_text(self, touser: str | Sequence[str], content: str) -> JSON:
         """App text message to members (list or "a|b" or "@all")."""
-        return await self._send_app(touser, "text", {"content": content})
+        return await self.send_app(touser, "text", {"content": content})
 
     async def send_markdown(self, touser: str | Sequence[str], content: str) -> JSON:
         """App markdown message to members."""
-        return await self._send_app(touser, "markdown", {"content": content})
+        return await self.send_app(touser, "markdown", {"content": content})
 
     async def send_textcard(
         self,
@@ -93,7 +112,7 @@ class WeComClient(WeComTransport):
     ) -> JSON:
         """App text-card message (title, description, link) to members."""
         card = {"title": title, "description": description, "url": url, "btntxt": btntxt}
-        return await self._send_app(touser, "textcard", card)
+        return await self.send_app(touser, "textcard", card)
 
     # ----------------------------------------------------------------- external contacts (§4)
 
@@ -110,7 +129,12 @@ class WeComClient(WeComTransport):
         return await self.post("externalcontact/batch/get_by_user", body)
 
     async def send_welcome_msg(
-        self, welcome_code: str, text: str | None = None, attachments: Sequence[JSON] = ()
+        self,
+        welcome_code: str,
+        text: str | None = None,
+        attachments: Sequence[JSON] = (),
+        *,
+        retry: bool = True,
     ) -> JSON:
         """Welcome message for a new customer (code valid 20 s, single use)."""
         body = _given(
@@ -118,7 +142,7 @@ class WeComClient(WeComTransport):
             text={"content": text} if text else None,
             attachments=list(attachments) or None,
         )
-        return await self.post("externalcontact/send_welcome_msg", body)
+        return await self.post("externalcontact/send_welcome_msg", body, retry=retry)
 
     async def get_corp_tag_list(
         self, tag_ids: Sequence[str] = (), group_ids: Sequence[str] = ()
@@ -145,20 +169,28 @@ class WeComClient(WeComTransport):
         external_userid: str,
         add_tag: Sequence[str] = (),
         remove_tag: Sequence[str] = (),
+        *,
+        retry: bool = True,
     ) -> JSON:
         """Add/remove corp tags on one member's customer."""
         body: JSON = {"userid": userid, "external_userid": external_userid}
         body |= {"add_tag": list(add_tag), "remove_tag": list(remove_tag)}
-        return await self.post("externalcontact/mark_tag", body)
+        return await self.post("externalcontact/mark_tag", body, retry=retry)
 
     async def remark(
-        self, userid: str, external_userid: str, remark: str, description: str | None = None
+        self,
+        userid: str,
+        external_userid: str,
+        remark: str,
+        description: str | None = None,
+        *,
+        retry: bool = True,
     ) -> JSON:
         """Set a member's remark (and description) for a customer."""
         body = _given(
             userid=userid, external_userid=external_userid, remark=remark, description=description
         )
-        return await self.post("externalcontact/remark", body)
+        return await self.post("externalcontact/remark", body, retry=retry)
 
     async def transfer_customer(
         self,
@@ -166,6 +198,8 @@ class WeComClient(WeComTransport):
         takeover_userid: str,
         external_userids: Sequence[str],
         msg: str | None = None,
+        *,
+        retry: bool = True,
     ) -> JSON:
         """在职继承: hand up to 100 customers to another member."""
         body = _given(
@@ -174,15 +208,20 @@ class WeComClient(WeComTransport):
             external_userid=list(external_userids),
             transfer_success_msg=msg or None,
         )
-        return await self.post("externalcontact/transfer_customer", body)
+        return await self.post("externalcontact/transfer_customer", body, retry=retry)
 
     async def resigned_transfer_customer(
-        self, handover_userid: str, takeover_userid: str, external_userids: Sequence[str]
+        self,
+        handover_userid: str,
+        takeover_userid: str,
+        external_userids: Sequence[str],
+        *,
+        retry: bool = True,
     ) -> JSON:
         """离职继承: hand a departed member's customers to another member."""
         body: JSON = {"handover_userid": handover_userid, "takeover_userid": takeover_userid}
         body["external_userid"] = list(external_userids)
-        return await self.post("externalcontact/resigned/transfer_customer", body)
+        return await self.post("externalcontact/resigned/transfer_customer", body, retry=retry)
 
     # ----------------------------------------------------------------- 微信客服 kf (§5)
 
@@ -194,18 +233,29 @@ class WeComClient(WeComTransport):
         return await self.post("kf/sync_msg", body)
 
     async def kf_send_msg(
-        self, touser: str, open_kfid: str, msgtype: str, content: Mapping[str, Any]
+        self,
+        touser: str,
+        open_kfid: str,
+        msgtype: str,
+        content: Mapping[str, Any],
+        *,
+        msgid: str | None = None,
+        retry: bool = True,
     ) -> JSON:
-        """Send a kf message, e.g. msgtype "text" with content {"content": "..."}."""
-        body = {"touser": touser, "open_kfid": open_kfid, "msgtype": msgtype, msgtype: content}
-        return await self.post("kf/send_msg", body)
+        """Send a kf message, e.g. msgtype "text" with content {"content": "..."}.
+
+        msgid (unique per kf account) makes a resend of the same message recognisable.
+        """
+        body = _given(touser=touser, open_kfid=open_kfid, msgid=msgid, msgtype=msgtype)
+        body[msgtype] = dict(content)
+        return await self.post("kf/send_msg", body, retry=retry)
 
     async def kf_send_msg_on_event(
-        self, code: str, msgtype: str, content: Mapping[str, Any]
+        self, code: str, msgtype: str, content: Mapping[str, Any], *, retry: bool = True
     ) -> JSON:
         """Send the one message an event code (welcome_code / msg_code) allows."""
         body = {"code": code, "msgtype": msgtype, msgtype: content}
-        return await self.post("kf/send_msg_on_event", body)
+        return await self.post("kf/send_msg_on_event", body, retry=retry)
 
     async def kf_service_state_get(self, open_kfid: str, external_userid: str) -> JSON:
         """Session state (0-4) and servicer of one kf conversation."""
@@ -218,6 +268,8 @@ class WeComClient(WeComTransport):
         external_userid: str,
         service_state: int,
         servicer_userid: str | None = None,
+        *,
+        retry: bool = True,
     ) -> JSON:
         """Move a kf conversation to another state (3 needs a servicer)."""
         body = _given(
@@ -226,7 +278,7 @@ class WeComClient(WeComTransport):
             service_state=service_state,
             servicer_userid=servicer_userid or None,
         )
-        return await self.post("kf/service_state/trans", body)
+        return await self.post("kf/service_state/trans", body, retry=retry)
 
     async def groupchat_get(self, chat_id: str) -> JSON:
         """A customer group's name, owner and member_list (type 1 member, 2 external)."""
@@ -245,10 +297,15 @@ class WeComClient(WeComTransport):
         """Resolve an OAuth code: members get `userid`, others `openid`/`external_userid`."""
         return await self.get("auth/getuserinfo", code=code)
 
-    async def webhook_send(self, key: str, payload: Mapping[str, Any]) -> JSON:
+    async def webhook_send(
+        self, key: str, payload: Mapping[str, Any], *, retry: bool = True
+    ) -> JSON:
         """Post to a group robot (no access token; the key is the credential)."""
         params = {"key": key}
-        return await self._call("POST", "webhook/send", params=params, json=payload, auth=False)
+        return await self._call(
+            "POST", "webhook/send", params=params, json=payload, auth=False,
+            retries=None if retry else 0,
+        )  # fmt: skip
 
 
 async def wecom_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -261,5 +318,6 @@ async def wecom_ctx(app: web.Application) -> AsyncIterator[None]:
         corp_id=settings.corp_id,
         secret=settings.secret.get_secret_value(),
         agent_id=settings.agent_id,
+        clock=app[CLOCK],
     )
     yield

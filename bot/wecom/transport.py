@@ -10,7 +10,9 @@ from typing import Any
 
 import aiohttp
 
+from bot.core import db
 from bot.core.cache import Cache, LockTimeoutError
+from bot.core.clock import Clock
 from bot.core.errors import WeComError
 
 logger = logging.getLogger(__name__)
@@ -65,6 +67,14 @@ def jsapi_signature(ticket: str, noncestr: str, timestamp: str | int, url: str) 
     return hashlib.sha1(raw.encode()).hexdigest()
 
 
+class TransactionalCallError(RuntimeError):
+    """A WeCom call was made while the task held a database transaction (a bug).
+
+    The call could take seconds; meanwhile the transaction would hold its connection (on
+    SQLite, the only one) and its locks. Effects go through the outbox; reads happen first.
+    """
+
+
 class WeComTransport:
     """Token, tickets and the HTTP exchange with retries; the typed calls live in WeComClient."""
 
@@ -81,6 +91,7 @@ class WeComTransport:
         retries: int = 3,
         backoff: float = 0.5,
         sleep: Sleep = asyncio.sleep,
+        clock: Clock | None = None,
     ) -> None:
         self._session = session
         self._cache = cache
@@ -93,6 +104,7 @@ class WeComTransport:
         self._retries = retries
         self._backoff = backoff
         self._sleep = sleep
+        self.clock = clock or Clock()
         self._local_locks: dict[str, asyncio.Lock] = {}
         self._token_key = token_key(corp_id, secret)
 
@@ -163,9 +175,13 @@ class WeComTransport:
         """GET /cgi-bin/{path} with the access token; WeComError on a non-zero errcode."""
         return await self._call("GET", path, params={k: str(v) for k, v in params.items()})
 
-    async def post(self, path: str, json: Mapping[str, Any]) -> JSON:
-        """POST JSON to /cgi-bin/{path} with the access token; WeComError on failure."""
-        return await self._call("POST", path, json=json)
+    async def post(self, path: str, json: Mapping[str, Any], *, retry: bool = True) -> JSON:
+        """POST JSON to /cgi-bin/{path} with the access token; WeComError on failure.
+
+        retry=False makes one attempt at busy and network errors (the token is still
+        refreshed once): the outbox retries effects itself, with longer back-off.
+        """
+        return await self._call("POST", path, json=json, retries=None if retry else 0)
 
     async def _call(
         self,
@@ -175,7 +191,11 @@ class WeComTransport:
         params: Mapping[str, str] | None = None,
         json: Mapping[str, Any] | None = None,
         auth: bool = True,
+        retries: int | None = None,
     ) -> JSON:
+        if db.in_transaction():
+            raise TransactionalCallError(f"WeCom {path} called inside a database transaction")
+        budget = self._retries if retries is None else retries
         token_retried = False
         attempt = 0  # busy and network retries share one budget
         while True:
@@ -187,7 +207,7 @@ class WeComTransport:
             try:
                 data = await self._send(method, path, query, json)
             except WeComError as exc:
-                if attempt < self._retries:
+                if attempt < budget:
                     attempt += 1
                     logger.warning("wecom %s: %s, retry %d", path, exc.errmsg, attempt)
                     await self._pause(attempt)
@@ -201,7 +221,7 @@ class WeComTransport:
                 logger.warning("wecom %s: errcode %d, refreshing token", path, errcode)
                 await self._cached(self._token_key, self._fetch_token, stale=token)
                 continue
-            if errcode in BUSY_ERRCODES and attempt < self._retries:
+            if errcode in BUSY_ERRCODES and attempt < budget:
                 attempt += 1
                 logger.warning("wecom %s: errcode %d, retry %d", path, errcode, attempt)
                 await self._pause(attempt)

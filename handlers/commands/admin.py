@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.domain import staff as staff_service
 from bot.domain import tags
-from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role, words
+from bot.wecom.client import JSON
+from handlers.commands.engine import ArgError, CommandRouter, Context, Prep, Reply, Role, words
 
 router = CommandRouter()
 
@@ -38,13 +39,8 @@ async def role_set(ctx: Context, args: str) -> Reply:
     return Reply(f"已把 {member.userid} 设为{label}，部门 {member.departments or '—'}")
 
 
-@router.command(
-    "tagnew", aliases=["新标签"], help="在企业标签库里新建标签",
-    usage="/tagnew 标签… [组=分组名]", example="/tagnew 高意向 待回访 组=客户意向",
-    role=Role.ADMIN,
-)  # fmt: skip
-async def tag_create(ctx: Context, args: str) -> Reply:
-    """Create corp tags (in WeCom and locally)."""
+def _tag_args(args: str) -> tuple[str, list[str]]:
+    """(group, names) of /tagnew's arguments."""
     group, names = tags.DEFAULT_GROUP, []
     for word in words(args):
         prefix = next((p for p in _GROUP_PREFIXES if word.startswith(p)), None)
@@ -54,21 +50,44 @@ async def tag_create(ctx: Context, args: str) -> Reply:
             names.append(word)
     if not names:
         raise ArgError("请写至少一个标签名")
-    before = set(await tags.all_tag_names(ctx.session))
-    created = await tags.ensure_tags(ctx.session, ctx.wecom, names, group_name=group)
+    return group, names
+
+
+async def _create_tags(prep: Prep, args: str) -> tuple[list[str], list[str]]:
+    """Before the transaction: create the missing tags in WeCom; (new names, existing names)."""
+    group, names = _tag_args(args)
+    async with prep.db() as session:
+        before = set(await tags.all_tag_names(session))
+    created = await tags.ensure_tags(prep.db, prep.wecom, names, group_name=group)
     new = [t.name for t in created if t.name not in before]
-    existing = [n for n in names if n in before]
+    return new, [n for n in names if n in before]
+
+
+@router.command(
+    "tagnew", aliases=["新标签"], help="在企业标签库里新建标签",
+    usage="/tagnew 标签… [组=分组名]", example="/tagnew 高意向 待回访 组=客户意向",
+    role=Role.ADMIN, prepare=_create_tags,
+)  # fmt: skip
+async def tag_create(ctx: Context, args: str) -> Reply:
+    """Create corp tags (in WeCom, then locally; done by the prepare step)."""
+    group, _names = _tag_args(args)
+    new, existing = ctx.prepared
     text = f"已在「{group}」新建：{'、'.join(new)}" if new else "没有新建标签"
     if existing:
         text += f"\n已存在：{'、'.join(existing)}"
     return Reply(text)
 
 
+async def _read_library(prep: Prep, args: str) -> JSON:
+    """Before the transaction: WeCom's whole tag library."""
+    return await prep.wecom.get_corp_tag_list()
+
+
 @router.command(
     "tagsync", aliases=["同步标签"], help="从企业微信同步整个标签库",
-    usage="/tagsync", role=Role.ADMIN,
+    usage="/tagsync", role=Role.ADMIN, prepare=_read_library,
 )  # fmt: skip
 async def tag_sync(ctx: Context, args: str) -> Reply:
     """Mirror WeCom's tag library now."""
-    count = await tags.sync_corp_tags(ctx.session, ctx.wecom)
+    count = await tags.sync_corp_tags(ctx.session, ctx.prepared)
     return Reply(f"已同步，标签库共 {count} 个标签。")

@@ -19,4 +19,4 @@ async def text_command(ctx: EventContext) -> Reply:
     text = ctx.event.text
     if not command_dispatch.is_command(text):
         return Reply(HINT)
-    return await command_dispatch.handle(ctx.app, REGISTRY, ctx.event.from_user, text)
+    return await command_dispatch.handle(ctx, REGISTRY, text)

@@ -29,8 +29,8 @@ async def tag_add(ctx: Context, args: str) -> Reply:
     customer = await ctx.customer(ref)
     userid = await customers.acting_userid(ctx.session, ctx.user, customer.external_userid)
     added = await tags.add_tags(
-        ctx.session, ctx.wecom, external_userid=customer.external_userid, userid=userid,
-        names=names, by_kind="rep", by=ctx.user.userid, create_missing=False,
+        ctx.session, external_userid=customer.external_userid, userid=userid, names=names,
+        by_kind="rep", by=ctx.user.userid,
     )  # fmt: skip
     current = await _current(ctx, customer.external_userid)
     if not added:
@@ -54,8 +54,8 @@ async def tag_remove(ctx: Context, args: str) -> Reply:
     customer = await ctx.customer(ref)
     userid = await customers.acting_userid(ctx.session, ctx.user, customer.external_userid)
     removed = await tags.remove_tags(
-        ctx.session, ctx.wecom, external_userid=customer.external_userid, userid=userid,
-        names=names, by_kind="rep", by=ctx.user.userid,
+        ctx.session, external_userid=customer.external_userid, userid=userid, names=names,
+        by_kind="rep", by=ctx.user.userid,
     )  # fmt: skip
     current = await _current(ctx, customer.external_userid)
     if not removed:

@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.cache import Cache
@@ -22,21 +21,14 @@ from bot.core.errors import PermissionDeniedError, UserError, WeComError
 from bot.core.keys import CACHE, DB, SETTINGS, WECOM
 from bot.domain import audit, lookup
 from bot.domain import staff as staff_service
-from bot.inbound.router import Reply
-from handlers.commands.engine import ArgError, Command, CommandRouter, Context, Role
+from bot.domain.models import Staff
+from bot.inbound.router import ClaimLostError, EventContext, Reply
+from bot.wecom import errcodes
+from handlers.commands.engine import ArgError, Command, CommandRouter, Context, Prep, Role
 
 logger = logging.getLogger(__name__)
 
 SLASHES = ("/", "／")
-# WeCom refusals a member can understand (errcode -> reason); others show the errcode only.
-WECOM_REASONS = {
-    -1: "企业微信繁忙，请稍后再试",
-    45009: "调用太频繁，请稍后再试",
-    45033: "调用太频繁，请稍后再试",
-    60011: "应用没有这项权限",
-    81013: "员工不在应用的可见范围内",
-    84061: "企业微信里该员工与客户已不是好友关系",
-}
 # How long a "which customer?" question stays answerable with /1../9.
 CHOICE_TTL = 300
 
@@ -67,15 +59,15 @@ def parse(text: str) -> Parsed:
     return Parsed(name.strip(), args.strip())
 
 
-async def handle(app: web.Application, registry: CommandRouter, userid: str, text: str) -> Reply:
-    """Answer one command text from a member."""
+async def handle(ctx: EventContext, registry: CommandRouter, text: str) -> Reply:
+    """Answer one command text from a member (the app chat event in ctx)."""
+    app, userid = ctx.app, ctx.event.from_user
     parsed = parse(text)
     choices: dict[str, str] = {}
     if parsed.name.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
         picked = await _pop_choice(app[CACHE], userid, int(parsed.name))
         if isinstance(picked, str):
-            await _audit_bare(app, userid, "cmd:choice", parsed.name, "not_found")
-            return Reply(picked)
+            return await _bare(ctx, "cmd:choice", parsed.name, "not_found", Reply(picked))
         original, ref, euid = picked
         parsed, choices = parse(original), {ref: euid}
     if not parsed.name:  # a lone "/" is a request for help
@@ -86,59 +78,80 @@ async def handle(app: web.Application, registry: CommandRouter, userid: str, tex
         parsed = Parsed(alias, f"{head} {parsed.args}".strip())
     command = registry.get(parsed.name)
     if command is None:
-        return await _unknown(app, registry, userid, parsed)
-    return await _run(app, registry, command, userid, parsed, choices)
+        return await _unknown(ctx, registry, parsed)
+    return await _run(ctx, registry, command, parsed, choices)
 
 
-async def _audit_bare(
-    app: web.Application, userid: str, action: str, target: str, result: str
-) -> None:
-    """Audit an attempt that never reached a command (unknown name, stale choice)."""
+async def _bare(ctx: EventContext, action: str, target: str, result: str, reply: Reply) -> Reply:
+    """Audit an attempt that never reached a command (unknown name, stale choice) and answer."""
+    async with ctx.transaction() as session:
+        await audit.record(
+            session, actor=ctx.event.from_user, action=action, target=target, result=result
+        )
+        ctx.reply = reply
+    return reply
+
+
+async def _caller(ctx: EventContext, now: datetime) -> Staff:
+    """The calling member, synced from WeCom when due (both before the command's transaction)."""
+    app, userid = ctx.app, ctx.event.from_user
+    await staff_service.ensure_synced(app[DB], app[SETTINGS], app[WECOM], userid, now=now)
     async with app[DB].begin() as session:
-        await audit.record(session, actor=userid, action=action, target=target, result=result)
+        return await staff_service.get_staff(session, app[SETTINGS], userid)
 
 
-async def _unknown(
-    app: web.Application, registry: CommandRouter, userid: str, parsed: Parsed
-) -> Reply:
-    await _sync_caller(app, userid)
-    async with app[DB].begin() as session:
-        staff = await staff_service.get_staff(session, app[SETTINGS], userid)
-        hints = registry.suggest(parsed.name, Role.of(staff.role))
-    await _audit_bare(app, userid, "cmd:?", parsed.name, "unknown")
+async def _unknown(ctx: EventContext, registry: CommandRouter, parsed: Parsed) -> Reply:
+    staff = await _caller(ctx, utcnow())
+    hints = registry.suggest(parsed.name, Role.of(staff.role))
     text = f"没有命令 /{parsed.name}。"
     if hints:
         text += "你是不是想输入 " + " 或 ".join(f"/{h}" for h in hints) + "？"
-    return Reply(text + "\n发送 /help 查看可用命令。")
+    reply = Reply(text + "\n发送 /help 查看可用命令。")
+    return await _bare(ctx, "cmd:?", parsed.name, "unknown", reply)
 
 
 async def _run(
-    app: web.Application,
+    ctx: EventContext,
     registry: CommandRouter,
     command: Command,
-    userid: str,
     parsed: Parsed,
     choices: dict[str, str],
 ) -> Reply:
+    """Check the role, prepare (WeCom reads), then run the command in the row's transaction.
+
+    Nothing here calls WeCom inside the transaction: commands record effects, and a command's
+    `prepare` step (reads, creating a missing corp tag) runs before it opens.
+    """
+    app, userid = ctx.app, ctx.event.from_user
     now = utcnow()
     result, reply = "ok", Reply("")
     try:
-        await _sync_caller(app, userid, now)
-        async with app[DB].begin() as session:
-            staff = await staff_service.get_staff(session, app[SETTINGS], userid)
-            role = Role.of(staff.role)
-            if role < command.role:
-                raise PermissionDeniedError(
-                    f"/{command.name} 需要{command.role.label}权限，你目前是{role.label}。"
-                )
-            ctx = Context(
-                user=staff, role=role, session=session, wecom=app[WECOM],
-                settings=app[SETTINGS], app=app, cache=app[CACHE], now=now,
-                registry=registry, choices=choices,
+        staff = await _caller(ctx, now)
+        role = Role.of(staff.role)
+        if not staff.active:
+            raise PermissionDeniedError("你的账号已停用或已离职，不能再使用命令。")
+        if role < command.role:
+            raise PermissionDeniedError(
+                f"/{command.name} 需要{command.role.label}权限，你目前是{role.label}。"
+            )
+        prepared = None
+        if command.prepare is not None:
+            prep = Prep(app=app, user=staff, role=role, wecom=app[WECOM], settings=app[SETTINGS],
+                        db=app[DB], now=now)  # fmt: skip
+            prepared = await command.prepare(prep, parsed.args)
+        async with ctx.transaction() as session:
+            session.add(staff)
+            context = Context(
+                user=staff, role=role, session=session, settings=app[SETTINGS], app=app,
+                cache=app[CACHE], now=now, registry=registry, choices=choices,
+                prepared=prepared,
             )  # fmt: skip
-            reply = await command.func(ctx, parsed.args)
+            reply = await command.func(context, parsed.args)
             await _audit(session, userid, command, parsed, "ok", now)
+            ctx.reply = reply
         return reply
+    except ClaimLostError:
+        raise
     except lookup.AmbiguousCustomerError as exc:
         await _remember_choice(app[CACHE], userid, parsed, exc)
         result, reply = "ambiguous", Reply(exc.message)
@@ -146,22 +159,17 @@ async def _run(
         result, reply = "usage", Reply(f"{exc.message}\n{command.usage_text()}")
     except UserError as exc:
         result, reply = exc.code, Reply(exc.message)
-    except WeComError as exc:  # a refusal, not a bug: say what WeCom said, change nothing
+    except WeComError as exc:  # a refusal while preparing: say what WeCom said, change nothing
         logger.warning("command refused by wecom cmd=%s errcode=%s", command.name, exc.errcode)
-        reason = WECOM_REASONS.get(exc.errcode, "企业微信拒绝了这次操作")
-        result, reply = "wecom_error", Reply(f"{reason}（errcode {exc.errcode}），没有改动。")
+        result, reply = "wecom_error", Reply(f"{errcodes.describe(exc.errcode)}，没有改动。")
     except Exception:  # noqa: BLE001 - a command bug must reach the user as a reference only
         ref = uuid.uuid4().hex[:8]
         logger.exception("command failed cmd=%s user=%s ref=%s", command.name, userid, ref)
         result, reply = "error", Reply(f"出错了，请稍后再试（编号 {ref}）")
-    async with app[DB].begin() as session:
+    async with ctx.transaction() as session:
         await _audit(session, userid, command, parsed, result, now)
+        ctx.reply = reply
     return reply
-
-
-async def _sync_caller(app: web.Application, userid: str, now: datetime | None = None) -> None:
-    """Name and departments from WeCom when first seen or a day old (before any transaction)."""
-    await staff_service.ensure_synced(app[DB], app[SETTINGS], app[WECOM], userid, now=now)
 
 
 async def _audit(

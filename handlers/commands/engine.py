@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
@@ -24,7 +24,7 @@ from bot.inbound.router import Reply
 
 if TYPE_CHECKING:
     from aiohttp import web
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.core.cache import Cache
     from bot.core.settings import Settings
@@ -35,6 +35,7 @@ __all__ = [
     "Command",
     "CommandRouter",
     "Context",
+    "Prep",
     "Reply",
     "Role",
     "first",
@@ -76,14 +77,31 @@ class ArgError(UsageError):
     """The arguments do not fit the command; the dispatcher appends its usage and example."""
 
 
+@dataclass(frozen=True)
+class Prep:
+    """What a command's prepare step may use: WeCom reads (and creating a missing corp tag)
+    before the command's transaction opens, with its own short database sessions."""
+
+    app: web.Application
+    user: Staff
+    role: Role
+    wecom: WeComClient
+    settings: Settings
+    db: async_sessionmaker[AsyncSession]
+    now: datetime
+
+
 @dataclass
 class Context:
-    """Everything a command may use; built per command by the dispatcher."""
+    """Everything a command may use; built per command by the dispatcher.
+
+    The session is the command's transaction, which also marks the callback handled; a command
+    never calls WeCom (the client is not here): it records effects (bot.outbox.effects).
+    """
 
     user: Staff
     role: Role
     session: AsyncSession
-    wecom: WeComClient
     settings: Settings
     app: web.Application
     cache: Cache
@@ -91,6 +109,8 @@ class Context:
     registry: CommandRouter
     # Answers to an earlier "which customer?" question: reference text -> external_userid.
     choices: Mapping[str, str] = field(default_factory=dict)
+    # What the command's prepare step returned (None without one).
+    prepared: Any = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -103,6 +123,7 @@ class Context:
 
 
 CommandFunc = Callable[[Context, str], Awaitable[Reply]]
+PrepareFunc = Callable[[Prep, str], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -117,6 +138,7 @@ class Command:
     role: Role
     aliases: tuple[str, ...] = ()
     hidden: bool = False
+    prepare: PrepareFunc | None = None
 
     def usage_text(self) -> str:
         """Usage and example lines."""
@@ -150,13 +172,19 @@ class CommandRouter:
         role: Role = Role.REP,
         aliases: Sequence[str] = (),
         hidden: bool = False,
+        prepare: PrepareFunc | None = None,
     ) -> Callable[[CommandFunc], CommandFunc]:
-        """Register the decorated function as /name (and its aliases)."""
+        """Register the decorated function as /name (and its aliases).
+
+        prepare runs before the command's transaction (WeCom reads); its result is
+        ctx.prepared.
+        """
 
         def register(func: CommandFunc) -> CommandFunc:
+            usage_line = usage or f"/{name}"
             self._add(
                 Command(
-                    name, func, help, usage or f"/{name}", example, role, tuple(aliases), hidden
+                    name, func, help, usage_line, example, role, tuple(aliases), hidden, prepare
                 )
             )
             return func

@@ -16,6 +16,7 @@ from bot.domain import (
     timeparse,
     timesplit,
 )
+from bot.domain import staff as staff_service
 from bot.domain.models import Customer, Followup
 from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role, first
 
@@ -137,9 +138,9 @@ async def escalation_open(ctx: Context, args: str) -> Reply:
     item = await escalations.open_escalation(
         ctx.session, external_userid=customer.external_userid, userid=rep, reason=reason
     )
-    await notify.notify_escalation(ctx.session, ctx.wecom, ctx.settings, item)
-    leads = await notify.supervisors_of(ctx.session, rep, settings=ctx.settings)
-    who = "、".join(leads) if leads else "（暂无主管，已记录）"
+    leads = await notify.notify_escalation(ctx.session, ctx.settings, item, now=ctx.now)
+    labels = await staff_service.labels(ctx.session, leads)
+    who = "、".join(labels[u] for u in leads) if leads else "（暂无主管，已记录）"
     return Reply(f"已升级 #{item.id}：{customer.name} · {item.reason}\n已通知：{who}")
 
 

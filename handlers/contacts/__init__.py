@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.core.keys import DB, SETTINGS, WECOM
+from bot.core.keys import SETTINGS
 from bot.domain import audit, contacts, notify
 from bot.inbound.router import EventContext, EventRouter
 
@@ -24,9 +24,10 @@ FAIL_REASONS = {
 async def customer_edited(ctx: EventContext) -> None:
     """The rep edited the customer (remark, description, tags): fetch and store."""
     fields = ctx.event.fields
-    await contacts.sync_contact(
-        ctx.app, userid=fields.get("UserID", ""), external_userid=fields.get("ExternalUserID", "")
-    )
+    userid, euid = fields.get("UserID", ""), fields.get("ExternalUserID", "")
+    detail = await contacts.fetch_contact(ctx.app, euid)
+    async with ctx.transaction() as session:
+        await contacts.store_contact(session, userid=userid, external_userid=euid, detail=detail)
 
 
 @router.on("event", _EVENT, "del_external_contact")
@@ -34,15 +35,17 @@ async def customer_deleted(ctx: EventContext) -> None:
     """The rep deleted the customer (or 在职继承 moved them away)."""
     fields = ctx.event.fields
     moved = fields.get("Source", "") == contacts.BY_TRANSFER
-    await contacts.end_relation(ctx.app, fields, status="transferred" if moved else "deleted")
+    async with ctx.transaction() as session:
+        await contacts.end_relation(session, fields, status="transferred" if moved else "deleted")
 
 
 @router.on("event", _EVENT, "del_follow_user")
 async def rep_deleted(ctx: EventContext) -> None:
     """The customer deleted the rep: the relation is lost and the supervisors hear of it."""
     fields = ctx.event.fields
-    await contacts.end_relation(ctx.app, fields, status="lost")
-    await contacts.tell_supervisors_lost(ctx.app, fields)
+    async with ctx.transaction() as session:
+        await contacts.end_relation(session, fields, status="lost")
+        await contacts.tell_supervisors_lost(session, ctx.app[SETTINGS], fields)
 
 
 @router.on("event", _EVENT, "transfer_fail")
@@ -51,14 +54,13 @@ async def transfer_failed(ctx: EventContext) -> None:
     fields = ctx.event.fields
     takeover, euid = fields.get("UserID", ""), fields.get("ExternalUserID", "")
     reason = fields.get("FailReason", "")
-    async with ctx.app[DB].begin() as session:
+    async with ctx.transaction() as session:
         await audit.record(
             session, actor="wecom", action="transfer_fail", target=euid,
             detail={"takeover": takeover, "reason": reason}, result="failed",
         )  # fmt: skip
         leads = await notify.supervisors_of(session, takeover, settings=ctx.app[SETTINGS])
+        words = FAIL_REASONS.get(reason, reason or "原因未知")
+        text = f"【转接失败】客户 {euid} 未能转给 {takeover}：{words}。客户仍由原员工跟进。"
+        await notify.notify(session, leads, text)
     logger.info("transfer failed customer=%s takeover=%s reason=%s", euid, takeover, reason)
-    words = FAIL_REASONS.get(reason, reason or "原因未知")
-    text = f"【转接失败】客户 {euid} 未能转给 {takeover}：{words}。客户仍由原员工跟进。"
-    if leads:
-        await notify.notify_user(ctx.app[WECOM], leads, text)

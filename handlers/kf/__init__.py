@@ -12,4 +12,4 @@ router = EventRouter()
 async def kf_news(ctx: EventContext) -> None:
     """Pull with the callback's token from the saved cursor and handle every message."""
     fields = ctx.event.fields
-    await kf.sync(ctx.app, token=fields.get("Token", ""), open_kfid=fields.get("OpenKfId", ""))
+    await kf.sync(ctx, token=fields.get("Token", ""), open_kfid=fields.get("OpenKfId", ""))

@@ -7,9 +7,10 @@ from collections import Counter
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.errors import WeComError
-from bot.core.keys import KB, WECOM
+from bot.core.keys import KB
+from bot.outbox import effects
 from knowledge.model import KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -44,17 +45,19 @@ def welcome_message(kb: KnowledgeBase) -> tuple[str, dict[str, Any]]:
     return "msgmenu", menu
 
 
-async def on_event(app: web.Application, event: dict[str, Any], open_kfid: str) -> None:
-    """kf events: the enter_session welcome; failures are logged, never retried."""
+async def on_event(
+    session: AsyncSession, app: web.Application, event: dict[str, Any], open_kfid: str,
+    *, sent_at: float,
+) -> None:  # fmt: skip
+    """kf events: the enter_session welcome is recorded (once per code); others are logged."""
     kind = str(event.get("event_type") or "")
     if kind == "enter_session" and event.get("welcome_code"):
+        code = str(event["welcome_code"])
         msgtype, body = welcome_message(app[KB].snapshot.kb)
-        try:
-            await app[WECOM].kf_send_msg_on_event(str(event["welcome_code"]), msgtype, body)
-        except WeComError as exc:
-            logger.warning("kf welcome failed kf=%s errcode=%s", open_kfid, exc.errcode)
-            return
-        logger.info("kf welcome sent kf=%s customer=%s", open_kfid, event.get("external_userid"))
+        # The code lives 20 s from the event (wecom-reference §5.4).
+        payload = {"code": code, "msgtype": msgtype, "body": body, "expires_at": sent_at + 20}
+        await effects.add(session, "kf.event_send", payload, key=f"kf-welcome:{code}")
+        logger.info("kf welcome queued kf=%s customer=%s", open_kfid, event.get("external_userid"))
     elif kind == "msg_send_fail":
         logger.warning("kf message %s not delivered (type %s)", event.get("fail_msgid"),
                        event.get("fail_type"))  # fmt: skip

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-
-from aiohttp import web
-
-from bot.core.keys import SETTINGS, WECOM
-from bot.domain import notify
 from bot.domain.pipeline import PipelineResult
-
-logger = logging.getLogger(__name__)
 
 ANSWER_PREVIEW = 60
 QUESTION_MAX = 300
@@ -33,19 +25,3 @@ def notice_text(result: PipelineResult, *, open_kfid: str, reason: str, queued: 
         note = f"：{hit.rule.caution}" if hit.rule.caution else ""
         lines.append(f"⚠ {hit.rule.name}（{hit.phrase}）{note}")
     return "\n".join(lines)
-
-
-async def tell(
-    app: web.Application, result: PipelineResult, *, servicer: str, open_kfid: str, reason: str
-) -> None:
-    """Notify the servicer; a queued handover goes to the other servicers or supervisors."""
-    settings = app[SETTINGS]
-    if servicer:
-        targets = [servicer]
-    else:
-        targets = list(settings.kf_servicer_ids) or sorted(settings.supervisor_ids)
-    if not targets:
-        logger.warning("kf handover customer=%s: nobody to notify", result.external_userid)
-        return
-    text = notice_text(result, open_kfid=open_kfid, reason=reason, queued=not servicer)
-    await notify.notify_user(app[WECOM], targets, text)

@@ -1,24 +1,31 @@
 """Answering a kf customer: auto-reply, menu clicks, media messages, human handover.
 
-kf/send_msg is allowed only in session states 0/1 and for 5 messages after the customer's
-last one (wecom-reference §5.3); we count our sends and stop at the limit, treat 95018 (wrong
-state) as "a human has it", and never retry a failed send in a loop.
+The session state is read before the message's transaction; everything the bot then says or
+does (kf/send_msg, service_state/trans, the servicer's notice) is recorded as effects in that
+transaction, in one group per conversation so they go out in order. kf/send_msg is allowed in
+states 0/1 and for 5 messages after the customer's last one (wecom-reference §5.3): the count
+is of the sends recorded since that message, in the database, across workers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import WeComError
-from bot.core.keys import CACHE, DB, KB, SETTINGS, WECOM
+from bot.core.keys import CACHE, KB, SETTINGS, WECOM
 from bot.domain.models import Message
 from bot.domain.pipeline import PipelineResult
-from handlers.kf import notice as kf_notice
+from bot.outbox import effects
+from bot.outbox.model import Effect
+from handlers.kf import notice
 from knowledge import misses
 from knowledge.model import Attachment, FaqEntry
 
@@ -26,9 +33,8 @@ logger = logging.getLogger(__name__)
 
 SEND_LIMIT = 5  # messages per customer message (kf rule)
 SEND_WINDOW = 48 * 3600  # kf/send_msg is allowed this long after the customer's last message
-BAD_STATE = 95018  # the session is not in a state that allows kf/send_msg
 BOT_STATES = (0, 1)  # new, or handled by the bot/API
-QUEUE, HUMAN = 2, 3
+HUMAN = 3
 MENU_QUESTIONS = 6
 # A request for a person; "人工" alone only when nothing follows that makes it a topic
 # ("人工智能", "人工香精", "人工色素" are questions about things, not about people).
@@ -36,9 +42,6 @@ HUMAN_REQUEST = re.compile(
     r"转人工|找人工|要人工|接人工|人工客服|人工服务|找客服|真人|客服在吗"
     r"|人工(?=$|[\s，,。.！!？?~～吧呢啊呀吗哈])"
 )
-
-# What a send came to (Conversation.send).
-SENT, LIMITED, HUMAN_HAS_IT, FAILED = "sent", "limited", "human", "failed"
 
 HOLDING = "您的问题已收到，正在为您转接人工客服，请稍候～"
 HANDOVER_NOW = "好的，正在为您转接人工客服，请稍候～"
@@ -61,111 +64,136 @@ def media_label(msgtype: str) -> str:
     return MEDIA_LABELS.get(msgtype, "消息")
 
 
-def sends_key(open_kfid: str, external_userid: str) -> str:
-    """Cache counter of our sends since the customer's last message."""
-    return f"kf:sends:{open_kfid}:{external_userid}"
-
-
 def round_robin_key(open_kfid: str) -> str:
     """Cache counter picking the next servicer."""
     return f"kf:rr:{open_kfid}"
 
 
+def answer_key(message_id: int) -> str:
+    """Effect key of the bot's answer to one inbound message (the sidebar reads its state)."""
+    return f"kf-answer:{message_id}"
+
+
+def _msgid(key: str) -> str:
+    """kf/send_msg's msgid (<= 32 of [0-9a-zA-Z_-], unique per account) for an effect key."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class Conversation:
-    """One customer on one kf account."""
+    """One customer on one kf account, as one message's transaction sees it."""
 
     app: web.Application
+    session: AsyncSession
     open_kfid: str
     external_userid: str
 
-    async def customer_wrote(self) -> None:
-        """The customer's message re-opens the 5-message window."""
-        await self.app[CACHE].delete(sends_key(self.open_kfid, self.external_userid))
+    @property
+    def group(self) -> str:
+        """The effects of one conversation go out in the order they were recorded."""
+        return f"kf:{self.open_kfid}:{self.external_userid}"
 
-    async def state(self) -> int:
-        """The session state (0-4); 3 when the call fails, so the bot stays quiet."""
-        try:
-            data = await self.app[WECOM].kf_service_state_get(self.open_kfid, self.external_userid)
-        except WeComError as exc:
-            logger.error(
-                "kf state failed customer=%s errcode=%s", self.external_userid, exc.errcode
-            )
-            return HUMAN
-        return int(data.get("service_state") or 0)
-
-    async def send(self, msgtype: str, content: dict[str, Any]) -> str:
-        """kf/send_msg within the limits, tried once; SENT or why not (logged)."""
-        count = await self.app[CACHE].incr(
-            sends_key(self.open_kfid, self.external_userid), SEND_WINDOW
-        )
-        if count > SEND_LIMIT:
+    async def send(self, msgtype: str, body: dict[str, Any], *, key: str) -> bool:
+        """Record a kf/send_msg within the 5-message window; False when over it."""
+        if await self._sent_since_customer() >= SEND_LIMIT:
             logger.warning("kf send limit reached customer=%s", self.external_userid)
-            return LIMITED
-        try:
-            await self.app[WECOM].kf_send_msg(
-                self.external_userid, self.open_kfid, msgtype, content
+            return False
+        payload = {"touser": self.external_userid, "open_kfid": self.open_kfid,
+                   "msgtype": msgtype, "body": body, "msgid": _msgid(key)}  # fmt: skip
+        await effects.add(self.session, "kf.send", payload, key=key, group=self.group)
+        return True
+
+    async def _sent_since_customer(self) -> int:
+        last = await self.session.scalar(
+            select(func.max(Message.created_at)).where(
+                Message.external_userid == self.external_userid,
+                Message.open_kfid == self.open_kfid,
+                Message.source == "kf",
+                Message.direction == "in",
             )
-        except WeComError as exc:
-            if exc.errcode == BAD_STATE:
-                logger.info("kf send refused: a person has customer=%s", self.external_userid)
-                return HUMAN_HAS_IT
-            logger.error("kf send failed customer=%s errcode=%s", self.external_userid,
-                         exc.errcode)  # fmt: skip
-            return FAILED
-        return SENT
+        )
+        query = select(func.count()).where(
+            Effect.group_key == self.group, Effect.kind == "kf.send"
+        )
+        if last is not None:
+            query = query.where(Effect.created_at >= last)
+        return int(await self.session.scalar(query) or 0)
 
 
-async def respond(conv: Conversation, result: PipelineResult, *, menu_id: str = "") -> None:
-    """Decide and act on one customer text that the pipeline has stored."""
-    if await conv.state() not in BOT_STATES:
-        return  # queued or with a human: the bot stays out of it
+async def read_state(app: web.Application, open_kfid: str, external_userid: str) -> int:
+    """The session state (0-4), read before the transaction; 3 when the read fails, so the
+    bot stays quiet rather than talk over a person."""
+    try:
+        data = await app[WECOM].kf_service_state_get(open_kfid, external_userid)
+    except WeComError as exc:
+        logger.error("kf state failed customer=%s errcode=%s", external_userid, exc.errcode)
+        return HUMAN
+    return int(data.get("service_state") or 0)
+
+
+async def respond(
+    conv: Conversation, result: PipelineResult, *, state: int, menu_id: str = ""
+) -> str:
+    """Decide and record what to do about one customer text; what it came to."""
+    if state not in BOT_STATES:
+        return "human"  # queued or with a human: the bot stays out of it
     if menu_id and await _menu_click(conv, result, menu_id):
-        return
+        return "menu"
     if wants_human(result.text):
         await handover(conv, result, holding=HANDOVER_NOW, reason="客户要求人工")
-        return
+        return "handover"
     best = result.best
     if result.decision == "auto" and best is not None:
-        if await answer(conv, result, best.entry) in (SENT, HUMAN_HAS_IT):
-            return
-        await handover(conv, result, holding="", reason="自动回复未送达")
-        return
+        if await answer(conv, result, best.entry):
+            return "answered"
+        await handover(conv, result, holding="", reason="自动回复超出发送次数")
+        return "handover"
     await handover(conv, result, holding=HOLDING, reason="机器人没有把握")
-    async with conv.app[DB].begin() as session:
-        await misses.record(
-            session, result.text, source="kf", best_entry_id=best.entry.id if best else None,
-            best_confidence=best.confidence if best else None,
-        )  # fmt: skip
+    await misses.record(
+        conv.session, result.text, source="kf", best_entry_id=best.entry.id if best else None,
+        best_confidence=best.confidence if best else None,
+    )  # fmt: skip
+    return "handover"
 
 
-async def respond_media(conv: Conversation, result: PipelineResult, msgtype: str) -> None:
+async def respond_media(conv: Conversation, result: PipelineResult, *, state: int,
+                        msgtype: str) -> str:  # fmt: skip
     """An image, voice note, file...: the bot cannot read it, so a person takes over."""
-    if await conv.state() not in BOT_STATES:
-        return
+    if state not in BOT_STATES:
+        return "human"
     label = media_label(msgtype)
     await handover(
         conv, result, holding=MEDIA_HOLDING.format(label=label),
         reason=f"客户发来{label}，机器人无法识别",
     )  # fmt: skip
+    return "handover"
 
 
-async def answer(conv: Conversation, result: PipelineResult, entry: FaqEntry) -> str:
-    """Send an FAQ answer (and its attachment) and log it; the text's send outcome."""
+async def answer(conv: Conversation, result: PipelineResult, entry: FaqEntry) -> bool:
+    """Record an FAQ answer (and its attachment) and log it; False when over the limit."""
     text = entry.answer
     link = entry.attachment
     # A kf link card needs an uploaded thumbnail; without one the URL goes in the text.
     if link is not None and link.kind == "link" and link.url and not link.media_id:
         text = f"{text}\n{link.title or '详情'}：{link.url}"
-    outcome = await conv.send("text", {"content": text})
-    if outcome != SENT:
-        return outcome
+    key = answer_key(result.message_id)
+    if not await conv.send("text", {"content": text}, key=key):
+        return False
     if link is not None and link.media_id:
         part = _attachment(link)
         if part is not None:
-            await conv.send(*part)
-    await _log_reply(conv, result.message_id, text, entry.id)
-    return SENT
+            await conv.send(*part, key=f"{key}:attachment")
+    inbound = await conv.session.get(Message, result.message_id)
+    if inbound is not None:
+        inbound.auto_replied = True
+    conv.session.add(
+        Message(
+            source="kf", direction="out", external_userid=conv.external_userid,
+            open_kfid=conv.open_kfid, text=text, matched_faq=entry.id, auto_replied=True,
+        )  # fmt: skip
+    )
+    logger.info("kf auto-reply customer=%s entry=%s", conv.external_userid, entry.id)
+    return True
 
 
 def _attachment(att: Attachment) -> tuple[str, dict[str, Any]] | None:
@@ -183,58 +211,35 @@ def _attachment(att: Attachment) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-async def _log_reply(conv: Conversation, reply_to: int, text: str, entry_id: str) -> None:
-    async with conv.app[DB].begin() as session:
-        inbound = await session.get(Message, reply_to)
-        if inbound is not None:
-            inbound.auto_replied = True
-        session.add(
-            Message(
-                source="kf",
-                direction="out",
-                external_userid=conv.external_userid,
-                open_kfid=conv.open_kfid,
-                text=text,
-                matched_faq=entry_id,
-                auto_replied=True,
-            )  # fmt: skip
-        )
-    logger.info("kf auto-reply customer=%s entry=%s", conv.external_userid, entry_id)
-
-
 async def handover(
     conv: Conversation, result: PipelineResult, *, holding: str, reason: str
 ) -> None:
-    """Holding reply, then service_state/trans to a servicer (3) or the queue (2); notify."""
-    if holding and await conv.send("text", {"content": holding}) == HUMAN_HAS_IT:
-        return  # the session moved to a person since we looked: nothing to hand over
+    """Holding reply, then service_state/trans (a servicer, else the queue) and the notice."""
+    base = f"kf-handover:{result.message_id}"
+    if holding:
+        await conv.send("text", {"content": holding}, key=f"{base}:holding")
     servicer = await _pick_servicer(conv)
-    state = await _transfer(conv, servicer)
-    if state is None:
-        # The customer was told a person is coming: someone must hear of it regardless.
-        reason = f"{reason}；自动转接失败，请在微信客服中手动接待"
-    logger.info("kf handover customer=%s state=%s", conv.external_userid, state)
-    await kf_notice.tell(conv.app, result, servicer=servicer if state == HUMAN else "",
-                         open_kfid=conv.open_kfid, reason=reason)  # fmt: skip
-
-
-async def _transfer(conv: Conversation, servicer: str) -> int | None:
-    """service_state/trans to 3 with the servicer, else (or on refusal) 2; None if both fail."""
-    wecom, kfid, euid = conv.app[WECOM], conv.open_kfid, conv.external_userid
-    if servicer:
-        try:
-            await wecom.kf_service_state_trans(kfid, euid, HUMAN, servicer)
-        except WeComError as exc:  # the servicer may be off duty: the queue is the fallback
-            logger.warning("kf trans to %s failed customer=%s errcode=%s", servicer, euid,
-                           exc.errcode)  # fmt: skip
-        else:
-            return HUMAN
-    try:
-        await wecom.kf_service_state_trans(kfid, euid, QUEUE)
-    except WeComError as exc:
-        logger.error("kf queue failed customer=%s errcode=%s", euid, exc.errcode)
-        return None
-    return QUEUE
+    settings = conv.app[SETTINGS]
+    others = list(settings.kf_servicer_ids) or sorted(settings.supervisor_ids)
+    texts = {
+        which: notice.notice_text(result, open_kfid=conv.open_kfid, reason=why, queued=queued)
+        for which, why, queued in (
+            ("servicer", reason, False),
+            ("queue", reason, True),
+            ("failed", f"{reason}；自动转接失败，请在微信客服中手动接待", True),
+        )
+    }
+    notices = {
+        "servicer": {"touser": [servicer] if servicer else [], "text": texts["servicer"]},
+        "queue": {"touser": others, "text": texts["queue"]},
+        "failed": {"touser": others, "text": texts["failed"]},
+    }
+    if not others and not servicer:
+        logger.warning("kf handover customer=%s: nobody to notify", conv.external_userid)
+    payload = {"open_kfid": conv.open_kfid, "external_userid": conv.external_userid,
+               "servicer": servicer, "notice": notices}  # fmt: skip
+    await effects.add(conv.session, "kf.trans", payload, key=f"{base}:trans", group=conv.group)
+    logger.info("kf handover customer=%s servicer=%s", conv.external_userid, servicer or "-")
 
 
 async def _pick_servicer(conv: Conversation) -> str:
@@ -258,8 +263,8 @@ async def _menu_click(conv: Conversation, result: PipelineResult, menu_id: str) 
             for e in entries[:MENU_QUESTIONS]
         ]
         menu = {"head_content": f"「{category}」常见问题：", "list": items}
-        return await conv.send("msgmenu", menu) == SENT
+        return await conv.send("msgmenu", menu, key=f"kf-menu:{result.message_id}")
     if menu_id.startswith("faq:"):
         entry = kb.entry(menu_id[4:])
-        return entry is not None and await answer(conv, result, entry) == SENT
+        return entry is not None and await answer(conv, result, entry)
     return False

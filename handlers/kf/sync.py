@@ -1,8 +1,10 @@
 """微信客服 (kf): pull with kf/sync_msg, answer from the FAQ, or hand over to a human.
 
-The callback only says "there is news"; `sync` pulls pages from the persisted cursor and saves
-it after each page, so a crash re-reads at most one page and the pipeline's message
-de-duplication keeps a re-read message from being answered twice.
+The callback only says "there is news"; `sync` pulls pages from the persisted cursor. Each
+customer message is stored, decided and answered (as outbox effects) in one transaction, so a
+crash leaves it either untouched or fully handled; the cursor is saved after each page, and
+the last save commits with the inbox row's done mark. A crash re-reads at most one page, and
+the message's unique key makes the re-read a no-op.
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.cache import LockTimeoutError
 from bot.core.db import utcnow
 from bot.core.errors import WeComError
-from bot.core.keys import CACHE, DB, WECOM
+from bot.core.keys import CACHE, CLOCK, DB, WECOM
 from bot.domain import pipeline
-from bot.domain.models import KfCursor
-from handlers.kf import menu as kf_menu
-from handlers.kf import reply as kf_reply
+from bot.domain.models import KfCursor, Message
+from bot.inbound.router import EventContext
+from handlers.kf import menu, reply
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +35,6 @@ MAX_PAGES = 50
 # One sync per kf account at a time; a crashed holder frees the lock after this.
 SYNC_LOCK_HOLD = 120.0
 SYNC_LOCK_WAIT = 60.0
-# kf only keeps three days of messages; event ids are remembered as long.
-SEEN_TTL = 3 * 24 * 3600
 ORIGIN_CUSTOMER = 3
 
 
@@ -42,42 +43,38 @@ def sync_lock_key(open_kfid: str) -> str:
     return f"kf:sync-lock:{open_kfid}"
 
 
-def seen_event_key(msgid: str) -> str:
-    """Cache key marking a kf event message as handled."""
-    return f"kf:seen:{msgid}"
-
-
 async def load_cursor(session: AsyncSession, open_kfid: str) -> str:
     """The saved cursor of a kf account ("" the first time)."""
     row = await session.get(KfCursor, open_kfid)
     return row.cursor if row else ""
 
 
-async def save_cursor(app: web.Application, open_kfid: str, cursor: str) -> None:
-    """Persist the cursor (its own transaction: it must survive what follows)."""
-    async with app[DB].begin() as session:
-        row = await session.get(KfCursor, open_kfid)
-        if row is None:
-            session.add(KfCursor(open_kfid=open_kfid, cursor=cursor, updated_at=utcnow()))
-        else:
-            row.cursor = cursor
+async def save_cursor(session: AsyncSession, open_kfid: str, cursor: str) -> None:
+    """Persist the cursor in the caller's transaction."""
+    row = await session.get(KfCursor, open_kfid)
+    if row is None:
+        session.add(KfCursor(open_kfid=open_kfid, cursor=cursor, updated_at=utcnow()))
+    else:
+        row.cursor = cursor
 
 
-async def sync(app: web.Application, *, token: str, open_kfid: str) -> int:
+async def sync(ctx: EventContext, *, token: str, open_kfid: str) -> int:
     """Pull and handle everything new for one kf account; returns messages seen."""
+    app = ctx.app
     try:
         async with app[CACHE].lock(sync_lock_key(open_kfid), SYNC_LOCK_HOLD, SYNC_LOCK_WAIT):
-            return await _pull(app, token=token, open_kfid=open_kfid)
+            return await _pull(ctx, token=token, open_kfid=open_kfid)
     except LockTimeoutError:
         logger.warning("kf sync of %s still busy elsewhere; skipping this notice", open_kfid)
         return 0
 
 
-async def _pull(app: web.Application, *, token: str, open_kfid: str) -> int:
+async def _pull(ctx: EventContext, *, token: str, open_kfid: str) -> int:
+    app = ctx.app
     async with app[DB]() as session:
         cursor = await load_cursor(session, open_kfid)
     seen = 0
-    for _ in range(MAX_PAGES):
+    for page in range(MAX_PAGES):
         try:
             data = await app[WECOM].kf_sync_msg(token or None, open_kfid, cursor)
         except WeComError as exc:
@@ -88,11 +85,13 @@ async def _pull(app: web.Application, *, token: str, open_kfid: str) -> int:
             seen += 1
             await _handle_safely(app, msg, open_kfid)
         cursor = str(data.get("next_cursor") or cursor)
-        await save_cursor(app, open_kfid, cursor)
-        if not int(data.get("has_more") or 0):
+        last = not int(data.get("has_more") or 0) or page == MAX_PAGES - 1
+        async with ctx.transaction(final=last) as session:
+            await save_cursor(session, open_kfid, cursor)
+        if last:
+            if int(data.get("has_more") or 0):
+                logger.warning("kf sync of %s stopped after %d pages", open_kfid, MAX_PAGES)
             break
-    else:
-        logger.warning("kf sync of %s stopped after %d pages", open_kfid, MAX_PAGES)
     return seen
 
 
@@ -107,17 +106,19 @@ async def _handle_safely(app: web.Application, msg: Mapping[str, Any], open_kfid
 def is_stale(msg: Mapping[str, Any], now: float | None = None) -> bool:
     """Sent longer ago than kf/send_msg allows an answer (48 h): read after a long outage."""
     sent = int(msg.get("send_time") or 0)
-    return bool(sent) and (now or time.time()) - sent > kf_reply.SEND_WINDOW
+    return bool(sent) and (now or time.time()) - sent > reply.SEND_WINDOW
 
 
 async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid: str) -> None:
     """One item of msg_list: customer messages are stored and answered; events are handled."""
     msgtype = str(msg.get("msgtype") or "")
     msgid = str(msg.get("msgid") or "")
+    now = app[CLOCK].timestamp()
     if msgtype == "event":
-        if msgid and not await app[CACHE].set_nx(seen_event_key(msgid), "1", SEEN_TTL):
-            return
-        await kf_menu.on_event(app, dict(msg.get("event") or {}), open_kfid)
+        sent_at = float(msg.get("send_time") or now)
+        async with app[DB].begin() as session:
+            await menu.on_event(session, app, dict(msg.get("event") or {}), open_kfid,
+                                sent_at=sent_at)  # fmt: skip
         return
     if int(msg.get("origin") or 0) != ORIGIN_CUSTOMER:
         return  # a servicer's or the system's own message
@@ -126,29 +127,49 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
     if not euid:
         logger.warning("kf: %s message %s without a customer id", msgtype, msgid)
         return
-    body = msg.get("text") or {}
-    if msgtype == "text":
-        result = await pipeline.handle_customer_text(
-            app, source="kf", external_userid=euid, text=str(body.get("content") or ""),
-            open_kfid=kfid, source_msgid=msgid or None, allow_auto_reply=True,
-        )  # fmt: skip
-    else:
-        result = await pipeline.record_inbound(
-            app, source="kf", external_userid=euid, text=f"[{kf_reply.media_label(msgtype)}]",
-            open_kfid=kfid, source_msgid=msgid or None,
-        )  # fmt: skip
-    if result.answered:
+    if msgid and await _answered(app, msgid):
         logger.info("kf: message %s already handled", msgid)
         return
-    if result.duplicate:
-        logger.warning("kf: message %s was stored but never answered; answering now", msgid)
-    if is_stale(msg):
-        logger.info("kf: message %s is older than 48 h; stored, not answered", msgid)
-    else:
-        conv = kf_reply.Conversation(app, kfid, euid)
-        await conv.customer_wrote()
-        if msgtype == "text":
-            await kf_reply.respond(conv, result, menu_id=str(body.get("menu_id") or ""))
+    stale = is_stale(msg, now)
+    # Reads first: the rules' needs, and who has the conversation now.
+    body = msg.get("text") or {}
+    prepared = None
+    if msgtype == "text":
+        prepared = await pipeline.prepare(
+            app, source="kf", external_userid=euid, text=str(body.get("content") or ""),
+            allow_auto_reply=True,
+        )  # fmt: skip
+    state = reply.HUMAN if stale else await reply.read_state(app, kfid, euid)
+    async with app[DB].begin() as session:
+        if prepared is not None:
+            result = await pipeline.record(
+                app, session, prepared, open_kfid=kfid, source_msgid=msgid or None
+            )
         else:
-            await kf_reply.respond_media(conv, result, msgtype)
-    await pipeline.mark_answered(app, result.message_id)
+            label = reply.media_label(msgtype)
+            result = await pipeline.record_inbound(
+                session, source="kf", external_userid=euid, text=f"[{label}]", open_kfid=kfid,
+                source_msgid=msgid or None,
+            )  # fmt: skip
+        if result.answered:
+            return  # another worker finished it meanwhile
+        conv = reply.Conversation(app, session, kfid, euid)
+        if stale:
+            logger.info("kf: message %s is older than 48 h; stored, not answered", msgid)
+        elif prepared is not None:
+            await reply.respond(conv, result, state=state, menu_id=str(body.get("menu_id") or ""))
+        else:
+            await reply.respond_media(conv, result, state=state, msgtype=msgtype)
+        await pipeline.mark_answered(session, result.message_id)
+    if prepared is not None and not result.duplicate:
+        await pipeline.publish(app, result, source="kf")
+
+
+async def _answered(app: web.Application, msgid: str) -> bool:
+    async with app[DB]() as session:
+        answered = await session.scalar(
+            select(Message.answered_at).where(
+                Message.source == "kf", Message.source_msgid == msgid
+            )
+        )
+    return answered is not None

@@ -1,9 +1,11 @@
-"""Durable reminders: due follow-ups and unsent escalation alerts, fired once across workers.
+"""Durable reminders: due follow-ups, and escalations nobody was alerted about.
 
-State lives in the database: a follow-up is reminded when `reminded_at` is set, an escalation
-alerted when `notified_at` is. Each worker claims a row with a conditional UPDATE
-(`... WHERE reminded_at IS NULL`) committed before sending, so exactly one worker wins it;
-the loop ticks at start-up too, so reminders that fell due during downtime go out once.
+A follow-up is reminded when `reminded_at` is set; that mark and the reminder's app message
+(an outbox effect) commit together, so a crash leaves both or neither, and the outbox then
+delivers the message at least once (WeCom drops a resend within 4 h). Rows are taken with
+FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one writer), so two workers never remind
+the same follow-up. The loop ticks at start-up too: reminders that fell due during downtime
+go out once.
 """
 
 from __future__ import annotations
@@ -15,107 +17,65 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.db import utcnow
-from bot.core.errors import WeComError
-from bot.core.keys import DB, SETTINGS, WECOM
+from bot.core.keys import CLOCK, DB, SETTINGS
 from bot.core.settings import Settings
 from bot.core.tasks import periodic_ctx
 from bot.domain import notify, timeparse
 from bot.domain.models import Customer, Escalation, Followup
-from bot.wecom.client import BUSY_ERRCODES, NETWORK_ERRCODE, WeComClient
+from bot.outbox import effects
 
 logger = logging.getLogger(__name__)
 
 # Rows handled per tick and kind; the rest wait for the next tick.
 BATCH = 100
-# Failures worth another try next tick; anything else (bad userid, no permission) is final.
-TRANSIENT = BUSY_ERRCODES | {NETWORK_ERRCODE}
 # textcard description limit is 512 bytes; keep the note well inside it.
 NOTE_MAX = 120
 
 
 async def tick(app: web.Application, now: datetime | None = None) -> tuple[int, int]:
-    """One pass: (follow-up reminders sent, escalation alerts sent)."""
-    now = now or utcnow()
-    sm, wecom, settings = app[DB], app[WECOM], app[SETTINGS]
-    reminders = await remind_due(sm, wecom, settings, now)
-    alerts = await alert_pending(sm, wecom, settings)
+    """One pass: (follow-up reminders recorded, escalation alerts recorded)."""
+    now = now or app[CLOCK].now()
+    async with app[DB].begin() as session:
+        reminders = await remind_due(session, app[SETTINGS], now)
+    async with app[DB].begin() as session:
+        alerts = await alert_unnotified(session, app[SETTINGS], now)
     return reminders, alerts
 
 
-async def remind_due(
-    sm: async_sessionmaker[AsyncSession], wecom: WeComClient, settings: Settings, now: datetime
-) -> int:
-    """Remind the owners of follow-ups that are due and not yet reminded; returns how many."""
-    async with sm() as session:
-        ids = list(
-            await session.scalars(
-                select(Followup.id)
-                .where(
-                    Followup.done_at.is_(None),
-                    Followup.reminded_at.is_(None),
-                    Followup.due_at.is_not(None),
-                    Followup.due_at <= now,
-                )
-                .order_by(Followup.due_at, Followup.id)
-                .limit(BATCH)
-            )
+async def remind_due(session: AsyncSession, settings: Settings, now: datetime) -> int:
+    """Mark due follow-ups reminded and record their reminders; returns how many."""
+    query = (
+        select(Followup)
+        .where(
+            Followup.done_at.is_(None),
+            Followup.reminded_at.is_(None),
+            Followup.due_at.is_not(None),
+            Followup.due_at <= now,
         )
-    sent = 0
-    for followup_id in ids:
-        if not await _claim_followup(sm, followup_id, now):
-            continue  # another worker took it
-        if await _send_reminder(sm, wecom, settings, followup_id, now):
-            sent += 1
-    return sent
-
-
-async def _claim_followup(
-    sm: async_sessionmaker[AsyncSession], followup_id: int, now: datetime
-) -> bool:
-    async with sm.begin() as session:
-        result = await session.execute(
-            update(Followup)
-            .where(
-                Followup.id == followup_id,
-                Followup.reminded_at.is_(None),
-                Followup.done_at.is_(None),
-            )
-            .values(reminded_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(result, "rowcount", 0))
-
-
-async def _send_reminder(
-    sm: async_sessionmaker[AsyncSession],
-    wecom: WeComClient,
-    settings: Settings,
-    followup_id: int,
-    now: datetime,
-) -> bool:
-    async with sm() as session:
-        followup = await session.get(Followup, followup_id)
-        assert followup is not None
+        .order_by(Followup.due_at, Followup.id)
+        .limit(BATCH)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    count = 0
+    for followup in list(await session.scalars(query)):
         customer = await session.get(Customer, followup.external_userid)
-    name = (customer.name if customer else "") or followup.external_userid
-    try:
-        await send_reminder(wecom, settings, followup, name, now)
-    except WeComError as exc:
-        logger.error("reminder failed followup=%s errcode=%s", followup_id, exc.errcode)
-        if exc.errcode in TRANSIENT:
-            await _unclaim_followup(sm, followup_id, now)
-        return False
-    logger.info("reminder sent followup=%s to=%s", followup_id, followup.userid)
-    return True
+        name = (customer.name if customer else "") or followup.external_userid
+        payload = reminder_payload(settings, followup, name, now)
+        await effects.add(session, "message", payload, key=f"reminder:{followup.id}")
+        followup.reminded_at = now
+        count += 1
+    if count:
+        logger.info("reminders recorded: %d", count)
+    return count
 
 
-async def send_reminder(
-    wecom: WeComClient, settings: Settings, followup: Followup, name: str, now: datetime
-) -> None:
+def reminder_payload(
+    settings: Settings, followup: Followup, name: str, now: datetime
+) -> dict[str, object]:
     """A textcard linking to the sidebar (plain text when no public URL is configured)."""
     due = ""
     if followup.due_at is not None:
@@ -124,8 +84,9 @@ async def send_reminder(
     title = f"跟进提醒 #{followup.id}"
     done = f"完成后发 /done {followup.id}"
     if not settings.public_url:
-        await wecom.send_text(followup.userid, f"【{title}】{due}\n客户：{name}\n{note}\n{done}")
-        return
+        text = f"【{title}】{due}\n客户：{name}\n{note}\n{done}"
+        return {"touser": followup.userid, "msgtype": "text", "body": {"content": text},
+                "dedup": True}  # fmt: skip
     url = f"{settings.public_url.rstrip('/')}/sidebar/?customer={quote(followup.external_userid)}"
     description = "".join(
         [
@@ -135,46 +96,25 @@ async def send_reminder(
             f'<div class="gray">{done}</div>',
         ]
     )
-    await wecom.send_textcard(followup.userid, title, description, url)
+    card = {"title": title, "description": description, "url": url, "btntxt": "详情"}
+    return {"touser": followup.userid, "msgtype": "textcard", "body": card, "dedup": True}
 
 
-async def _unclaim_followup(
-    sm: async_sessionmaker[AsyncSession], followup_id: int, now: datetime
-) -> None:
-    """Give a claimed reminder back so the next tick retries it."""
-    async with sm.begin() as session:
-        await session.execute(
-            update(Followup)
-            .where(Followup.id == followup_id, Followup.reminded_at == now)
-            .values(reminded_at=None)
-            .execution_options(synchronize_session=False)
-        )
-
-
-async def alert_pending(
-    sm: async_sessionmaker[AsyncSession], wecom: WeComClient, settings: Settings
-) -> int:
-    """Alert supervisors about open escalations nobody has been told about yet."""
-    async with sm() as session:
-        ids = list(
-            await session.scalars(
-                select(Escalation.id)
-                .where(Escalation.notified_at.is_(None), Escalation.status == "open")
-                .order_by(Escalation.id)
-                .limit(BATCH)
-            )
-        )
-    sent = 0
-    for escalation_id in ids:
-        async with sm.begin() as session:
-            if not await notify.claim_escalation(session, escalation_id):
-                continue
-        async with sm() as session:
-            escalation = await session.get(Escalation, escalation_id)
-            assert escalation is not None
-            await notify.deliver_escalation(session, wecom, settings, escalation)
-        sent += 1
-    return sent
+async def alert_unnotified(session: AsyncSession, settings: Settings, now: datetime) -> int:
+    """Record alerts for open escalations nobody was told about (rows from before the outbox,
+    or any path that opened one without alerting); returns how many."""
+    query = (
+        select(Escalation)
+        .where(Escalation.notified_at.is_(None), Escalation.status == "open")
+        .order_by(Escalation.id)
+        .limit(BATCH)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(await session.scalars(query))
+    for escalation in rows:
+        await notify.notify_escalation(session, settings, escalation, now=now)
+    return len(rows)
 
 
 # Tick at start-up (catch up after downtime), then every scheduler_interval seconds.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.domain import contacts, welcome
+from bot.core.keys import CLOCK
+from bot.domain import contacts
 from bot.inbound.router import EventContext, EventRouter
 
 router = EventRouter()
@@ -21,16 +22,22 @@ async def customer_half_added(ctx: EventContext) -> None:
 
 
 async def _welcome_and_store(ctx: EventContext) -> None:
-    fields = ctx.event.fields
+    """Two transactions: the welcome commits first (the sender sends it at once); then, after
+    the WeCom reads, the details, tags and remark commit with the inbox row's done mark.
+
+    A replay repeats the first one harmlessly: the welcome effect is keyed on the WelcomeCode.
+    """
+    app, fields = ctx.app, ctx.event.fields
     userid, euid = fields.get("UserID", ""), fields.get("ExternalUserID", "")
     state = fields.get("State", "")
-    # Nothing may call WeCom before this: the WelcomeCode expires 20 s after the add.
-    outcome = await welcome.send_welcome(ctx.app, fields, live=ctx.live)
-    await contacts.record_welcome(
-        ctx.app, userid=userid, external_userid=euid, state=state, outcome=outcome
-    )
-    await contacts.sync_rep(ctx.app, userid)
-    detail = await contacts.sync_contact(ctx.app, userid=userid, external_userid=euid)
-    await contacts.apply_channel(
-        ctx.app, userid=userid, external_userid=euid, state=state, detail=detail
-    )
+    async with ctx.transaction(final=False) as session:
+        await contacts.record_add(session, fields, live=ctx.live, now=app[CLOCK].timestamp())
+    await contacts.sync_rep(app, userid)
+    detail = await contacts.fetch_contact(app, euid)
+    source_tags = await contacts.prepare_channel(app, state)
+    async with ctx.transaction() as session:
+        await contacts.store_contact(session, userid=userid, external_userid=euid, detail=detail)
+        await contacts.apply_channel(
+            session, userid=userid, external_userid=euid, state=state, detail=detail,
+            source_tags=source_tags,
+        )  # fmt: skip

@@ -49,4 +49,5 @@ def test_import_contracts_hold() -> None:
     lint = Path(sys.executable).with_name("lint-imports")
     done = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-2000:]
-    assert "layers" in done.stdout and "BROKEN" not in done.stdout
+    assert "layers" in done.stdout
+    assert "BROKEN" not in done.stdout

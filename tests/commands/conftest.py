@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.keys import WECOM
+from bot.core.keys import DB, WECOM
 from bot.domain import tags
 from bot.domain.models import Customer, FollowRelation, Staff
 from bot.sandbox.fake import FakeWeCom
@@ -51,6 +51,6 @@ async def team(
             await session.flush()
             session.add(FollowRelation(userid=rep, external_userid=euid, remark=remark))
             fake.add_contact(euid, name=name, follow_user=[rep])
-        await tags.ensure_tags(session, client.app[WECOM], TAGS)
+    await tags.ensure_tags(client.app[DB], client.app[WECOM], TAGS)
     fake.calls.clear()
     return {"client": client}

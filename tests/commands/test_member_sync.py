@@ -164,7 +164,7 @@ async def test_escalation_goes_to_the_synced_supervisor_of_the_reps_department(
         await say(fake, userid, "/help")
     before = len(fake.calls)
     reply = await say(fake, "wangwu", "/escalate 客户乙 要求退款")
-    assert "已通知：lead2" in reply
+    assert "已通知：赵主管（lead2）" in reply
     alerts = sent_to(fake, "lead2", before)
     assert alerts
     assert "员工：王五（wangwu）" in message_content(alerts[0])

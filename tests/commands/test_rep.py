@@ -117,7 +117,7 @@ async def test_escalate_notifies_supervisor(
     fake: FakeWeCom, team: Any, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     reply = await say(fake, "alice", "/escalate 张三 要求退款并投诉")
-    assert "已通知：boss、lead1" in reply  # boss is an admin in department 1 too
+    assert "已通知：Boss（boss）、Lead（lead1）" in reply  # boss is an admin in department 1 too
     alerts = fake.calls_to("message/send")
     assert len(alerts) == 1
     assert alerts[0]["json"]["touser"].split("|") == ["boss", "lead1"]

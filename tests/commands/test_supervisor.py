@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.db import utcnow
 from bot.domain.models import Customer, Escalation, FollowRelation, Followup, Staff, Tag
 from bot.sandbox.fake import FakeWeCom
-from tests.helpers import say
+from tests.helpers import say, texts_to
 
 
 @pytest.mark.parametrize(
@@ -33,11 +33,13 @@ async def test_supervisor_is_refused_admin_commands(fake: FakeWeCom, team: Any, 
 
 async def test_assign(fake: FakeWeCom, team: Any) -> None:
     reply = await say(fake, "lead1", "/assign 李四 alice")
-    assert "已发起转接：李四 → alice" in reply
+    assert "已提交转接：李四 → Alice（alice）" in reply
     (call,) = fake.calls_to("externalcontact/transfer_customer")
     assert call["json"]["handover_userid"] == "bob"
     assert call["json"]["takeover_userid"] == "alice"
     assert call["json"]["external_userid"] == ["c3"]
+    (result,) = [t for t in texts_to(fake, "lead1") if t.startswith("【转接结果】")]
+    assert "已发起 1 位" in result
 
 
 async def test_assign_outside_team_is_refused(fake: FakeWeCom, team: Any) -> None:
@@ -47,16 +49,19 @@ async def test_assign_outside_team_is_refused(fake: FakeWeCom, team: Any) -> Non
 
 async def test_assign_surfaces_limit(fake: FakeWeCom, team: Any) -> None:
     fake.fail_next("externalcontact/transfer_customer", 40129)
-    reply = await say(fake, "lead1", "/assign 李四 alice")
-    assert "errcode 40129" in reply
-    assert "90 天内最多被在职转接 2 次" in reply
+    await say(fake, "lead1", "/assign 李四 alice")
+    (notice,) = [t for t in texts_to(fake, "lead1") if t.startswith("【未能完成】")]
+    assert "把客户 李四 转给 Alice（alice）" in notice
+    assert "errcode 40129" in notice
+    assert "90 天内最多被在职转接 2 次" in notice
 
 
 async def test_assign_per_customer_failure(fake: FakeWeCom, team: Any) -> None:
     fake.state.contacts["c3"]["follow_user"].clear()  # WeCom no longer sees bob ↔ 李四
-    reply = await say(fake, "lead1", "/assign 李四 alice")
-    assert "不是好友关系" in reply
-    assert "84061" in reply
+    await say(fake, "lead1", "/assign 李四 alice")
+    (result,) = [t for t in texts_to(fake, "lead1") if t.startswith("【转接结果】")]
+    assert "已发起 0 位" in result
+    assert "李四：该员工与客户不是好友关系（errcode 84061）" in result
 
 
 async def test_transfer_resigned_is_paged(
@@ -70,9 +75,11 @@ async def test_transfer_resigned_is_paged(
             session.add(FollowRelation(userid="dave", external_userid=f"d{i:03}"))
             fake.add_contact(f"d{i:03}", follow_user=["dave"])
     reply = await say(fake, "lead1", "/transfer dave alice")
-    assert "已发起 150 位" in reply
+    assert "dave 的 150 位客户 → Alice（alice）" in reply
     calls = fake.calls_to("externalcontact/resigned/transfer_customer")
     assert [len(c["json"]["external_userid"]) for c in calls] == [100, 50]
+    results = [t for t in texts_to(fake, "lead1") if t.startswith("【转接结果】")]
+    assert ["已发起 100 位" in results[0], "已发起 50 位" in results[1]] == [True, True]
 
 
 async def test_escalations_and_resolve(

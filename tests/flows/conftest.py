@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from bot.sandbox import fake_xml
 from bot.sandbox.fake import FakeWeCom
 from knowledge import store
 from knowledge.model import FaqEntry, KeywordRule, KnowledgeBase
+from tests import helpers
 from tests.conftest import make_settings
 
 ALLERGY_CAUTION = "客户可能过敏：建议停用并清水冲洗，推荐前先做皮试。"
@@ -80,6 +81,8 @@ async def deliver(fake: FakeWeCom, xml: bytes) -> None:
     assert fake.callback_url
     status, _ = await fake.post_callback(fake.callback_url, xml)
     assert status == 200
+    if id(fake) in helpers.APPS:
+        await helpers.settle(helpers.APPS[id(fake)])
 
 
 def contact_event(change_type: str, userid: str, euid: str, **extra: str) -> bytes:
@@ -105,12 +108,14 @@ async def kf_client(
     fake_server: TestServer,
     fake: FakeWeCom,
     aiohttp_client: Callable[..., Awaitable[Client]],
-) -> Client:
+) -> AsyncIterator[Client]:
     """An app with two kf servicers configured and TEST_KB live."""
     app = create_app(make_settings(db_path, fake_server, kf_servicers="svc1,svc2"))
     test_client = await aiohttp_client(app)
     fake.callback_url = str(test_client.make_url("/wecom/callback"))
+    helpers.APPS[id(fake)] = app
     async with app[DB].begin() as session:
         await store.replace_kb(session, TEST_KB)
     await kb.reload(app)
-    return test_client
+    yield test_client
+    helpers.APPS.pop(id(fake), None)

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from bot.app import create_app
 from bot.core.keys import DB, SETTINGS
 from bot.domain.models import KfCursor, Message
+from bot.outbox import kinds
 from bot.sandbox.fake import FakeWeCom
 from handlers.kf import reply as kf_reply
 from knowledge import misses
@@ -118,7 +119,7 @@ async def test_cursor_survives_restart(
 
 
 async def test_send_error_is_not_retried(kf_client: Client, fake: FakeWeCom) -> None:
-    fake.fail_next("kf/send_msg", kf_reply.BAD_STATE, times=5)
+    fake.fail_next("kf/send_msg", kinds.KF_BAD_STATE, times=5)
     await _customer_says(fake, "wmK8", "怎么开发票")
     assert len(fake.calls_to("kf/send_msg")) == 1
 

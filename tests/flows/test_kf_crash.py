@@ -1,4 +1,4 @@
-"""A kf message stored but never answered (the process died in between) is answered on re-read."""
+"""A kf message stored but never answered is answered once when its page is re-read."""
 
 from __future__ import annotations
 
@@ -19,13 +19,15 @@ async def test_a_message_the_crash_left_unanswered_is_answered_once_on_re_read(
     await deliver(fake, fake.xml_kf_event(KF))
     assert len(_sends(fake)) == 1
 
-    # What a process killed between storing and answering leaves: the row, no answer, and
-    # the cursor of the page before (it is saved only after the whole page).
+    # A message stored but never answered (what a crash left before storing and answering
+    # shared one transaction), and the cursor of the page before it.
     msgid = fake.queue_kf_text(KF, "wmC2", "客服几点上班")
-    await pipeline.handle_customer_text(
-        kf_client.app, source="kf", external_userid="wmC2", text="客服几点上班",
-        open_kfid=KF, source_msgid=msgid, allow_auto_reply=True,
-    )  # fmt: skip
+    app = kf_client.app
+    prepared = await pipeline.prepare(
+        app, source="kf", external_userid="wmC2", text="客服几点上班", allow_auto_reply=True
+    )
+    async with app[DB].begin() as session:
+        await pipeline.record(app, session, prepared, open_kfid=KF, source_msgid=msgid)
     async with kf_client.app[DB].begin() as session:
         await session.execute(delete(KfCursor))
 

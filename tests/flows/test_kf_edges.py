@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import delete, select
 
 from bot.core.keys import DB
+from bot.domain import pipeline
 from bot.domain.models import KfCursor, Message
+from bot.outbox import kinds
 from bot.sandbox.fake import FakeWeCom
 from handlers.kf import menu as kf_menu
 from handlers.kf import reply as kf_reply
@@ -16,7 +18,7 @@ from knowledge import misses
 from knowledge.model import KnowledgeBase
 from tests.flows.conftest import Client, deliver
 from tests.flows.test_kf import KF, _customer_says, _sends
-from tests.helpers import sent_to
+from tests.helpers import sent_to, settle
 
 
 async def _cursor(client: Client) -> str:
@@ -94,20 +96,28 @@ async def test_message_older_than_48h_is_stored_not_answered(
 async def test_state_change_during_an_answer_means_no_handover(
     kf_client: Client, fake: FakeWeCom
 ) -> None:
-    fake.fail_next("kf/send_msg", kf_reply.BAD_STATE, times=5)
+    fake.fail_next("kf/send_msg", kinds.KF_BAD_STATE, times=5)
     await _customer_says(fake, "wmX1", "怎么开发票")
     assert len(fake.calls_to("kf/send_msg")) == 1
     assert not fake.calls_to("kf/service_state/trans")  # a person already has it
 
 
 async def test_at_most_five_sends_per_customer_message(kf_client: Client, fake: FakeWeCom) -> None:
-    conv = kf_reply.Conversation(kf_client.app, KF, "wmL1")
-    outcomes = [await conv.send("text", {"content": f"第{n}条"}) for n in range(6)]
-    assert outcomes == [kf_reply.SENT] * 5 + [kf_reply.LIMITED]
+    app = kf_client.app
+    async with app[DB].begin() as session:
+        conv = kf_reply.Conversation(app, session, KF, "wmL1")
+        outcomes = [
+            await conv.send("text", {"content": f"第{n}条"}, key=f"t{n}") for n in range(6)
+        ]
+    assert outcomes == [True] * 5 + [False]
+    await settle(app)
     assert len(fake.calls_to("kf/send_msg")) == 5
-    fake.queue_kf_text(KF, "wmL1", "还在吗")  # the customer writes: the window re-opens
-    await conv.customer_wrote()
-    assert await conv.send("text", {"content": "在的"}) == kf_reply.SENT
+    async with app[DB].begin() as session:  # the customer writes: the window re-opens
+        await pipeline.record_inbound(session, source="kf", external_userid="wmL1",
+                                      text="还在吗", open_kfid=KF)  # fmt: skip
+    async with app[DB].begin() as session:
+        conv = kf_reply.Conversation(app, session, KF, "wmL1")
+        assert await conv.send("text", {"content": "在的"}, key="t6")
 
 
 async def test_failed_handover_still_reaches_someone(kf_client: Client, fake: FakeWeCom) -> None:

@@ -17,14 +17,11 @@ from tests.helpers import sent_to
 
 async def test_match_and_store(kb_client: Client) -> None:
     app = kb_client.app
-    result = await pipeline.handle_customer_text(
-        app,
-        source="kf",
-        external_userid="wmC1",
-        text="什么时候发货呀",
-        source_msgid="m1",
-        allow_auto_reply=True,
+    prepared = await pipeline.prepare(
+        app, source="kf", external_userid="wmC1", text="什么时候发货呀", allow_auto_reply=True
     )
+    async with app[DB].begin() as session:
+        result = await pipeline.record(app, session, prepared, source_msgid="m1")
     assert not result.duplicate
     assert result.best is not None
     assert result.best.entry.id == "ship"

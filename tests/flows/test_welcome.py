@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.keys import DB
-from bot.domain import channels, welcome
+from bot.domain import channels, contacts, welcome
 from bot.domain.models import Customer, FollowRelation, Staff
 from bot.sandbox.fake import FakeWeCom
 from tests.flows.conftest import App, Client, add_staff, contact_event, deliver, paths
@@ -44,6 +44,12 @@ async def _add(fake: FakeWeCom, userid: str, euid: str, state: str, code: str | 
     await deliver(fake, fake.xml_add_external_contact(userid, euid, state, code))
 
 
+async def _welcome(app: App, userid: str, euid: str) -> str:
+    """What became of the welcome of this add (the outbox effect's outcome)."""
+    async with app[DB]() as session:
+        return await contacts.welcome_outcome(session, await _follow(app, userid, euid))
+
+
 async def _follow(app: App, userid: str, euid: str) -> FollowRelation:
     async with app[DB]() as session:
         row = await session.scalar(
@@ -72,7 +78,8 @@ async def test_welcome_goes_first_then_channel_tags_and_remark(
     assert [t["tag_name"] for t in fake.state.follow("alice", "wmA1")["tags"]] == ["抖音"]
     assert fake.state.follow("alice", "wmA1")["remark"] == "小王-抖音"
     follow = await _follow(client.app, "alice", "wmA1")
-    assert (follow.welcome, follow.state, follow.remark) == ("sent", "douyin", "小王-抖音")
+    assert (follow.state, follow.remark) == ("douyin", "小王-抖音")
+    assert await _welcome(client.app, "alice", "wmA1") == "sent"
     async with client.app[DB]() as session:
         customer = await session.get(Customer, "wmA1")
         assert customer is not None
@@ -104,14 +111,14 @@ async def test_already_welcomed_is_recorded_not_retried(client: Client, fake: Fa
     await _add(fake, "alice", "wmA2", "douyin", "CODE2")
     assert len(fake.calls_to("externalcontact/send_welcome_msg")) == 1
     assert fake.calls_to("externalcontact/mark_tag")  # the rest of the flow still runs
-    assert (await _follow(client.app, "alice", "wmA2")).welcome == "taken"
+    assert await _welcome(client.app, "alice", "wmA2") == "taken"
 
 
 async def test_no_welcome_code_sends_nothing(client: Client, fake: FakeWeCom) -> None:
     await _seed(client.app)
     await _add(fake, "bob", "wmA3", "", None)
     assert not fake.calls_to("externalcontact/send_welcome_msg")
-    assert (await _follow(client.app, "bob", "wmA3")).welcome == "none"
+    assert await _welcome(client.app, "bob", "wmA3") == "none"
 
 
 def test_replay_after_code_expiry_skips() -> None:

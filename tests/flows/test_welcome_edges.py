@@ -14,7 +14,7 @@ from bot.domain.models import InboxItem
 from bot.inbound import dispatch
 from bot.sandbox.fake import FakeWeCom
 from tests.flows.conftest import Client, contact_event, deliver
-from tests.flows.test_welcome import _add, _follow, _seed
+from tests.flows.test_welcome import _add, _follow, _seed, _welcome
 from tests.helpers import sent_to
 
 RICH = channels.ChannelData(
@@ -56,7 +56,7 @@ async def test_replay_after_a_failure_does_not_spend_the_code_again(
         )
     assert await dispatch.sweep(client.app) == 1  # replayed within the code's 20 s
     assert len(fake.calls_to("externalcontact/send_welcome_msg")) == 1
-    assert (await _follow(client.app, "alice", "wmR2")).welcome == "sent"
+    assert await _welcome(client.app, "alice", "wmR2") == "sent"
     assert _tags_of(fake, "alice", "wmR2") == ["抖音"]  # the rest of the flow caught up
 
 
@@ -78,7 +78,7 @@ async def test_taken_codes_are_recorded(client: Client, fake: FakeWeCom, errcode
     fake.fail_next("externalcontact/send_welcome_msg", errcode)
     await _add(fake, "bob", "wmR4", "", "CODE-R4")
     assert len(fake.calls_to("externalcontact/send_welcome_msg")) == 1
-    assert (await _follow(client.app, "bob", "wmR4")).welcome == "taken"
+    assert await _welcome(client.app, "bob", "wmR4") == "taken"
 
 
 async def test_attachments_in_wecom_shapes(client: Client, fake: FakeWeCom) -> None:
@@ -98,7 +98,7 @@ async def test_attachments_in_wecom_shapes(client: Client, fake: FakeWeCom) -> N
 async def test_no_template_sends_nothing(client: Client, fake: FakeWeCom) -> None:
     await _add(fake, "erin", "wmR6", "", "CODE-R6")
     assert not fake.calls_to("externalcontact/send_welcome_msg")
-    assert (await _follow(client.app, "erin", "wmR6")).welcome == "no_template"
+    assert await _welcome(client.app, "erin", "wmR6") == "no_template"
 
 
 async def test_transfer_fail_keeps_the_relation_and_tells_why(

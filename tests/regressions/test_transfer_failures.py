@@ -1,4 +1,5 @@
-"""WeCom refusing /assign or /transfer was audited as "ok", and a failing page lost the count."""
+"""WeCom refusing /assign or /transfer must reach the supervisor, and a failing page must not
+lose the count of the pages before it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.models import AuditLog, Customer, FollowRelation, Staff
+from bot.outbox.model import Effect
 from bot.sandbox.fake import FakeWeCom
-from tests.helpers import say
+from tests.helpers import say, texts_to
 
 
 async def _results(sm: async_sessionmaker[AsyncSession], action: str) -> list[str]:
@@ -28,14 +30,20 @@ async def _departed(sm: async_sessionmaker[AsyncSession], fake: FakeWeCom, count
             fake.add_contact(f"d{i:03}", follow_user=["dave"])
 
 
-async def test_assign_limit_is_a_failure_in_the_audit(
+async def _parked(sm: async_sessionmaker[AsyncSession]) -> list[Effect]:
+    async with sm() as session:
+        return list(await session.scalars(select(Effect).where(Effect.status == "parked")))
+
+
+async def test_assign_limit_is_a_failure_the_supervisor_hears_of(
     fake: FakeWeCom, team: Any, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     fake.fail_next("externalcontact/transfer_customer", 40129)
-    reply = await say(fake, "lead1", "/assign 李四 alice")
-    assert reply.startswith("转接失败")
-    assert "90 天内最多被在职转接 2 次" in reply
-    assert await _results(sessionmaker, "cmd:assign") == ["wecom_error"]
+    await say(fake, "lead1", "/assign 李四 alice")
+    (notice,) = [t for t in texts_to(fake, "lead1") if t.startswith("【未能完成】")]
+    assert "90 天内最多被在职转接 2 次" in notice
+    (parked,) = await _parked(sessionmaker)  # visible to admins, retryable
+    assert (parked.kind, parked.last_errcode) == ("transfer", 40129)
 
 
 async def test_transfer_of_a_member_still_employed(
@@ -43,13 +51,12 @@ async def test_transfer_of_a_member_still_employed(
 ) -> None:
     await _departed(sessionmaker, fake, 3)
     fake.fail_next("externalcontact/resigned/transfer_customer", 40097)
-    reply = await say(fake, "lead1", "/transfer dave alice")
-    assert "已发起 0 位" in reply
-    assert "其余 3 位未转" in reply
-    assert "还没有离职" in reply
-    assert "/assign" in reply
-    assert "90 天" not in reply  # the 在职 limit is not the reason here
-    assert await _results(sessionmaker, "cmd:transfer") == ["wecom_error"]
+    await say(fake, "lead1", "/transfer dave alice")
+    (notice,) = [t for t in texts_to(fake, "lead1") if t.startswith("【未能完成】")]
+    assert "第 1-3 位客户" in notice
+    assert "还没有离职" in notice
+    assert "/assign" in notice
+    assert "90 天" not in notice  # the 在职 limit is not the reason here
 
 
 async def test_transfer_failing_on_the_second_page_reports_the_first(
@@ -57,10 +64,12 @@ async def test_transfer_failing_on_the_second_page_reports_the_first(
 ) -> None:
     await _departed(sessionmaker, fake, 150)
     fake.fail_next("externalcontact/resigned/transfer_customer", 40003, after=1)
-    reply = await say(fake, "lead1", "/transfer dave alice")
-    assert "已发起 100 位" in reply
-    assert "其余 50 位未转" in reply
-    assert "errcode 40003" in reply
+    await say(fake, "lead1", "/transfer dave alice")
+    texts = texts_to(fake, "lead1")
+    assert any(t.startswith("【转接结果】") and "已发起 100 位" in t for t in texts)
+    (notice,) = [t for t in texts if t.startswith("【未能完成】")]
+    assert "第 101-150 位客户" in notice
+    assert "errcode 40003" in notice
 
 
 async def test_transfer_success_is_ok(
@@ -68,6 +77,8 @@ async def test_transfer_success_is_ok(
 ) -> None:
     await _departed(sessionmaker, fake, 2)
     reply = await say(fake, "lead1", "/离职继承 dave alice")
-    assert "已发起 2 位" in reply
+    assert "2 位客户" in reply
     assert "24 小时" in reply
     assert await _results(sessionmaker, "cmd:transfer") == ["ok"]
+    (result,) = texts_to(fake, "lead1")
+    assert "已发起 2 位" in result

@@ -12,8 +12,7 @@ from bot.core.errors import NotFoundError, PermissionDeniedError, UsageError
 from bot.core.settings import Settings
 from bot.domain import audit, escalations, followups, notes, notify
 from bot.domain.models import AuditLog, Staff
-from bot.sandbox.fake import FakeWeCom
-from bot.wecom.client import WeComClient
+from bot.outbox.model import Effect
 from tests.services.conftest import seed_team
 
 NOW = datetime(2024, 11, 20, 2, 0, tzinfo=UTC)
@@ -94,27 +93,23 @@ async def test_supervisors_of(session: AsyncSession, svc_settings: Settings) -> 
     assert await notify.supervisors_of(session, "carol", settings=svc_settings) == ["lead1"]
 
 
-async def test_notify_escalation_once(
-    session: AsyncSession, wecom: WeComClient, fake: FakeWeCom, svc_settings: Settings
+async def test_notify_escalation_records_the_alert_once(
+    session: AsyncSession, svc_settings: Settings
 ) -> None:
     await seed_team(session)
     settings = svc_settings.model_copy(update={"robot_webhook_key": "robot-key"})
     esc = await escalations.open_escalation(
         session, external_userid="c1", userid="alice", reason="投诉"
     )
-    await notify.notify_escalation(session, wecom, settings, esc)
-    await notify.notify_escalation(session, wecom, settings, esc)
-    sends = fake.calls_to("message/send")
-    assert len(sends) == 1
-    assert sends[0]["json"]["touser"] == "lead1"
-    assert "投诉" in sends[0]["json"]["text"]["content"]
-    assert len(fake.calls_to("webhook/send")) == 1
-    assert esc.notified_at is not None
-
-
-async def test_notify_user_swallows_errors(wecom: WeComClient, fake: FakeWeCom) -> None:
-    fake.fail_next("message/send", 60020)
-    await notify.notify_user(wecom, "alice", "hi")  # no exception
+    now = datetime.now(UTC)
+    assert await notify.notify_escalation(session, settings, esc, now=now) == ["lead1"]
+    assert await notify.notify_escalation(session, settings, esc, now=now) == []
+    recorded = list(await session.scalars(select(Effect).order_by(Effect.id)))
+    assert [e.kind for e in recorded] == ["message", "robot"]
+    message = recorded[0].payload
+    assert (message["touser"], message["dedup"]) == ("lead1", True)
+    assert "投诉" in message["body"]["content"]
+    assert esc.notified_at == now
 
 
 async def test_audit_record(session: AsyncSession) -> None:

@@ -83,7 +83,7 @@ async def team(
     """The team, their customers and a small corp tag library."""
     async with sessionmaker.begin() as session:
         await seed_team(session, fake, CUSTOMERS)
-        await tags.ensure_tags(session, client.app[WECOM], CORP_TAGS)
+    await tags.ensure_tags(sessionmaker, client.app[WECOM], CORP_TAGS)
 
 
 def boot_data(html: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from bot.core import migrate
 from bot.core.log import configure_logging
@@ -23,17 +24,27 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description="WeCom Sidekick server")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the server (default)")
+    sub.add_parser("check", help="check the server's settings and exit (nothing secret printed)")
     db_cmd = sub.add_parser("db", help="database migrations")
     db_sub = db_cmd.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply all migrations")
     rev = db_sub.add_parser("revision", help="autogenerate a migration from the models")
     rev.add_argument("-m", "--message", required=True)
-    sub.add_parser("parked", help="list inbox rows that kept failing")
+    sub.add_parser("parked", help="list callbacks and outbox effects that kept failing")
+    eff = sub.add_parser("effects", help="retry or discard a parked outbox effect")
+    eff.add_argument("action", choices=["retry", "discard"])
+    eff.add_argument("effect_id", type=int)
     sub.add_parser("channels", help="import channels and welcome templates", add_help=False)
     args = parser.parse_args(args_list)
 
-    settings = load_settings()
+    # Only the server needs WeCom's settings; the admin commands need the database alone.
+    settings = load_settings(complete=args.command in (None, "serve", "check"))
     configure_logging(settings)
+    if args.command == "check":
+        mode = "sandbox" if settings.sandbox else "production"
+        print(f"配置无误 settings OK: {mode}, WeCom API {settings.api_base}, "
+              f"database {make_url(settings.database_url).render_as_string(hide_password=True)}")
+        return
     if args.command == "db":
         if args.db_command == "upgrade":
             migrate.upgrade(settings.database_url)
@@ -44,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "parked":
         asyncio.run(_print_parked(settings))
         return
+    if args.command == "effects":
+        sys.exit(asyncio.run(_change_effect(settings, args.action, args.effect_id)))
     from bot.app import create_app
 
     if settings.sandbox:
@@ -70,12 +83,50 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 async def _print_parked(settings: Settings) -> None:
     from bot.core import db
     from bot.inbound import inbox
+    from bot.outbox import effects
 
     engine = db.create_engine(settings.database_url)
     async with db.create_sessionmaker(engine)() as session:
-        for item in await inbox.parked(session):
-            print(f"{item.id}\t{item.kind}\t{item.attempts}\t{item.last_error}")
+        items = await inbox.parked(session)
+        parked = await effects.parked(session)
     await engine.dispose()
+    if not items and not parked:
+        print("没有搁置的回调或操作 (nothing parked)")
+        return
+    if items:
+        print("搁置的回调 parked callbacks: id, kind, attempts, last error")
+        for item in items:
+            print(f"{item.id}\t{item.kind}\t{item.attempts}\t{item.last_error}")
+    if parked:
+        print("搁置的操作 parked effects: id, kind, attempts, errcode, last error")
+        for effect in parked:
+            print(f"{effect.id}\t{effect.kind}\t{effect.attempts}\t{effect.last_errcode}\t"
+                  f"{effect.last_error}")  # fmt: skip
+        print("重试 retry: python -m bot effects retry ID；放弃 discard: python -m bot effects "
+              "discard ID")  # fmt: skip
+
+
+async def _change_effect(settings: Settings, action: str, effect_id: int) -> int:
+    from bot.core import db
+    from bot.core.errors import UserError
+    from bot.domain import audit
+    from bot.outbox import effects
+
+    engine = db.create_engine(settings.database_url)
+    try:
+        async with db.create_sessionmaker(engine).begin() as session:
+            change = effects.retry if action == "retry" else effects.discard
+            effect = await change(session, effect_id)
+            await audit.record(session, actor="cli", action=f"effect_{action}",
+                               target=str(effect_id), detail={"kind": effect.kind})  # fmt: skip
+    except UserError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    word = "将重试 will be retried by a running server" if action == "retry" else "已放弃"
+    print(f"#{effect_id} {effect.kind}: {word}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,10 +6,11 @@ import logging
 
 from aiohttp import web
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.core.keys import DB, SETTINGS
+from bot.core.keys import CLOCK, DB, SETTINGS
 from bot.inbound import inbox
+from bot.outbox import effects
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +45,27 @@ async def landing(request: web.Request) -> web.Response:
 
 @routes.get("/healthz")
 async def health(request: web.Request) -> web.Response:
-    """Database reachable, and how the inbox stands; 503 when the database is not."""
+    """Database, inbox and outbox; 503 JSON when the database is unreachable (or its pool
+    is exhausted)."""
     try:
         async with request.app[DB]() as session:
             await session.execute(text("SELECT 1"))
             by_status = await inbox.counts(session)
-    except (DBAPIError, OSError) as exc:
+            outbox = await effects.counts(session)
+            oldest = await effects.oldest_open(session)
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
         logger.warning("health check: database unavailable (%s)", type(exc).__name__)
-        return web.json_response({"ok": False, "error": "database unavailable"}, status=503)
-    return web.json_response({"ok": True, "inbox": by_status})
+        body = {"ok": False, "database": "unavailable", "error": "database unavailable"}
+        return web.json_response(body, status=503)
+    now = request.app[CLOCK].now()
+    waiting = round((now - oldest).total_seconds(), 1) if oldest is not None else 0.0
+    return web.json_response(
+        {
+            "ok": True,
+            "database": "ok",
+            "inbox": by_status,
+            "outbox": outbox,
+            # How long the oldest effect not yet delivered has waited (a stuck sender shows).
+            "outbox_oldest_waiting_s": waiting,
+        }
+    )

@@ -249,11 +249,14 @@ class Settings(BaseSettings):
         return tuple(u.strip() for u in self.kf_servicers.split(",") if u.strip())
 
 
-def load_settings() -> Settings:
-    """Settings from the environment; exits with one clear line naming a bad variable."""
+def load_settings(*, complete: bool = True) -> Settings:
+    """Settings from the environment; exits with one clear line naming a bad variable.
+
+    complete=False (admin commands that only touch the database) skips the WeCom settings.
+    """
     try:
         settings = Settings()
-        if not settings.sandbox:
+        if complete and not settings.sandbox:
             settings.require_complete()
     except ValidationError as exc:
         error = exc.errors()[0]

@@ -61,6 +61,8 @@ class FakeWeCom:
         self.app.router.add_post("/_events", self._events_view)
         self.app.router.add_post("/_oauth", self._oauth_view)
         self.app.router.add_post("/_groups", self._groups_view)
+        self.app.router.add_post("/_faults", self._faults_view)
+        self.app.router.add_get("/_faults", self._faults_list)
 
     # ----------------------------------------------------------------- test controls
 
@@ -86,6 +88,11 @@ class FakeWeCom:
     def delay(self, path: str, seconds: float) -> None:
         """Sleep `seconds` before answering each call to `path` (0 turns it off)."""
         self._delays[_norm(path)] = seconds
+
+    def clear_faults(self) -> None:
+        """Forget every queued failure and delay."""
+        self._failures.clear()
+        self._delays.clear()
 
     def calls_to(self, path: str) -> list[JSON]:
         """Recorded calls to one path, oldest first."""
@@ -283,12 +290,14 @@ class FakeWeCom:
 
     # ----------------------------------------------------------------- HTTP views
 
-    def _record(self, path: str, request: web.Request, body: JSON | None) -> None:
+    def _record(self, path: str, request: web.Request, body: JSON | None) -> JSON:
         query = {k: v for k, v in request.query.items() if k != "access_token"}
         if "corpsecret" in query:
             query["corpsecret"] = "***"  # _calls is served over HTTP in sandbox mode
         at = datetime.now(UTC).isoformat()
-        self.calls.append({"path": "cgi-bin/" + path, "query": query, "json": body, "at": at})
+        call = {"path": "cgi-bin/" + path, "query": query, "json": body, "at": at, "errcode": None}
+        self.calls.append(call)
+        return call
 
     async def _api(self, request: web.Request) -> web.Response:
         path = _norm(request.match_info["path"])
@@ -301,24 +310,30 @@ class FakeWeCom:
                     raise ValueError("not an object")
                 body = parsed
         except ValueError:
-            self._record(path, request, None)
+            call = self._record(path, request, None)
+            call["errcode"] = fake_state.JSON_ERROR
             return _answer(FakeApiError(fake_state.JSON_ERROR, "json decode error"))
-        self._record(path, request, body)
+        call = self._record(path, request, body)
         if self._delays.get(path):
             await asyncio.sleep(self._delays[path])
         endpoint = fake_api.ENDPOINTS.get(path)
         if endpoint is None:
+            call["errcode"] = 404
             return web.json_response({"errcode": 404, "errmsg": f"no fake for {path}"}, status=404)
         try:
             failures = self._failures.get(path)
             injected = failures.popleft() if failures else None
             if injected is not None:
-                raise FakeApiError(injected, "injected by fail_next")
+                raise FakeApiError(injected, "injected by a fault")
             if path not in fake_api.NO_TOKEN:
                 self.state.check_token(request.query.get("access_token"))
             data = endpoint(self.state, request.query, body or {})
         except FakeApiError as exc:
+            call["errcode"] = exc.errcode
             return _answer(exc)
+        call["errcode"] = 0
+        if data.pop("_duplicate", False):
+            call["duplicate"] = True  # accepted, but WeCom did not deliver it again
         return web.json_response({"errcode": 0, "errmsg": "ok", **data})
 
     async def _calls_view(self, request: web.Request) -> web.Response:
@@ -345,6 +360,36 @@ class FakeWeCom:
         out = {"status": status, "reply": reply_plain.decode(errors="replace"),
                "reply_text": reply_text} | extra  # fmt: skip
         return web.json_response(out)
+
+    async def _faults_view(self, request: web.Request) -> web.Response:
+        """{"path", "errcode", "times"?, "after"?} queues refusals; {"path", "delay"} slows a
+        path down (0 stops it); {"clear": true} forgets them all."""
+        try:
+            data = await request.json()
+            if not isinstance(data, dict):
+                raise TypeError("a JSON object is required")
+            if data.get("clear"):
+                self.clear_faults()
+            elif "delay" in data:
+                seconds = float(data["delay"])
+                if not 0 <= seconds <= 120:
+                    raise ValueError("delay must be 0-120 seconds")
+                self.delay(str(data["path"]), seconds)
+            else:
+                times = int(data.get("times", 1))
+                if not 1 <= times <= 10_000:
+                    raise ValueError("times must be 1-10000")
+                self.fail_next(str(data["path"]), int(data["errcode"]), times,
+                               after=int(data.get("after", 0)))  # fmt: skip
+        except (ValueError, KeyError, TypeError) as exc:
+            return web.json_response({"error": f"bad fault: {exc}"}, status=400)
+        return await self._faults_list(request)
+
+    async def _faults_list(self, request: web.Request) -> web.Response:
+        failures = {path: [e for e in queue if e is not None] for path, queue in
+                    self._failures.items() if queue}  # fmt: skip
+        delays = {path: sec for path, sec in self._delays.items() if sec}
+        return web.json_response({"failures": failures, "delays": delays})
 
     async def _oauth_view(self, request: web.Request) -> web.Response:
         """{"userid"} -> {"code"}: what WeCom's OAuth page gives the member who signs in."""

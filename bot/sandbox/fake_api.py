@@ -7,6 +7,7 @@ non-zero errcode; `bot.sandbox.fake` does the HTTP, recording, token checks and 
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -46,9 +47,21 @@ def gettoken(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
 def message_send(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
     _need(body.get("agentid") == state.agent_id, "invalid agentid", INVALID_AGENTID)
     _need(body.get("touser") or body.get("toparty") or body.get("totag"), "no receiver")
-    msgtype = body.get("msgtype")
+    msgtype = str(body.get("msgtype") or "")
     _need(msgtype and isinstance(body.get(msgtype), dict), "invalid message type", INVALID_MSGTYPE)
-    return {"invaliduser": "", "invalidparty": "", "invalidtag": "", "msgid": state.new_id("m")}
+    answer: JSON = {"invaliduser": "", "invalidparty": "", "invalidtag": ""}
+    if body.get("enable_duplicate_check"):
+        # The same content to the same receivers within the interval is not delivered again.
+        window = float(body.get("duplicate_check_interval") or 1800)
+        key = json.dumps([body.get("touser"), msgtype, body[msgtype]], sort_keys=True)
+        now = time.time()
+        seen = state.sent_messages.get(key)
+        if seen is not None and now - seen[0] < window:
+            return answer | {"msgid": seen[1], "_duplicate": True}
+        msgid = state.new_id("m")
+        state.sent_messages[key] = (now, msgid)
+        return answer | {"msgid": msgid}
+    return answer | {"msgid": state.new_id("m")}
 
 
 def externalcontact_get(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
@@ -197,11 +210,18 @@ def kf_send_msg(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
     _need(kfid and euid, "open_kfid and touser required")
     msgtype = body.get("msgtype")
     _need(msgtype and isinstance(body.get(msgtype), dict), "invalid message type", INVALID_MSGTYPE)
+    msgid = str(body.get("msgid") or "")
+    used = state.kf_msgids.setdefault(kfid, set())
+    if msgid and msgid in used:
+        # Unverified how WeCom answers a reused msgid; the fake accepts it without sending.
+        return {"msgid": msgid, "_duplicate": True}
     _need(_kf_session(state, kfid, euid)["service_state"] in (0, 1), "bad state", KF_BAD_STATE)
     sent = state.kf_sends.get((kfid, euid), 0)
     _need(sent < 5, "send limit reached", KF_LIMIT)
     state.kf_sends[(kfid, euid)] = sent + 1
-    return {"msgid": body.get("msgid") or state.new_id("kfm")}
+    if msgid:
+        used.add(msgid)
+    return {"msgid": msgid or state.new_id("kfm")}
 
 
 def kf_send_msg_on_event(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:

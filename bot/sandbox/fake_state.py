@@ -58,6 +58,10 @@ class FakeState:
     kf_sends: dict[tuple[str, str], int] = field(default_factory=dict)
     kf_page_max: int = 1000  # sync_msg pages at most this many (tests make it small)
     oauth_codes: dict[str, str] = field(default_factory=dict)  # code -> userid
+    # message/send duplicate check: (touser, msgtype, body) -> (time sent, msgid).
+    sent_messages: dict[str, tuple[float, str]] = field(default_factory=dict)
+    # kf/send_msg msgids used, per kf account (unique per account).
+    kf_msgids: dict[str, set[str]] = field(default_factory=dict)
     group_chats: dict[str, JSON] = field(default_factory=dict)  # chat_id -> group_chat
     members: dict[str, JSON] = field(default_factory=dict)  # userid -> user/get answer
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))

@@ -1,15 +1,19 @@
-"""Admin commands: /role (roles and departments), /tagnew, /tagsync."""
+"""Admin commands: /role (roles and departments), /tagnew, /tagsync, /parked /retry /discard."""
 
 from __future__ import annotations
 
+import re
+
 from bot.domain import staff as staff_service
 from bot.domain import tags
+from bot.outbox import effects, kinds
 from bot.wecom.client import JSON
 from handlers.commands.engine import ArgError, CommandRouter, Context, Prep, Reply, Role, words
 
 router = CommandRouter()
 
 _GROUP_PREFIXES = ("组=", "group=", "分组=")
+LIST_MAX = 10
 
 
 @router.command(
@@ -91,3 +95,48 @@ async def tag_sync(ctx: Context, args: str) -> Reply:
     """Mirror WeCom's tag library now."""
     count = await tags.sync_corp_tags(ctx.session, ctx.prepared)
     return Reply(f"已同步，标签库共 {count} 个标签。")
+
+
+@router.command(
+    "parked", aliases=["待处理"], help="查看企业微信拒绝或多次失败、已搁置的操作",
+    usage="/parked", role=Role.ADMIN,
+)  # fmt: skip
+async def effects_parked(ctx: Context, args: str) -> Reply:
+    """List parked outbox effects (what failed, errcode, when)."""
+    rows = await effects.parked(ctx.session, limit=LIST_MAX)
+    if not rows:
+        return Reply("没有搁置的操作。")
+    lines = [f"搁置的操作 {len(rows)} 条："]
+    for effect in rows:
+        what = effect.payload.get("what") or effect.kind
+        why = kinds.reason_for(effect.payload, effect.last_errcode)
+        lines.append(f"#{effect.id} {what} · {why}")
+    lines.append("重试：/retry 编号；放弃：/discard 编号")
+    return Reply("\n".join(lines))
+
+
+def _effect_id(args: str) -> int:
+    found = re.fullmatch(r"#?(\d{1,9})", args.strip())
+    if found is None:
+        raise ArgError("请写操作编号（/parked 里 # 后面的数字）")
+    return int(found.group(1))
+
+
+@router.command(
+    "retry", aliases=["重试"], help="重试一条搁置的操作", usage="/retry 编号",
+    example="/retry 12", role=Role.ADMIN,
+)  # fmt: skip
+async def effect_retry(ctx: Context, args: str) -> Reply:
+    """Give a parked effect another round of attempts."""
+    effect = await effects.retry(ctx.session, _effect_id(args))
+    return Reply(f"操作 #{effect.id} 将重新发送。")
+
+
+@router.command(
+    "discard", aliases=["放弃"], help="放弃一条搁置的操作（保留记录）", usage="/discard 编号",
+    example="/discard 12", role=Role.ADMIN,
+)  # fmt: skip
+async def effect_discard(ctx: Context, args: str) -> Reply:
+    """Give up a parked effect for good."""
+    effect = await effects.discard(ctx.session, _effect_id(args))
+    return Reply(f"操作 #{effect.id} 已放弃，不会再发送。")

@@ -24,7 +24,7 @@ GOOD = {
 def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "SIDEKICK_"))}
     return subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade"],
+        [sys.executable, "-m", "bot", "check"],
         env={**base, **env, "DATABASE_URL": "sqlite+aiosqlite:///:memory:"},
         capture_output=True,
         text=True,

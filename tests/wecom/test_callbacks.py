@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.core.cache import MemoryCache
+from bot.core.errors import WeComError
 from bot.sandbox.fake import FakeWeCom
 from bot.wecom.client import WeComClient
 from bot.wecom.crypto import WeComCrypto, parse_envelope, parse_plain
@@ -133,7 +137,42 @@ async def test_sandbox_events(
         calls = await resp.json()
     assert calls == wecom_fake.calls
     assert [c["path"] for c in calls][-1] == "cgi-bin/kf/sync_msg"
-    assert all(set(c) == {"path", "query", "json", "at"} for c in calls)
+    assert all(set(c) == {"path", "query", "json", "at", "errcode"} for c in calls)
+    assert {c["errcode"] for c in calls} == {0}
+
+
+async def test_sandbox_fault_controls_over_http(
+    wecom_fake: FakeWeCom,
+    wecom_server: TestServer,
+    http: aiohttp.ClientSession,
+    make_client: ClientFactory,
+) -> None:
+    """POST /_faults queues refusals and delays; every call in /_calls carries its errcode."""
+
+    async def fault(body: object) -> tuple[int, Any]:
+        async with http.post(wecom_server.make_url("/_faults"), json=body) as resp:
+            return resp.status, await resp.json()
+
+    status, listed = await fault({"path": "message/send", "errcode": 45009, "times": 2})
+    assert (status, listed["failures"]) == (200, {"message/send": [45009, 45009]})
+    client = make_client()
+    for _ in range(2):
+        with pytest.raises(WeComError) as info:
+            await client.post("message/send", {"touser": "a"}, retry=False)
+        assert info.value.errcode == 45009
+    await client.send_text("rep1", "hi")  # the third goes through
+    async with http.get(wecom_server.make_url("/_calls")) as resp:
+        sends = [c for c in await resp.json() if c["path"] == "cgi-bin/message/send"]
+    assert [c["errcode"] for c in sends] == [45009, 45009, 0]
+
+    status, listed = await fault({"path": "kf/send_msg", "delay": 8})
+    assert (status, listed["delays"]) == (200, {"kf/send_msg": 8.0})
+    status, listed = await fault({"clear": True})
+    assert listed == {"failures": {}, "delays": {}}
+    for bad in ({"path": "x"}, {"path": "x", "errcode": "no"}, {"path": "x", "delay": 999}, []):
+        status, out = await fault(bad)
+        assert status == 400
+        assert out["error"].startswith("bad fault")
 
 
 async def test_sandbox_event_errors(

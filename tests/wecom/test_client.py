@@ -149,7 +149,7 @@ async def test_other_errcodes_raise_at_once(
     with pytest.raises(WeComError) as info:
         await client.get_external_contact("wmX")
     assert (info.value.errcode, info.value.path) == (errcode, "externalcontact/get")
-    assert info.value.errmsg == "injected by fail_next"
+    assert info.value.errmsg == "injected by a fault"
     assert len(wecom_fake.calls_to("externalcontact/get")) == 1
 
 

@@ -19,7 +19,7 @@ from bot.core.settings import Settings
 from bot.sandbox.fake import FakeWeCom
 from tests import helpers
 
-pytest_plugins = ["tests.fixtures_redis"]
+pytest_plugins = ["tests.fixtures_redis", "tests.fixtures_pg"]
 
 CORP_ID = "wwtestcorp000001"
 AGENT_ID = 1000002

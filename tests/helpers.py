@@ -39,11 +39,15 @@ def reply_text(body: bytes, crypto: WeComCrypto | None = None) -> str:
 
 
 def sent_to(fake: FakeWeCom, userid: str, since: int = 0) -> list[dict[str, Any]]:
-    """message/send calls addressed to userid, after the first `since` recorded calls."""
+    """message/send calls delivered to userid (accepted, not dropped by WeCom's duplicate
+    check), after the first `since` recorded calls."""
     return [
         call
         for call in fake.calls[since:]
-        if call["path"] == "cgi-bin/message/send" and (call["json"] or {}).get("touser") == userid
+        if call["path"] == "cgi-bin/message/send"
+        and (call["json"] or {}).get("touser") == userid
+        and call.get("errcode") == 0
+        and not call.get("duplicate")
     ]
 
 

@@ -23,7 +23,13 @@ from bot.core.errors import UserError
 from bot.core.keys import CACHE, DB, INBOX, INSTANCE, ROUTER, SETTINGS
 from bot.core.tasks import periodic_ctx, spawn
 from bot.inbound import inbox
-from bot.inbound.router import ClaimLostError, EventContext, Reply, ReplyChannel
+from bot.inbound.router import (
+    ClaimLostError,
+    EventContext,
+    Reply,
+    ReplyChannel,
+    RetryLaterError,
+)
 from bot.wecom.crypto import parse_plain
 from bot.wecom.events import Event
 
@@ -140,6 +146,9 @@ async def run_item(
         return
     except UserError as exc:
         reply = Reply(exc.message)
+    except RetryLaterError as exc:
+        await _failed(app, ctx, exc, quiet=True)
+        return
     except Exception as exc:  # noqa: BLE001 - any handler bug must be recorded, not lost
         await _failed(app, ctx, exc)
         return
@@ -162,12 +171,17 @@ async def _reply_later(app: web.Application, ctx: EventContext, reply: Reply) ->
         await ctx.record_reply(session, reply)
 
 
-async def _failed(app: web.Application, ctx: EventContext, exc: Exception) -> None:
+async def _failed(
+    app: web.Application, ctx: EventContext, exc: Exception, *, quiet: bool = False
+) -> None:
     """Record a failed attempt (retry with back-off, or park); tell a member who wrote."""
     ref = uuid.uuid4().hex[:8]
     event, item_id = ctx.event, ctx.item_id
-    logger.error("handler failed kind=%s inbox=%s ref=%s", event.kind, item_id, ref,
-                 exc_info=exc)  # fmt: skip
+    if quiet:
+        logger.warning("handler deferred kind=%s inbox=%s: %s", event.kind, item_id, exc)
+    else:
+        logger.error("handler failed kind=%s inbox=%s ref=%s", event.kind, item_id, ref,
+                     exc_info=exc)  # fmt: skip
     async with app[DB].begin() as session:
         assert item_id is not None
         status = await inbox.mark_failed(

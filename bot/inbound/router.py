@@ -43,6 +43,10 @@ class ReplyChannel:
         return True
 
 
+class RetryLaterError(Exception):
+    """The handler cannot proceed now (a lock held elsewhere): retry the row with back-off."""
+
+
 class ClaimLostError(Exception):
     """Our claim on the inbox row ended (another worker took it over); our writes roll back."""
 

@@ -46,6 +46,7 @@ async def add(
         insert(Effect)
         .values(
             kind=kind, key=key, group_key=group[:128], payload=payload, status=PENDING,
+            priority=kinds.KINDS[kind].priority,
             next_attempt_at=not_before, created_at=utcnow(), outcome="", attempts=0,
             last_error="", result={}, claimed_by="",
         )  # fmt: skip

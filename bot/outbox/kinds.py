@@ -67,8 +67,10 @@ class Kind:
     send: Send
     # errcode -> outcome: WeCom refused because the thing is done or moot; no retry, no park.
     settled: Mapping[int, str] = field(default_factory=dict)
-    # The guarantee documented in docs/outbox.md, shown by `python -m bot effects kinds`.
+    # The guarantee documented in docs/outbox.md.
     guarantee: str = ""
+    # Claimed before lower priorities (time-bound kinds: codes that expire in 20 s).
+    priority: int = 0
 
 
 def message_payload(
@@ -225,15 +227,15 @@ KINDS: dict[str, Kind] = {
              guarantee="at least once; a resend within 4 h is dropped by WeCom's duplicate "
                        "check when the payload asks for it (alerts, notices, reminders)"),
         Kind("robot", _robot, guarantee="at least once (a crash mid-send may repeat it)"),
-        Kind("welcome", _welcome, settled=_TAKEN,
+        Kind("welcome", _welcome, settled=_TAKEN, priority=10,
              guarantee="at most once per WelcomeCode (WeCom spends the code); within 20 s"),
-        Kind("kf.send", _kf_send, settled={KF_BAD_STATE: "human", 95001: "limited"},
+        Kind("kf.send", _kf_send, settled={KF_BAD_STATE: "human", 95001: "limited"}, priority=5,
              guarantee="at least once; the msgid is unique per kf account, so a resend is "
                        "recognised by WeCom (unverified: its answer to a reused msgid)"),
-        Kind("kf.event_send", _kf_event_send, settled={KF_BAD_STATE: "human"},
+        Kind("kf.event_send", _kf_event_send, settled={KF_BAD_STATE: "human"}, priority=10,
              guarantee="at most once per event code (WeCom spends it); within 20 s"),
-        Kind("kf.trans", _kf_trans, guarantee="at least once; moving to the same state again "
-                                               "is harmless"),
+        Kind("kf.trans", _kf_trans, priority=5,
+             guarantee="at least once; moving to the same state again is harmless"),
         Kind("mark_tag", _mark_tag, guarantee="at least once; idempotent at WeCom"),
         Kind("remark", _remark, guarantee="at least once; idempotent at WeCom"),
         Kind("transfer", _transfer, guarantee="at least once; WeCom refuses a customer already "

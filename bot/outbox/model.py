@@ -24,7 +24,7 @@ class Effect(Base):
 
     __tablename__ = "outbox_effect"
     __table_args__ = (
-        Index("ix_outbox_effect_due", "status", "next_attempt_at"),
+        Index("ix_outbox_effect_due", "status", "priority", "next_attempt_at"),
         Index("ix_outbox_effect_group", "group_key", "id"),
     )
 
@@ -35,6 +35,8 @@ class Effect(Base):
     # Effects of one group go out one at a time, in id order ("" = no order).
     group_key: Mapped[str] = mapped_column(String(128), default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Higher goes first: a welcome's code lives 20 s, so it must not queue behind a backlog.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     # What delivery came to: sent, or a kind's own word (taken, human, expired, ...).
     outcome: Mapped[str] = mapped_column(String(16), default="")

@@ -176,7 +176,7 @@ class Sender:
         picked = (
             select(Effect.id)
             .where(due, or_(Effect.group_key == "", ~blocked))
-            .order_by(Effect.id)
+            .order_by(Effect.priority.desc(), Effect.id)
             .limit(limit)
         )
         async with self._app[DB].begin() as session:
@@ -221,9 +221,12 @@ class Sender:
         except Exception as exc:  # noqa: BLE001 - a bug in a kind: retried, then parked
             logger.exception("effect %s (%s) failed", effect.id, effect.kind)
             error, status = f"{type(exc).__name__}: {exc}"[:2000], PENDING
-        if status == PENDING and effect.attempts >= self._max_attempts:
+        used = effect.attempts
+        if errcode == RATE_LIMITED_ERRCODE:
+            used -= 1  # our own per-member window, not a failure: no attempt used up
+        elif status == PENDING and used >= self._max_attempts:
             status = PARKED
-        await self._record(effect, status, delivery, errcode, error, clock.now())
+        await self._record(effect, status, delivery, errcode, error, clock.now(), used)
         self._notify(effect.id)
 
     async def _record(
@@ -234,14 +237,15 @@ class Sender:
         errcode: int | None,
         error: str,
         now: datetime,
+        used: int,
     ) -> None:
-        values: dict[str, object] = {"status": status, "last_errcode": errcode}
+        values: dict[str, object] = {"status": status, "last_errcode": errcode, "attempts": used}
         if error:
             values["last_error"] = error
         if status == DONE and delivery is not None:
             values |= {"outcome": delivery.outcome, "result": delivery.result, "done_at": now}
         elif status == PENDING:
-            delay = backoff(errcode, effect.attempts, now.timestamp())
+            delay = backoff(errcode, used, now.timestamp())
             values["next_attempt_at"] = now + timedelta(seconds=delay)
         async with self._app[DB].begin() as session:
             result = await session.execute(

@@ -24,7 +24,7 @@ from bot.core.errors import WeComError
 from bot.core.keys import CACHE, CLOCK, DB, WECOM
 from bot.domain import pipeline
 from bot.domain.models import KfCursor, Message
-from bot.inbound.router import EventContext
+from bot.inbound.router import EventContext, RetryLaterError
 from handlers.kf import menu, reply
 
 logger = logging.getLogger(__name__)
@@ -65,8 +65,10 @@ async def sync(ctx: EventContext, *, token: str, open_kfid: str) -> int:
         async with app[CACHE].lock(sync_lock_key(open_kfid), SYNC_LOCK_HOLD, SYNC_LOCK_WAIT):
             return await _pull(ctx, token=token, open_kfid=open_kfid)
     except LockTimeoutError:
-        logger.warning("kf sync of %s still busy elsewhere; skipping this notice", open_kfid)
-        return 0
+        # Another worker syncs this account (or died holding the lock until it expires):
+        # this notice is retried later rather than dropped, so no message waits for the
+        # customer's next one.
+        raise RetryLaterError(f"kf sync of {open_kfid} busy elsewhere") from None
 
 
 async def _pull(ctx: EventContext, *, token: str, open_kfid: str) -> int:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -17,31 +15,8 @@ from bot.core import db
 from bot.domain.models import InboxItem
 from bot.sandbox.fake import FakeWeCom
 from handlers.commands.chat import HINT
-from tests import conftest
+from tests import conftest, processes
 from tests.helpers import message_content, sent_to
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _start(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", env=env, stdout=asyncio.subprocess.DEVNULL
-    )
-    async with aiohttp.ClientSession() as http:
-        for _ in range(200):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                    if resp.status == 200:
-                        return proc
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    proc.kill()
-    raise AssertionError("server did not start")
 
 
 async def _rows(db_path: Path) -> list[InboxItem]:
@@ -55,7 +30,7 @@ async def _rows(db_path: Path) -> list[InboxItem]:
 async def test_killed_after_inbox_commit_processes_exactly_once_after_restart(
     db_path: Path, fake_server: TestServer, fake: FakeWeCom
 ) -> None:
-    port = _free_port()
+    port = processes.free_port()
     env = {
         **os.environ,
         "WECOM_CORP_ID": conftest.CORP_ID,
@@ -75,7 +50,7 @@ async def test_killed_after_inbox_commit_processes_exactly_once_after_restart(
     url = f"http://127.0.0.1:{port}/wecom/callback"
     xml = fake.xml_app_text("zhaoliu", "你好")
 
-    doomed = await _start({**env, "SIDEKICK_FAULT": "kill_after_inbox_commit"}, port)
+    doomed = await processes.start({**env, "SIDEKICK_FAULT": "kill_after_inbox_commit"}, port)
     try:
         await fake.post_callback(url, xml)
         raise AssertionError("the server should have died before answering")
@@ -86,7 +61,7 @@ async def test_killed_after_inbox_commit_processes_exactly_once_after_restart(
     assert row.status == "processing"  # committed, never processed
     assert sent_to(fake, "zhaoliu") == []
 
-    server = await _start(env, port)
+    server = await processes.start(env, port)
     try:
         for _ in range(200):
             if sent_to(fake, "zhaoliu"):

@@ -3,48 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
-import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from bot.app import create_app
-from bot.core import db, migrate
+from bot.core import db
 from bot.core.keys import ROUTER
 from bot.domain.models import Customer, InboxItem
 from bot.inbound.router import EventContext, Reply
 from bot.sandbox.fake import FakeWeCom
 from tests.conftest import make_settings
 from tests.helpers import click_xml, reply_text
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    """A fresh, migrated database on the throwaway cluster `make test` starts."""
-    base = os.environ.get("SIDEKICK_TEST_PG_URL")
-    if not base:
-        reason = "needs PostgreSQL: SIDEKICK_TEST_PG_URL (make test sets it)"
-        if os.environ.get("SIDEKICK_REQUIRE_PG") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    url = make_url(base)
-    name = f"sidekick_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, database=url.database
-    )
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    test_url = url.set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(migrate.upgrade, test_url)
-    yield test_url
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
 
 
 async def test_models_round_trip_utc_and_json(pg_url: str) -> None:

@@ -1,8 +1,8 @@
 """outbox effects; the welcome code on the relation
 
-Revision ID: 0a9fce165b53
+Revision ID: a548fe401495
 Revises: b5e028a90a53
-Create Date: 2026-11-29 20:13:13.906116
+Create Date: 2026-11-29 20:35:29.018991
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import bot.core.db
 
 
-revision: str = '0a9fce165b53'
+revision: str = 'a548fe401495'
 down_revision: str | None = 'b5e028a90a53'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=191), nullable=True),
     sa.Column('group_key', sa.String(length=128), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
@@ -44,7 +45,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_outbox_effect_key'))
     )
     with op.batch_alter_table('outbox_effect', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_effect_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_outbox_effect_due', ['status', 'priority', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_outbox_effect_group', ['group_key', 'id'], unique=False)
 
     with op.batch_alter_table('follow_relation', schema=None) as batch_op:

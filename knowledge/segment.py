@@ -58,6 +58,39 @@ def default_segmenter() -> Segmenter:
     return Segmenter()
 
 
+# Words at or above this general-Chinese idf (jieba's table) count as fully "content".
+CONTENT_IDF = 8.0
+
+
+@functools.cache
+def generic_idf() -> dict[str, float]:
+    """General-Chinese idf of common words (jieba's own table, under CONTENT_IDF only).
+
+    The words a question is built from in any domain (什么, 可以, 注意, 比较) are common in
+    general text; a KB of a few dozen questions cannot tell them from its content words.
+    """
+    path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
+    table: dict[str, float] = {}
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except OSError:  # the table is part of jieba; without it every word counts fully
+        return table
+    for line in lines:
+        word, _, value = line.partition(" ")
+        try:
+            idf = float(value)
+        except ValueError:
+            continue
+        if idf < CONTENT_IDF:
+            table[word] = idf
+    return table
+
+
+def content_weight(word: str) -> float:
+    """How much a word says about what is asked: 1 for rare words, less for common ones."""
+    return generic_idf().get(word, CONTENT_IDF) / CONTENT_IDF
+
+
 @functools.cache
 def default_synonyms() -> dict[str, tuple[str, ...]]:
     """The built-in synonym table shipped in knowledge/data/synonyms.yaml."""

@@ -77,6 +77,7 @@ class KnowledgeIndex:
         self._model = model
         self._sibling_docs: dict[int, tuple[int, ...]] | None = None
         self._texts: frozenset[str] | None = None
+        self._general = segment.generic_idf()
         passes = BUILD_PASSES if len(docs.text) >= SLICED_BUILD_FROM else 1
         chars = Bm25Field(docs.text, char_grams, passes=passes)
         words = Bm25Field(docs.words, passes=passes)
@@ -238,42 +239,49 @@ class KnowledgeIndex:
         exclude: Collection[int] = (),
     ) -> list[Match]:
         """Turn ranked (-score, entry, doc) triples into Matches with confidences."""
+        if not ranked:
+            return []
         matches: list[Match] = []
         scores = [-negated for negated, _, _ in ranked[:3]] + [0.0, 0.0]
         probability = self._model.probability
-        weighted, novelty = self._query_words(words, exclude)
-        total = sum(v for _, v in weighted)
+        weighted, total, novelty = self._query_words(words, exclude)
+        doc_words, doc_question = self._docs.words, self._docs.question
         for rank, (negated, entry_pos, doc_id) in enumerate(ranked[:limit]):
             score = -negated
             # The top match leads the 2nd and 3rd; any other trails the top.
             lead2 = score - scores[1] if rank == 0 else score - scores[0]
             lead3 = score - scores[2] if rank == 0 else lead2
-            held = self._docs.words[doc_id]
-            covered = sum(v for w, v in weighted if w in held) / total if total else 0.0
+            held = doc_words[doc_id]
+            covered = 0.0
+            for word, weight in weighted:
+                if word in held:
+                    covered += weight
+            covered = covered / total if total else 0.0
             entry = self._entries[entry_pos]
-            question = entry.questions[self._docs.question[doc_id]]
+            number = doc_question[doc_id]
+            question = entry.question if number == 0 else entry.similar[number - 1]
             conf = round(probability(score, lead2, lead3, covered, novelty), 4)
-            matches.append(Match(entry, question, round(score, 4), conf, round(covered, 4),
-                                 round(novelty, 4)))
+            matches.append(Match(entry, question, round(score, 4), conf, covered, novelty))
         return matches
 
     def _query_words(
         self, words: Sequence[str], exclude: Collection[int]
-    ) -> tuple[list[tuple[str, float]], float]:
-        """The query's distinct words with their weights (KB idf x content weight), and the
-        weighted share of them that no indexed question holds (left-out questions aside)."""
-        field = self._corpus.words
-        content = segment.content_weight
+    ) -> tuple[list[tuple[str, float]], float, float]:
+        """The query's distinct words with their weights (KB idf x general idf, see
+        segment.content_weight), their total, and the share of it that no indexed question
+        holds (left-out questions aside)."""
+        lookup = self._corpus.words.lookup
+        general = self._general.get
+        cap = segment.CONTENT_IDF
         weighted: list[tuple[str, float]] = []
-        unseen = 0.0
-        for word in dict.fromkeys(words):
-            start, end, idf = field.lookup(word)
-            weight = idf * content(word)
+        unseen = total = 0.0
+        for word in dict.fromkeys(words):  # (ordered: sums stay deterministic)
+            start, end, idf = lookup(word)
+            weight = idf * general(word, cap)  # the constant 1/cap cancels in the shares
             weighted.append((word, weight))
-            held = end - start
-            if held and exclude:
-                held -= sum(1 for d in exclude if word in self._docs.words[d])
-            if held <= 0:
+            total += weight
+            if end == start or (exclude and end - start <= sum(
+                1 for d in exclude if word in self._docs.words[d]
+            )):
                 unseen += weight
-        total = sum(v for _, v in weighted)
-        return weighted, (unseen / total if total else 0.0)
+        return weighted, total, (unseen / total if total else 0.0)

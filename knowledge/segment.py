@@ -72,17 +72,17 @@ def generic_idf() -> dict[str, float]:
     path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
     table: dict[str, float] = {}
     try:
-        lines = path.read_text("utf-8").splitlines()
+        with path.open(encoding="utf-8") as fh:  # line by line: the file has 270k lines
+            for line in fh:
+                word, _, value = line.partition(" ")
+                try:
+                    idf = float(value)
+                except ValueError:
+                    continue
+                if idf < CONTENT_IDF:
+                    table[word] = idf
     except OSError:  # the table is part of jieba; without it every word counts fully
-        return table
-    for line in lines:
-        word, _, value = line.partition(" ")
-        try:
-            idf = float(value)
-        except ValueError:
-            continue
-        if idf < CONTENT_IDF:
-            table[word] = idf
+        return {}
     return table
 
 

@@ -6,10 +6,11 @@ Everything comes from the KB itself:
   share of entries that have no similar questions, so new entries are not over-trusted);
 - negatives: the caller's recorded misses and the built-in off-topic questions
   (knowledge/data/offtopic.txt), whose top match is wrong whatever the domain.
-A logistic model of (top score, leads) is fitted on them, so a confidence is the probability
-that the top answer is right in this KB. The auto-reply threshold is the lowest confidence at
-which the probes' precision is still >= TARGET_PRECISION with ~90% certainty (Wilson lower
-bound); the suggestion floor keeps most off-topic questions out. Too few similar questions:
+A logistic model of five features of the ranking (knowledge.confidence) is fitted on them, so
+a confidence is the probability that the top answer is right in this KB. The auto-reply
+threshold is the lowest confidence at which the probes' precision is still >=
+TARGET_PRECISION with ~90% certainty (Wilson lower bound); the suggestion floor keeps most
+off-topic questions out. Too few similar questions:
 the default model and conservative default thresholds, and the status says so.
 """
 
@@ -41,7 +42,8 @@ CERTAINTY_Z = 1.2816
 # Fewer warm probes than this (similar questions of entries with 2+ questions): the KB's own
 # data cannot support a threshold, and the defaults apply.
 MIN_POSITIVES = 30
-# Probes per kind and misses used, sampled with a fixed seed: calibration stays ~1 s at 10k.
+# Probes per kind and misses used, sampled with a fixed seed: calibration stays well under a
+# second even at 100k entries (bench/matcher.py).
 MAX_PROBES = 300
 MAX_MISSES = 300
 SEED = 20240601
@@ -72,8 +74,8 @@ class Calibration:
     auto_threshold: float
     suggest_threshold: float
     model: ConfidenceModel
-    n_positives: int
-    n_negatives: int
+    n_positives: int  # probes (warm and cold) behind the fit
+    n_negatives: int  # misses and off-topic questions behind it
     default_used: bool
     n_similar: int = 0
     expected_precision: float | None = None
@@ -90,8 +92,8 @@ class Calibration:
         if self.default_used:
             return (f"相似问题太少（可用 {self.n_positives} 条，至少 {MIN_POSITIVES} 条），"
                     f"使用保守的默认阈值：置信度 ≥ {self.auto_threshold:.0%} 才自动回复")
-        basis = (f"已按本知识库校准（{self.n_positives} 条相似问题验证，"
-                 f"{self.n_negatives} 条无关问题）")
+        basis = (f"已按本知识库校准（相似问题留一检验 {self.n_positives} 次，"
+                 f"无关问题 {self.n_negatives} 条）")
         if not self.auto_enabled:
             return f"{basis}：自动回复达不到 {TARGET_PRECISION:.0%} 准确率，暂只给客服建议"
         precision = self.expected_precision or 0.0
@@ -182,9 +184,9 @@ def calibrate(
     scored = [(model.probability(*s.features), s) for s in samples]
     auto, precision, coverage = _auto_threshold(scored)
     suggest = _suggest_threshold(scored)
-    n_negatives = len(asked) + len(chat)
+    n_positives = len(warm) + (len(cold) if cold_share > 0 else 0)  # probes with weight
     return Calibration(
-        auto, min(suggest, auto), model, len(warm) + len(cold), n_negatives, False, n_similar,
+        auto, min(suggest, auto), model, n_positives, len(asked) + len(chat), False, n_similar,
         precision, coverage,
     )
 

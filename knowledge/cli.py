@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from knowledge import evaluation, io, matcher, store
-from knowledge.demo import load_demo
+from knowledge import crossval, evaluation, io, matcher, store
+from knowledge.demo import DEMO_EVAL_PATH, load_demo
 from knowledge.errors import ImportValidationError, KnowledgeError, RowError
-from knowledge.index import KnowledgeIndex
+from knowledge.live import Snapshot
 from knowledge.model import KnowledgeBase
-from knowledge.rules import RuleEngine
+from knowledge.report import cross_validated as crossval_report
+from knowledge.report import single as single_report
 from knowledge.tables import TABLES
 
 DEFAULT_DB = "sqlite+aiosqlite:///data/sidekick.db"
@@ -41,10 +42,41 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--kb", type=Path, default=None, help="KB file (default: the demo KB)")
     ev = sub.add_parser("eval", help="P@1, R@3 and auto-reply figures on labelled queries")
-    ev.add_argument("--kb", type=Path, required=True, help="KB file, e.g. kb.csv")
-    ev.add_argument("queries", type=Path, help="CSV with columns query,expected_id")
+    ev.add_argument(
+        "--kb",
+        type=Path,
+        default=None,
+        help="KB file, e.g. kb.csv (default: the demo KB and its own test set)",
+    )
+    ev.add_argument(
+        "queries",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="CSV with columns query,expected_id (expected_id empty: out of scope)",
+    )
+    ev.add_argument(
+        "--cv",
+        type=int,
+        default=0,
+        metavar="K",
+        help="grouped K-fold cross-validation by FAQ intent",
+    )
+    ev.add_argument(
+        "--feedback",
+        action="store_true",
+        help="also the online figures, the KB learning from reps' confirmations",
+    )
+    ev.add_argument(
+        "--misses",
+        type=Path,
+        default=None,
+        help="recorded unanswered questions, one a line, for the calibration",
+    )
+    ev.add_argument(
+        "--no-demo", action="store_true", help="leave out the demo KB's figures printed beside"
+    )
     ev.add_argument("--json", action="store_true", help="print one JSON object")
-    ev.add_argument("--feedback", action="store_true", help="also measure online P@1")
     sub.add_parser("misses", help="the biggest groups of unanswered questions", add_help=False)
     return parser
 
@@ -64,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_export(args.file, _db_url(args.db), args.section))
         if args.command == "ask":
             return _ask(args.question, args.kb)
-        return _eval(args.kb, args.queries, as_json=args.json, feedback=args.feedback)
+        return _eval(args)
     except ImportValidationError as exc:
         print(format_errors(exc.errors), file=sys.stderr)
         return 1
@@ -159,24 +191,25 @@ def _load(path: Path | None) -> KnowledgeBase:
 
 
 def _ask(question: str, kb_path: Path | None) -> int:
-    kb = _load(kb_path)
-    index = KnowledgeIndex.build(kb)
+    snapshot = Snapshot.build(_load(kb_path))
+    index, cal, engine = snapshot.index, snapshot.calibration, snapshot.rules
     analysis = index.analyse(question)
     print(f"as the index sees it: {analysis.text!r} (words: {' '.join(analysis.words) or '-'})")
     matches = index.match(question, limit=3)
-    engine = RuleEngine.build(kb.rules)
-    decision = matcher.decide(matches, query=question, rules=engine)
+    decision = matcher.decide(matches, query=question, rules=engine, calibration=cal)
     print(
-        f"decision: {decision.action} (auto-reply at confidence >= "
-        f"{matcher.AUTO_REPLY_THRESHOLD}, suggest at >= {matcher.SUGGEST_THRESHOLD})"
+        f"decision: {decision.action} (auto-reply at confidence >= {cal.auto_threshold}, "
+        f"suggest at >= {cal.suggest_threshold})"
     )
+    print(f"calibration: {cal.status}")
     if not matches:
         print("no entry matches")
     for rank, m in enumerate(matches, start=1):
         similar = m.matched_question != m.entry.question
         via = f" (similar of: {m.entry.question})" if similar else ""
         print(
-            f"{rank}. [{m.entry.id}] score={m.score:.3f} confidence={m.confidence:.3f} "
+            f"{rank}. [{m.entry.id}] score={m.score:.3f} coverage={m.coverage:.2f} "
+            f"confidence={m.confidence:.3f} "
             f"{m.matched_question}{via}"
         )
     result = engine.scan(question)
@@ -194,36 +227,47 @@ def _ask(question: str, kb_path: Path | None) -> int:
     return 0
 
 
-def _eval(kb_path: Path, queries_path: Path, *, as_json: bool, feedback: bool) -> int:
-    kb = _load(kb_path)
-    queries = evaluation.read_queries(queries_path)
-    report = evaluation.evaluate(KnowledgeIndex.build(kb), queries, feedback=feedback)
-    if as_json:
-        print(json.dumps(report, ensure_ascii=False))
+def _eval(args: argparse.Namespace) -> int:
+    if args.kb is not None and args.queries is None:
+        print("error: eval --kb needs the labelled queries file too", file=sys.stderr)
+        return 2
+    misses = (
+        []
+        if args.misses is None
+        else [line.strip() for line in args.misses.read_text("utf-8").splitlines() if line.strip()]
+    )
+    if args.kb is None:
+        kb, queries, title = load_demo(), evaluation.read_queries(DEMO_EVAL_PATH), "demo KB"
     else:
-        _print_table(report)
+        kb, queries = _load(args.kb), evaluation.read_queries(args.queries)
+        title = f"{args.kb.name} / {args.queries.name}"
+    report: dict[str, Any]
+    if args.cv:
+        report = crossval.cross_validate(kb, queries, args.cv, feedback=args.feedback)
+        text = crossval_report(report, f"{title}: grouped {args.cv}-fold cross-validation")
+    else:
+        report = _evaluate(kb, queries, misses, feedback=args.feedback)
+        text = single_report(report, title)
+    if args.kb is not None and not args.no_demo:
+        demo = _evaluate(
+            load_demo(), evaluation.read_queries(DEMO_EVAL_PATH), [], feedback=args.feedback
+        )
+        report["demo"] = demo
+        text += "\n\n" + single_report(demo, "demo KB (another domain; its own test set)")
+    print(json.dumps(report, ensure_ascii=False) if args.json else text)
     return 0
 
 
-def _print_table(report: dict[str, Any]) -> None:
-    rows = [
-        (
-            "queries (in scope / out of scope)",
-            f"{report['n_queries']} ({report['n_in_scope']} / {report['n_out_of_scope']})",
-        ),
-        ("P@1", report["p_at_1"]),
-        ("R@3", report["r_at_3"]),
-        ("auto-reply precision", report["auto_precision"]),
-        ("auto-reply coverage", report["auto_coverage"]),
-        ("wrong auto-replies (in scope)", report["auto_wrong_rate"]),
-        ("out-of-scope auto-replied", report["oos_auto_rate"]),
-        (
-            "thresholds (auto / suggest)",
-            f"{report['thresholds']['auto_reply']} / {report['thresholds']['suggest']}",
-        ),
-    ]
-    if "online_p_at_1" in report:
-        rows.append(("online P@1 (with feedback)", report["online_p_at_1"]))
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
+def _evaluate(
+    kb: KnowledgeBase,
+    queries: list[evaluation.LabelledQuery],
+    misses: list[str],
+    *,
+    feedback: bool,
+) -> dict[str, Any]:
+    """Figures of one KB on its labelled queries, calibrated from the KB (and misses) only."""
+    snapshot = Snapshot.build(kb, misses=misses)
+    report = evaluation.evaluate(snapshot.index, queries, calibration=snapshot.calibration)
+    if feedback:
+        report.update(evaluation.online(kb, queries, snapshot=snapshot))
+    return report

@@ -1,15 +1,25 @@
-"""Offline evaluation of the matcher on a labelled query set (P@1, R@3, auto-reply)."""
+"""Evaluation of the matcher on labelled queries: offline figures, and online with feedback."""
 
 from __future__ import annotations
 
 import csv
+import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from knowledge import matcher
+from knowledge import calibration, matcher
+from knowledge.calibration import Calibration
 from knowledge.index import KnowledgeIndex, Match
+from knowledge.live import Snapshot
+from knowledge.matcher import Decision
+from knowledge.model import KnowledgeBase
+
+# The online stream runs in an order shuffled with this seed (deterministic).
+STREAM_SEED = 7
+# Confidence bins of the calibration error (ECE): 0-10%, 10-20%, ... 90-100%.
+ECE_BINS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,67 +39,156 @@ def read_queries(path: Path) -> list[LabelledQuery]:
         ]
 
 
-def _ids(matches: Sequence[Match]) -> list[str]:
-    return [m.entry.id for m in matches]
+@dataclass
+class _Tally:
+    """Counts behind the figures of one run."""
+
+    in_scope: int = 0
+    out_of_scope: int = 0
+    hits1: int = 0
+    hits3: int = 0
+    auto_right: int = 0
+    auto_wrong: int = 0
+    oos_auto: int = 0
+    oos_none: int = 0
+    in_none: int = 0
+    shown_right: int = 0
+    # (top confidence, top is right) of every query: is "匹配 xx%" a probability?
+    confidences: list[tuple[float, bool]] = field(default_factory=list)
+
+    def add(self, query: LabelledQuery, matches: Sequence[Match], decision: Decision) -> None:
+        """Count one decided query."""
+        ids = [m.entry.id for m in matches]
+        shown = [m.entry.id for m in decision.matches]
+        action = decision.action
+        auto = action == "auto"
+        top = matches[0].confidence if matches else 0.0
+        self.confidences.append((top, bool(query.expected_id) and ids[:1] == [query.expected_id]))
+        if query.expected_id:
+            self.in_scope += 1
+            self.in_none += action == "none"
+            self.shown_right += action == "suggest" and query.expected_id in shown
+            self.hits1 += ids[:1] == [query.expected_id]
+            self.hits3 += query.expected_id in ids
+            self.auto_right += auto and ids[:1] == [query.expected_id]
+            self.auto_wrong += auto and ids[:1] != [query.expected_id]
+        else:
+            self.out_of_scope += 1
+            self.oos_auto += auto
+            self.oos_none += action == "none"
+
+    def figures(self, prefix: str = "") -> dict[str, float | int | None]:
+        """The figures; auto-reply precision is None when nothing was auto-answered."""
+        answered = self.auto_right + self.auto_wrong + self.oos_auto
+        return {
+            f"{prefix}p_at_1": _ratio(self.hits1, self.in_scope),
+            f"{prefix}r_at_3": _ratio(self.hits3, self.in_scope),
+            f"{prefix}auto_precision": _ratio(self.auto_right, answered) if answered else None,
+            f"{prefix}auto_coverage": _ratio(self.auto_right, self.in_scope),
+            f"{prefix}auto_wrong_rate": _ratio(self.auto_wrong, self.in_scope),
+            f"{prefix}oos_auto_rate": _ratio(self.oos_auto, self.out_of_scope),
+            f"{prefix}oos_none_rate": _ratio(self.oos_none, self.out_of_scope),
+            f"{prefix}in_scope_none_rate": _ratio(self.in_none, self.in_scope),
+            f"{prefix}suggested_right_rate": _ratio(self.shown_right, self.in_scope),
+            f"{prefix}calibration_error": expected_calibration_error(self.confidences),
+            f"{prefix}n_auto": answered,
+            f"{prefix}n_auto_right": self.auto_right,
+        }
+
+
+def expected_calibration_error(pairs: Sequence[tuple[float, bool]]) -> float:
+    """Mean |confidence - accuracy| over confidence bins, weighted by the bins' sizes."""
+    bins: dict[int, list[tuple[float, bool]]] = {}
+    for conf, right in pairs:
+        bins.setdefault(min(ECE_BINS - 1, int(conf * ECE_BINS)), []).append((conf, right))
+    gap = sum(
+        abs(sum(c for c, _ in members) - sum(r for _, r in members)) for members in bins.values()
+    )
+    return round(gap / len(pairs), 4) if pairs else 0.0
+
+
+def describe(cal: Calibration) -> dict[str, Any]:
+    """The calibration as reported by eval."""
+    return {
+        "auto_reply": cal.auto_threshold, "suggest": cal.suggest_threshold,
+        "default_used": cal.default_used, "n_positives": cal.n_positives,
+        "n_negatives": cal.n_negatives, "expected_precision": cal.expected_precision,
+        "status": cal.status,
+    }
 
 
 def evaluate(
     index: KnowledgeIndex,
     queries: Sequence[LabelledQuery],
     *,
-    feedback: bool = False,
+    calibration: Calibration | None = None,
     on_query: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """The metrics the issue defines; with feedback, also the online P@1 over the stream."""
-    in_scope = [q for q in queries if q.expected_id]
-    oos = [q for q in queries if not q.expected_id]
-    hits1 = hits3 = auto_right = auto_wrong = oos_auto = 0
+    """Offline figures: P@1, R@3, auto-reply precision and coverage, out-of-scope handling.
+
+    Pass the index of a calibrated snapshot and its calibration: the decisions use its
+    thresholds (without one, the uncalibrated defaults).
+    """
+    tally = _Tally()
     for q in queries:
         matches = index.match(q.query, limit=3)
-        ids = _ids(matches)
-        auto = matcher.decide(matches).action == "auto"
-        if q.expected_id:
-            hits1 += bool(ids) and ids[0] == q.expected_id
-            hits3 += q.expected_id in ids
-            auto_right += auto and ids[0] == q.expected_id
-            auto_wrong += auto and ids[0] != q.expected_id
-        else:
-            oos_auto += auto
+        tally.add(q, matches, matcher.decide(matches, calibration=calibration))
         if on_query is not None:
             on_query()
-    auto_total = auto_right + auto_wrong + oos_auto
-    result: dict[str, Any] = {
-        "n_queries": len(queries),
-        "n_in_scope": len(in_scope),
-        "n_out_of_scope": len(oos),
-        "p_at_1": _ratio(hits1, len(in_scope)),
-        "r_at_3": _ratio(hits3, len(in_scope)),
-        "auto_precision": _ratio(auto_right, auto_total),
-        "auto_coverage": _ratio(auto_right, len(in_scope)),
-        "auto_wrong_rate": _ratio(auto_wrong, len(in_scope)),
-        "oos_auto_rate": _ratio(oos_auto, len(oos)),
-        "thresholds": {
-            "auto_reply": matcher.AUTO_REPLY_THRESHOLD,
-            "suggest": matcher.SUGGEST_THRESHOLD,
-        },
+    used = calibration or matcher_defaults()
+    return {
+        "n_queries": len(queries), "n_in_scope": tally.in_scope,
+        "n_out_of_scope": tally.out_of_scope, **tally.figures(),
+        "thresholds": {"auto_reply": used.auto_threshold, "suggest": used.suggest_threshold},
+        "calibration": describe(used),
     }
-    if feedback:
-        result["online_p_at_1"] = online_p_at_1(index, queries)
-    return result
 
 
-def online_p_at_1(index: KnowledgeIndex, queries: Sequence[LabelledQuery]) -> float:
-    """P@1 over the stream, adding each in-scope query a rep would confirm (right in top 3)."""
-    in_scope = hits = 0
-    for q in queries:
-        if not q.expected_id:
-            continue
-        in_scope += 1
-        ids = _ids(index.match(q.query, limit=3))
-        hits += bool(ids) and ids[0] == q.expected_id
-        if q.expected_id in ids:
+def matcher_defaults() -> Calibration:
+    """The calibration matcher.decide falls back to when given none."""
+    return calibration.default_calibration()
+
+
+def online(
+    kb: KnowledgeBase,
+    queries: Sequence[LabelledQuery],
+    *,
+    snapshot: Snapshot | None = None,
+    seed: int = STREAM_SEED,
+) -> dict[str, Any]:
+    """Online figures over the queries as one stream, the KB learning as it goes.
+
+    Each query is decided with the current snapshot. When suggestions were shown and the
+    right answer is among them, the rep confirms it: the query becomes a similar question.
+    A query handed over without a confirmed answer is recorded as a miss. The calibration
+    is redone whenever `Calibration.due` says so, with the misses recorded so far, as
+    LiveKnowledge does.
+    """
+    stream = list(queries)
+    random.Random(seed).shuffle(stream)
+    current = snapshot or Snapshot.build(kb)
+    index, cal, kb = current.index, current.calibration, current.kb
+    tally = _Tally()
+    misses: list[str] = []
+    recalibrations = 0
+    for q in stream:
+        matches = index.match(q.query, limit=3)
+        decision = matcher.decide(matches, calibration=cal)
+        tally.add(q, matches, decision)
+        shown = [m.entry.id for m in decision.matches]
+        if decision.action == "suggest" and q.expected_id and q.expected_id in shown:
             index = index.add_similar(q.expected_id, q.query)
-    return _ratio(hits, in_scope)
+            kb = kb.with_similar(q.expected_id, q.query)
+            if cal.due(calibration.count_similar(kb)):
+                cal = calibration.calibrate(kb, misses, index=index)
+                index = index.with_model(cal.model)
+                recalibrations += 1
+        elif decision.action != "auto":
+            misses.append(q.query)
+    return {
+        **tally.figures("online_"), "recalibrations": recalibrations,
+        "final_calibration": describe(cal),
+    }
 
 
 def _ratio(numerator: int, denominator: int) -> float:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import logging
-import math
 import time
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from knowledge import search, segment
+from knowledge.confidence import DEFAULT_MODEL, ConfidenceModel
 from knowledge.errors import EntryNotFoundError
 from knowledge.model import FaqEntry, KnowledgeBase, Synonyms
 from knowledge.postings import Bm25Field
@@ -17,10 +18,12 @@ from knowledge.segment import Analysis, Analyzer, char_grams
 
 logger = logging.getLogger(__name__)
 
-# Fusion weights of the three signals (chosen on the dev set, then fixed).
-CHAR_WEIGHT = 0.45
-WORD_WEIGHT = 0.25
-FUZZ_WEIGHT = 0.30
+# Fusion weights of the three signals: each counts the same. A principled default, not fitted
+# on any evaluation set; on the demo KB's leave-one-out probes every weighting we tried is
+# within a point of it (docs/knowledge.md).
+CHAR_WEIGHT = 1 / 3
+WORD_WEIGHT = 1 / 3
+FUZZ_WEIGHT = 1 / 3
 # How many candidate questions get the exact rerank; a few dozen is plenty for top-3.
 RERANK_DEPTH = 20
 # Bounds on postings walked per query, so a huge KB never costs a full scan: a term with
@@ -32,16 +35,6 @@ QUERY_POSTINGS_BUDGET = 400
 # another: the build's memory peak, which RSS keeps, shrinks; each slice re-reads the docs.
 BUILD_PASSES = 4
 SLICED_BUILD_FROM = 20000
-# Confidence = sigmoid(A * lead over the 2nd + B * lead over the 3rd + C), a logistic fit
-# on dev (leads separate right from wrong far better than the raw score), then fixed.
-CONF_LEAD2 = 5.2
-CONF_LEAD3 = 9.9
-CONF_BIAS = -1.9
-# A top score below this is a weak match however far it leads (it may be the only
-# candidate in a small KB), so its confidence is scaled down towards 0.
-CONF_MIN_SCORE = 0.35
-
-
 @dataclass(frozen=True, slots=True)
 class Match:
     """One ranked entry: the question that matched best, its score and confidence."""
@@ -50,6 +43,12 @@ class Match:
     matched_question: str
     score: float
     confidence: float
+    # Share of the query's words that the matched question holds, each word weighted by its
+    # idf in the KB and by how much it says in general Chinese (segment.content_weight).
+    coverage: float = 0.0
+    # Share of the query's words (weighted as for coverage) that no indexed question holds:
+    # high for a question about something the KB never mentions.
+    novelty: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,23 +61,27 @@ class _Docs:
     words: list[tuple[str, ...]]
 
 
-def confidence(score: float, lead2: float, lead3: float) -> float:
-    """Calibrated probability that a match is right, from its score and its leads."""
-    logit = CONF_LEAD2 * lead2 + CONF_LEAD3 * lead3 + CONF_BIAS
-    return min(1.0, score / CONF_MIN_SCORE) / (1.0 + math.exp(-logit))
-
-
 class KnowledgeIndex:
     """An immutable FAQ index; build() once, match() from any thread."""
 
-    def __init__(self, entries: Sequence[FaqEntry], docs: _Docs, analyzer: Analyzer) -> None:
+    def __init__(
+        self,
+        entries: Sequence[FaqEntry],
+        docs: _Docs,
+        analyzer: Analyzer,
+        model: ConfidenceModel = DEFAULT_MODEL,
+    ) -> None:
         self._entries = tuple(entries)
         self._docs = docs
         self._analyzer = analyzer
+        self._model = model
+        self._sibling_docs: dict[int, tuple[int, ...]] | None = None
+        self._texts: frozenset[str] | None = None
+        self._general = segment.generic_idf()
         passes = BUILD_PASSES if len(docs.text) >= SLICED_BUILD_FROM else 1
-        self._chars = Bm25Field(docs.text, char_grams, passes=passes)
-        self._words = Bm25Field(docs.words, passes=passes)
-        self._corpus = search.Corpus(self._chars, self._words, docs.text, docs.words)
+        chars = Bm25Field(docs.text, char_grams, passes=passes)
+        words = Bm25Field(docs.words, passes=passes)
+        self._corpus = search.Corpus(chars, words, docs.text, docs.words)
 
     @classmethod
     def build(
@@ -122,6 +125,17 @@ class KnowledgeIndex:
         return index
 
     @property
+    def model(self) -> ConfidenceModel:
+        """The model turning scores into confidences (a KB's calibration fits its own)."""
+        return self._model
+
+    def with_model(self, model: ConfidenceModel) -> KnowledgeIndex:
+        """The same index with another confidence model (shares everything else)."""
+        clone = copy.copy(self)
+        clone._model = model
+        return clone
+
+    @property
     def entries(self) -> tuple[FaqEntry, ...]:
         """The indexed (enabled) entries."""
         return self._entries
@@ -148,7 +162,7 @@ class KnowledgeIndex:
             [*old.text, analysis.text],
             [*old.words, analysis.words],
         )
-        return KnowledgeIndex(entries, docs, self._analyzer)
+        return KnowledgeIndex(entries, docs, self._analyzer, self._model)
 
     def analyse(self, query: str) -> Analysis:
         """The query as the index sees it (for debugging and the CLI)."""
@@ -156,7 +170,49 @@ class KnowledgeIndex:
 
     def match(self, query: str, limit: int = 3) -> list[Match]:
         """The best entries for a query, best first, at most `limit`."""
-        analysis = self._analyzer.analyse(query)
+        return self._match(self._analyzer.analyse(query), limit, ())
+
+    def questions(self) -> list[tuple[str, int, str]]:
+        """(entry id, question number, question) of every indexed question (calibration)."""
+        return [
+            (self._entries[e].id, q, self._entries[e].questions[q])
+            for e, q in zip(self._docs.entry, self._docs.question, strict=True)
+        ]
+
+    def contains(self, question: str) -> bool:
+        """Whether some indexed question reads the same as this one once analysed."""
+        if self._texts is None:
+            self._texts = frozenset(self._docs.text)
+        return self._analyzer.analyse(question).text in self._texts
+
+    def held_out(self, doc: int, *, cold: bool = False, limit: int = 3) -> list[Match]:
+        """Ask question `doc` (an index into questions()) with itself left out of the index.
+
+        Copies of it in the same entry go too. `cold` also leaves out every other similar
+        question of its entry, as if the entry were new and held only its standard question.
+        """
+        entry = self._docs.entry[doc]
+        analysis = self._analyzer.analyse(self._question_text(doc))
+        siblings = self._siblings().get(entry, ())
+        if cold:
+            exclude = {d for d in siblings if self._docs.question[d] > 0 or d == doc}
+        else:
+            exclude = {d for d in siblings if self._docs.text[d] == analysis.text} | {doc}
+        return self._match(analysis, limit, exclude)
+
+    def _question_text(self, doc: int) -> str:
+        return self._entries[self._docs.entry[doc]].questions[self._docs.question[doc]]
+
+    def _siblings(self) -> dict[int, tuple[int, ...]]:
+        """Entry position -> its questions' doc ids (built on first use)."""
+        if self._sibling_docs is None:
+            grouped: dict[int, list[int]] = {}
+            for doc, entry in enumerate(self._docs.entry):
+                grouped.setdefault(entry, []).append(doc)
+            self._sibling_docs = {e: tuple(d) for e, d in grouped.items()}
+        return self._sibling_docs
+
+    def _match(self, analysis: Analysis, limit: int, exclude: Collection[int]) -> list[Match]:
         if not analysis.text or not self._docs.text:
             return []
         weights = search.Weights(
@@ -167,7 +223,9 @@ class KnowledgeIndex:
             TERM_POSTINGS_CAP,
             QUERY_POSTINGS_BUDGET,
         )
-        found = search.search(self._corpus, analysis.text, analysis.grams, analysis.words, weights)
+        found = search.search(
+            self._corpus, analysis.text, analysis.grams, analysis.words, weights, exclude
+        )
         # An entry scores as its best question; ties go to the earlier entry.
         best: dict[int, tuple[float, int]] = {}
         entry_of = self._docs.entry
@@ -177,19 +235,59 @@ class KnowledgeIndex:
             if held is None or held[0] < fused:
                 best[entry] = (fused, doc_id)
         ranked = sorted((-score, entry, doc) for entry, (score, doc) in best.items())
-        return self._matches(ranked, limit)
+        return self._matches(ranked, limit, analysis.words, exclude)
 
-    def _matches(self, ranked: list[tuple[float, int, int]], limit: int) -> list[Match]:
+    def _matches(
+        self,
+        ranked: list[tuple[float, int, int]],
+        limit: int,
+        words: Sequence[str],
+        exclude: Collection[int] = (),
+    ) -> list[Match]:
         """Turn ranked (-score, entry, doc) triples into Matches with confidences."""
+        if not ranked:
+            return []
         matches: list[Match] = []
         scores = [-negated for negated, _, _ in ranked[:3]] + [0.0, 0.0]
+        probability = self._model.probability
+        weighted, total, novelty = self._query_words(words, exclude)
+        doc_words, doc_question = self._docs.words, self._docs.question
         for rank, (negated, entry_pos, doc_id) in enumerate(ranked[:limit]):
             score = -negated
             # The top match leads the 2nd and 3rd; any other trails the top.
             lead2 = score - scores[1] if rank == 0 else score - scores[0]
             lead3 = score - scores[2] if rank == 0 else lead2
+            held = doc_words[doc_id]
+            covered = 0.0
+            for word, weight in weighted:
+                if word in held:
+                    covered += weight
+            covered = covered / total if total else 0.0
             entry = self._entries[entry_pos]
-            question = entry.questions[self._docs.question[doc_id]]
-            conf = round(confidence(score, lead2, lead3), 4)
-            matches.append(Match(entry, question, round(score, 4), conf))
+            number = doc_question[doc_id]
+            question = entry.question if number == 0 else entry.similar[number - 1]
+            conf = round(probability(score, lead2, lead3, covered, novelty), 4)
+            matches.append(Match(entry, question, round(score, 4), conf, covered, novelty))
         return matches
+
+    def _query_words(
+        self, words: Sequence[str], exclude: Collection[int]
+    ) -> tuple[list[tuple[str, float]], float, float]:
+        """The query's distinct words with their weights (KB idf x general idf, see
+        segment.content_weight), their total, and the share of it that no indexed question
+        holds (left-out questions aside)."""
+        lookup = self._corpus.words.lookup
+        general = self._general.get
+        cap = segment.CONTENT_IDF
+        weighted: list[tuple[str, float]] = []
+        unseen = total = 0.0
+        for word in dict.fromkeys(words):  # (ordered: sums stay deterministic)
+            start, end, idf = lookup(word)
+            weight = idf * general(word, cap)  # the constant 1/cap cancels in the shares
+            weighted.append((word, weight))
+            total += weight
+            if end == start or (exclude and end - start <= sum(
+                1 for d in exclude if word in self._docs.words[d]
+            )):
+                unseen += weight
+        return weighted, total, (unseen / total if total else 0.0)

@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from knowledge import calibration as calibration_mod
+from knowledge.calibration import Calibration
 from knowledge.index import Match
 from knowledge.rules import RuleEngine
 
-# Auto-reply only above this confidence: on dev it keeps auto-reply precision >= 0.9,
-# counting any auto-reply to an out-of-scope question as wrong.
-AUTO_REPLY_THRESHOLD = 0.74
-# Below this the top match is too weak to show a rep even as a suggestion; most
-# out-of-scope questions fall under it while right answers in the top 3 mostly stay above.
-SUGGEST_THRESHOLD = 0.15
+# Thresholds when the caller passes no calibration: those of a KB too small to calibrate
+# (auto-reply only when nearly sure). A snapshot carries its KB's own (knowledge.live).
+AUTO_REPLY_THRESHOLD = calibration_mod.DEFAULT_AUTO_THRESHOLD
+SUGGEST_THRESHOLD = calibration_mod.DEFAULT_SUGGEST_THRESHOLD
 
 # Matches under this confidence are noise ("保质期多久 0%" under an allergy question): they are
 # never shown to anyone, whatever the decision.
@@ -41,15 +41,23 @@ def decide(
     *,
     query: str | None = None,
     rules: RuleEngine | None = None,
-    auto_threshold: float = AUTO_REPLY_THRESHOLD,
-    suggest_threshold: float = SUGGEST_THRESHOLD,
+    calibration: Calibration | None = None,
+    auto_threshold: float | None = None,
+    suggest_threshold: float | None = None,
 ) -> Decision:
     """Auto-reply on a confident top match, suggest the plausible ones, else none.
 
-    Given the query and the rule engine, a top match that negates a rule phrase the query
-    states, or the other way round ("我不过敏" against "我过敏了"), is only a suggestion: the
-    scores cannot see negation, and these phrases are the ones where it matters most.
+    Thresholds come from `calibration` (the KB's own, `snapshot.calibration`), else from the
+    explicit arguments, else the uncalibrated defaults. Given the query and the rule engine,
+    a top match that negates a rule phrase the query states, or the other way round ("我不过敏"
+    against "我过敏了"), is only a suggestion: the scores cannot see negation, and these
+    phrases are the ones where it matters most.
     """
+    auto_at, suggest_at = AUTO_REPLY_THRESHOLD, SUGGEST_THRESHOLD
+    if calibration is not None:
+        auto_at, suggest_at = calibration.auto_threshold, calibration.suggest_threshold
+    auto_at = auto_at if auto_threshold is None else auto_threshold
+    suggest_at = suggest_at if suggest_threshold is None else suggest_threshold
     shown = tuple(m for m in matches if m.confidence >= SHOWN_FLOOR)
     if not shown:
         return Decision("none", ())
@@ -59,7 +67,7 @@ def decide(
         and rules is not None
         and rules.opposite(query, shown[0].matched_question)
     )
-    if top >= auto_threshold and not flipped:
+    if top >= auto_at and not flipped:
         return Decision("auto", shown)
     # The rep picks among the top matches, so all of them are shown once the top is plausible.
-    return Decision("suggest" if top >= suggest_threshold else "none", shown)
+    return Decision("suggest" if top >= suggest_at else "none", shown)

@@ -149,6 +149,22 @@ async def top_gaps(
     return group(list(rows))[:limit]
 
 
+# The calibration reads at most this many open misses (the most recent ones).
+CALIBRATION_WINDOW = 1000
+
+
+async def open_questions(
+    session: AsyncSession, *, limit: int = CALIBRATION_WINDOW
+) -> list[str]:
+    """The most recent unresolved misses' questions: negatives for the KB's calibration
+    (pass them to LiveKnowledge.load(kb, misses=...))."""
+    rows = await session.scalars(
+        select(KBMiss.question).where(KBMiss.resolved.is_(False))
+        .order_by(KBMiss.last_at.desc(), KBMiss.id.desc()).limit(limit)
+    )
+    return list(rows)
+
+
 async def resolve(session: AsyncSession, miss_ids: Sequence[int]) -> int:
     """Mark misses as answered (e.g. a KB entry now covers them); returns how many."""
     rows = await session.scalars(select(KBMiss).where(KBMiss.id.in_(list(miss_ids))))

@@ -15,7 +15,7 @@ candidates rank by an upper bound rather than by being short.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -73,9 +73,14 @@ def walks(field: Bm25Field, terms: Iterable[str], weight: float, is_word: bool) 
 
 
 def search(
-    corpus: Corpus, text: str, grams: Iterable[str], words: Iterable[str], w: Weights
+    corpus: Corpus, text: str, grams: Iterable[str], words: Iterable[str], w: Weights,
+    exclude: Collection[int] = (),
 ) -> list[tuple[int, float]]:
-    """(doc, exact fused score) for the best candidates of one analysed query."""
+    """(doc, exact fused score) for the best candidates of one analysed query.
+
+    `exclude` names questions to leave out (the calibration asks a question of the index
+    with itself held out); they still count in the BM25 statistics, which barely moves them.
+    """
     walks_ = walks(corpus.chars, grams, w.char, False) + walks(corpus.words, words, w.word, True)
     walks_.sort(key=lambda walk: -walk[0])
     scores: dict[int, float] = {}
@@ -100,11 +105,16 @@ def search(
             scores[doc] = get(doc, 0.0) + weight * scale
         budget -= end - start
         limit = min(cap, budget)
+    for doc in exclude:
+        scores.pop(doc, None)
     rank = scores
     if heads and len(scores) < w.depth:
         # (the remaining budget, shared: at least a few postings each)
         take = min(cap, max(budget, w.depth) // len(heads) + 1)
         rank = _heads(corpus, scores, heads, take)
+    if rank is not scores:
+        for doc in exclude:
+            rank.pop(doc, None)
     # (sorted runs its comparisons in C: 3x faster than heapq.nlargest here, and as stable)
     top = sorted(rank, key=rank.__getitem__, reverse=True)[: w.depth]
     return _rerank(corpus, text, top, scores, pending, w.fuzz)

@@ -58,6 +58,39 @@ def default_segmenter() -> Segmenter:
     return Segmenter()
 
 
+# Words at or above this general-Chinese idf (jieba's table) count as fully "content".
+CONTENT_IDF = 8.0
+
+
+@functools.cache
+def generic_idf() -> dict[str, float]:
+    """General-Chinese idf of common words (jieba's own table, under CONTENT_IDF only).
+
+    The words a question is built from in any domain (什么, 可以, 注意, 比较) are common in
+    general text; a KB of a few dozen questions cannot tell them from its content words.
+    """
+    path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
+    table: dict[str, float] = {}
+    try:
+        with path.open(encoding="utf-8") as fh:  # line by line: the file has 270k lines
+            for line in fh:
+                word, _, value = line.partition(" ")
+                try:
+                    idf = float(value)
+                except ValueError:
+                    continue
+                if idf < CONTENT_IDF:
+                    table[word] = idf
+    except OSError:  # the table is part of jieba; without it every word counts fully
+        return {}
+    return table
+
+
+def content_weight(word: str) -> float:
+    """How much a word says about what is asked: 1 for rare words, less for common ones."""
+    return generic_idf().get(word, CONTENT_IDF) / CONTENT_IDF
+
+
 @functools.cache
 def default_synonyms() -> dict[str, tuple[str, ...]]:
     """The built-in synonym table shipped in knowledge/data/synonyms.yaml."""
@@ -84,7 +117,7 @@ def char_grams(text: str) -> list[str]:
 
 
 class Analyzer:
-    """Normalise, rewrite synonyms, and cut into words (domain terms whole) and char grams."""
+    """Normalise, cut into words (domain terms whole), rewrite whole words, make char grams."""
 
     def __init__(
         self,
@@ -95,9 +128,7 @@ class Analyzer:
         self._segmenter = segmenter or default_segmenter()
         domain = {textmod.normalize(t) for t in terms} | set(synonyms.values())
         domain = {t for t in domain if len(t) > 1 and " " not in t}
-        # Domain terms map to themselves so fillers and shorter synonyms inside them stay.
-        protect = {t: t for t in domain if t not in synonyms}
-        self._rewriter = textmod.build_rewriter({**protect, **synonyms})
+        self._rewriter = textmod.build_rewriter(synonyms)
         self._terms: ahocorasick.Automaton | None = None
         if domain:
             automaton = ahocorasick.Automaton()
@@ -107,26 +138,35 @@ class Analyzer:
             self._terms = automaton
 
     def rewrite(self, raw: str) -> str:
-        """Normalised text with synonyms replaced by their canonical form."""
-        rewritten = self._rewriter.rewrite(textmod.normalize(raw))
-        return " ".join(rewritten.split())
+        """Normalised text with synonyms replaced by their canonical form, fillers dropped."""
+        return self._rewrite(raw)[0]
 
     def analyse(self, raw: str) -> Analysis:
         """The normalised text, its words (no stopwords) and its char grams."""
-        text = self.rewrite(raw)
-        words = tuple(w for w in self._words(text) if w not in STOPWORDS)
-        return Analysis(text, words, tuple(char_grams(text)))
+        text, words = self._rewrite(raw)
+        kept = tuple(w for w in words if w not in STOPWORDS)
+        return Analysis(text, kept, tuple(char_grams(text)))
 
-    def _words(self, text: str) -> list[str]:
-        """jieba words, except that known domain terms are cut out first and kept whole."""
+    def _rewrite(self, raw: str) -> tuple[str, list[str]]:
+        """(rewritten text, its words): one jieba cut serves both the rewrite and the words."""
+        chunks: list[str] = []
         words: list[str] = []
-        for chunk in text.split():
-            pos = 0
-            for start, end in self._term_spans(chunk):
-                words.extend(self._segmenter.cut(chunk[pos:start]))
-                words.append(chunk[start:end])
-                pos = end
-            words.extend(self._segmenter.cut(chunk[pos:]))
+        separator = textmod.SEPARATOR
+        for chunk in textmod.normalize(raw).split():
+            rewritten = self._rewriter.rewrite(self._words(chunk))
+            chunks.append("".join(rewritten))
+            words.extend(w for w in rewritten if w != separator)
+        return " ".join(" ".join(chunks).split()), words
+
+    def _words(self, chunk: str) -> list[str]:
+        """jieba words of one chunk, except that known domain terms are cut out first, whole."""
+        words: list[str] = []
+        pos = 0
+        for start, end in self._term_spans(chunk):
+            words.extend(self._segmenter.cut(chunk[pos:start]))
+            words.append(chunk[start:end])
+            pos = end
+        words.extend(self._segmenter.cut(chunk[pos:]))
         return words
 
     def _term_spans(self, chunk: str) -> list[tuple[int, int]]:

@@ -1,11 +1,11 @@
-"""Text normalisation: width, script, case, punctuation, filler words and synonyms."""
+"""Text normalisation (width, script, case, punctuation) and whole-word rewriting."""
 
 from __future__ import annotations
 
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import ahocorasick
@@ -80,7 +80,12 @@ def normalize(text: str) -> str:
 
 
 class Rewriter:
-    """Replaces phrases by their canonical form, longest match first, in one left-to-right pass."""
+    """Replaces runs of whole words that spell a phrase, longest first, left to right.
+
+    Words are the tokens of one chunk (jieba's, with domain terms kept whole). A phrase is
+    replaced only where it starts and ends on word boundaries, so the variant "能" rewrites
+    the word 能 but never the 能 inside 功能, and "息" never touches 信息.
+    """
 
     def __init__(self, replacements: Mapping[str, str]) -> None:
         self._automaton: ahocorasick.Automaton | None = None
@@ -92,35 +97,49 @@ class Rewriter:
             automaton.make_automaton()
             self._automaton = automaton
 
-    def rewrite(self, text: str) -> str:
-        """The text with every matched phrase replaced."""
-        if self._automaton is None or not text:
-            return text
-        # Longest phrase starting at each position; a match wins over later-starting ones.
-        best: dict[int, tuple[int, str]] = {}
-        for end, (length, target) in self._automaton.iter(text):
-            start = end - length + 1
-            if start not in best or best[start][0] < length:
-                best[start] = (length, target)
-        if not best:
-            return text
-        parts: list[str] = []
+    def rewrite(self, words: Sequence[str]) -> list[str]:
+        """The words with every whole-word phrase replaced (a filler becomes SEPARATOR)."""
+        if self._automaton is None or not words:
+            return list(words)
+        text = "".join(words)
+        found = list(self._automaton.iter(text))
+        if not found:
+            return list(words)
+        # Word index at each boundary offset (the end of the text included).
+        at: dict[int, int] = {}
         pos = 0
-        for start in sorted(best):
-            if start < pos:
-                continue
-            length, target = best[start]
-            parts.append(text[pos:start])
-            parts.append(target)
-            pos = start + length
-        parts.append(text[pos:])
-        return "".join(parts)
+        for i, word in enumerate(words):
+            at[pos] = i
+            pos += len(word)
+        at[pos] = len(words)
+        longest: dict[int, tuple[int, str]] = {}
+        for end, (length, target) in found:
+            start = end - length + 1
+            if start in at and end + 1 in at and longest.get(start, (0, ""))[0] < length:
+                longest[start] = (length, target)
+        if not longest:
+            return list(words)
+        out: list[str] = []
+        index = 0
+        for start in sorted(longest):
+            first = at[start]
+            if first < index:
+                continue  # overlaps a phrase already replaced
+            length, target = longest[start]
+            out.extend(words[index:first])
+            out.append(target)
+            index = at[start + length]
+        out.extend(words[index:])
+        return out
+
+
+# What a filler becomes: a separator, so no character gram spans the gap it leaves.
+SEPARATOR = " "
 
 
 def build_rewriter(synonyms: Mapping[str, str], fillers: Iterable[str] = FILLERS) -> Rewriter:
     """A rewriter mapping synonym variants to canonicals and fillers to a separator."""
-    replacements: dict[str, str] = {f: " " for f in fillers}
-    # Canonicals map to themselves so a longer word protects its characters from a
-    # shorter filler inside it.
+    replacements: dict[str, str] = {f: SEPARATOR for f in fillers}
+    # A canonical maps to itself, so a longer word wins over a shorter filler inside it.
     replacements.update(synonyms)
     return Rewriter(replacements)

@@ -8,6 +8,9 @@ from pathlib import Path
 from knowledge.model import KnowledgeBase
 
 DEMO_KB_PATH = Path(__file__).parent / "kb.yaml"
+# A hand-written test set for the demo KB: paraphrases of its entries (expected_id) and
+# questions it does not cover (empty expected_id). Never used to tune anything.
+DEMO_EVAL_PATH = Path(__file__).parent / "eval.csv"
 
 
 @functools.cache

@@ -16,7 +16,10 @@ EVAL_KEYS = {
     "oos_auto_rate",
     "n_queries",
     "thresholds",
+    "calibration",
+    "calibration_error",
 }
+ONLINE_KEYS = {"online_p_at_1", "online_auto_precision", "online_auto_coverage"}
 
 
 @pytest.fixture
@@ -38,18 +41,46 @@ def test_eval_json_keys(files: tuple[Path, Path], capsys: pytest.CaptureFixture[
     kb, queries = files
     assert cli.main(["eval", "--kb", str(kb), str(queries), "--json", "--feedback"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert EVAL_KEYS | {"online_p_at_1"} <= set(report)
+    assert set(report) >= EVAL_KEYS | ONLINE_KEYS
     assert report["n_queries"] == 4
     assert report["p_at_1"] == 1.0
     assert set(report["thresholds"]) == {"auto_reply", "suggest"}
+    assert report["calibration"]["default_used"]  # three questions: too few to calibrate
+    assert set(report["demo"]) >= EVAL_KEYS | ONLINE_KEYS  # the second domain, beside
 
 
 def test_eval_table(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     kb, queries = files
-    assert cli.main(["eval", "--kb", str(kb), str(queries)]) == 0
+    assert cli.main(["eval", "--kb", str(kb), str(queries), "--no-demo"]) == 0
     out = capsys.readouterr().out
     assert "P@1" in out
     assert "online" not in out
+    assert "相似问题太少" in out  # the calibration says it used the defaults
+    assert "demo KB" not in out
+
+
+def test_eval_cross_validated_json(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    kb, queries = files
+    args = ["eval", "--kb", str(kb), str(queries), "--cv", "3", "--json", "--no-demo"]
+    assert cli.main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["k"] == 3
+    assert len(report["folds"]) == 3
+    assert {"p_at_1", "auto_coverage", "oos_auto_rate", "spread"} <= set(report)
+    assert all("calibration" in fold for fold in report["folds"])
+
+
+def test_eval_defaults_to_the_demo_kb(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["eval"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("demo KB")
+    assert "已按本知识库校准" in out
+
+
+def test_eval_with_a_kb_needs_queries(files: tuple[Path, Path]) -> None:
+    assert cli.main(["eval", "--kb", str(files[0])]) == 2
 
 
 def test_ask_prints_matches_and_rules(

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge import index as index_module
+from knowledge.confidence import DEFAULT_MODEL, ConfidenceModel
 from knowledge.errors import EntryNotFoundError
 from knowledge.index import KnowledgeIndex
 from knowledge.model import FaqEntry, KnowledgeBase
@@ -105,3 +106,39 @@ def test_bounded_walk_keeps_scores_exact(
         for entry_id, score in bounded.items():
             if entry_id in full[query]:
                 assert score == pytest.approx(full[query][entry_id], abs=2e-4)
+
+
+def test_held_out_leaves_the_question_out(index: KnowledgeIndex) -> None:
+    questions = index.questions()
+    doc = next(d for d, (entry_id, n, _) in enumerate(questions) if entry_id == "ship" and n == 1)
+    assert questions[doc] == ("ship", 1, "什么时候寄出")
+    assert index.match("什么时候寄出")[0].matched_question == "什么时候寄出"
+    warm = index.held_out(doc)
+    assert all(m.matched_question != "什么时候寄出" for m in warm)
+    assert warm[0].entry.id == "ship"  # found through its other questions
+    cold = index.held_out(doc, cold=True)
+    ship = [m for m in cold if m.entry.id == "ship"]
+    assert all(m.matched_question == "下单后多久发货" for m in ship)  # standard question only
+
+
+def test_coverage_and_novelty(index: KnowledgeIndex) -> None:
+    exact = index.match("乌龙茶用多少度的水冲泡")[0]
+    assert exact.coverage == pytest.approx(1.0)
+    assert exact.novelty == 0.0
+    unrelated = index.match("明天北京天气怎么样")
+    assert all(m.novelty > 0.5 for m in unrelated)
+    assert all(0.0 <= m.coverage <= 1.0 for m in unrelated)
+
+
+def test_with_model_changes_confidences_not_ranking(index: KnowledgeIndex) -> None:
+    sure = ConfidenceModel(0.0, 0.0, 0.0, 0.0, 0.0, 10.0)
+    before = index.match("怎么申请退款", limit=5)
+    after = index.with_model(sure).match("怎么申请退款", limit=5)
+    assert [(m.entry.id, m.score) for m in before] == [(m.entry.id, m.score) for m in after]
+    assert all(m.confidence > 0.99 for m in after)
+    assert index.model == DEFAULT_MODEL
+
+
+def test_contains_reads_questions_as_analysed(index: KnowledgeIndex) -> None:
+    assert index.contains("可以开发票吗？")
+    assert not index.contains("可以开收据吗")

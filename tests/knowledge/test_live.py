@@ -3,8 +3,10 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from knowledge import calibration
 from knowledge.live import LiveKnowledge, Snapshot
 from knowledge.model import FaqEntry, KnowledgeBase
+from tests.knowledge.gym import GYM_KB
 
 
 def _kb(version: int, size: int = 200) -> KnowledgeBase:
@@ -63,3 +65,36 @@ async def test_add_similar_swaps_in_new_snapshot(kb: KnowledgeBase) -> None:
     assert entry is not None
     assert "快递单号发我一下" in entry.similar
     assert before.kb == kb  # old snapshots are untouched
+
+
+async def test_snapshot_carries_its_calibration() -> None:
+    live = LiveKnowledge()
+    snapshot = await live.load(GYM_KB, misses=["我想学游泳", "附近有什么好吃的"])
+    calibrated = snapshot.calibration
+    assert not calibrated.default_used
+    assert snapshot.index.model == calibrated.model  # confidences are this KB's probabilities
+    plain = await live.load(GYM_KB)  # the misses are kept for later calibrations
+    assert plain.calibration == calibrated
+
+
+async def test_add_similar_recalibrates_only_when_due() -> None:
+    live = LiveKnowledge()
+    first = (await live.load(GYM_KB)).calibration
+    snapshot = await live.add_similar("parking", "地库停车要钱吗")
+    assert snapshot.calibration is first  # one new question: not due yet
+    for n in range(calibration.RECALIBRATE_MIN_NEW + 10):
+        snapshot = await live.add_similar("parking", f"停车场第{n}层能停吗")
+        if snapshot.calibration is not first:
+            break
+    assert snapshot.calibration is not first
+    assert snapshot.calibration.n_similar == calibration.count_similar(snapshot.kb)
+    assert snapshot.index.model == snapshot.calibration.model
+
+
+async def test_recalibrate_with_new_misses() -> None:
+    live = LiveKnowledge()
+    before = await live.load(GYM_KB)
+    after = await live.recalibrate(["我想学游泳"])
+    assert after.version == before.version + 1
+    assert after.calibration.n_negatives == before.calibration.n_negatives + 1
+    assert after.kb is before.kb

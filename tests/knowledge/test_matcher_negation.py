@@ -48,8 +48,12 @@ def test_negated_rule_phrase_blocks_the_auto_reply(
 def test_without_the_query_the_decision_is_the_scores_alone(index: KnowledgeIndex) -> None:
     matches = index.match("我不过敏怎么办", limit=3)
     assert matches[0].entry.id == "allergy"
-    plain = matcher.decide(matches).action
-    guarded = matcher.decide(matches, query="我不过敏怎么办", rules=RuleEngine.build(KB.rules))
+    # At a threshold the scores clear, only the rule guard stops the auto-reply.
+    at = matches[0].confidence
+    plain = matcher.decide(matches, auto_threshold=at).action
+    guarded = matcher.decide(
+        matches, query="我不过敏怎么办", rules=RuleEngine.build(KB.rules), auto_threshold=at
+    )
     assert (plain, guarded.action) == ("auto", "suggest")
 
 

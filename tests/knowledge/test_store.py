@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from knowledge import store
+from knowledge import misses, store
 from knowledge.errors import EntryNotFoundError
 from knowledge.model import KnowledgeBase
 
@@ -76,3 +77,19 @@ def test_tables_are_prefixed_and_named() -> None:
     names = {c.name for t in tables.values() for c in t.constraints}
     assert "pk_kb_entry" in names
     assert "uq_kb_similar_question_entry_id" in names
+
+
+async def test_open_misses_feed_the_calibration(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    start = datetime(2024, 6, 1, tzinfo=UTC)
+    async with sessionmaker.begin() as session:
+        for n, question in enumerate(["能寄到国外吗", "你们老板是谁", "能寄到国外吗？"]):
+            await misses.record(session, question, source="kf", now=start + timedelta(minutes=n))
+        done = await misses.record(session, "已经解决的问题", source="kf", now=start)
+        assert done is not None
+        await misses.resolve(session, [done.id])
+    async with sessionmaker() as session:
+        questions = await misses.open_questions(session)
+        assert questions == ["能寄到国外吗？", "你们老板是谁"]  # newest first, one per key
+        assert await misses.open_questions(session, limit=1) == ["能寄到国外吗？"]

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from knowledge import text
-from knowledge.segment import Analyzer, char_grams
+from knowledge.model import Synonyms
+from knowledge.segment import Analyzer, char_grams, default_synonyms
 
 
 @pytest.mark.parametrize(
@@ -21,7 +22,34 @@ def test_normalize(raw: str, expected: str) -> None:
 
 def test_rewriter_prefers_longest_match() -> None:
     rewriter = text.Rewriter({"怎样": "怎么", "怎样才能": "怎么", "退钱": "退款"})
-    assert rewriter.rewrite("怎样才能退钱") == "怎么退款"
+    assert rewriter.rewrite(["怎样", "才能", "退钱"]) == ["怎么", "退款"]
+
+
+def test_rewriter_replaces_whole_words_only() -> None:
+    rewriter = text.Rewriter({"息": "利息", "能": "可以", "卡": "银行卡", "换个": "修改"})
+    assert rewriter.rewrite(["信息", "功能", "卡住", "了"]) == ["信息", "功能", "卡住", "了"]
+    assert rewriter.rewrite(["能", "换", "个", "卡"]) == ["可以", "修改", "银行卡"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("卡住了", "卡住了"),
+        ("信息怎么改", "信息怎么改"),
+        ("功能有哪些", "功能有什么"),  # 哪些 is a whole word: a question word
+        ("能不能退", "可以退"),
+        ("请问，亲子装有吗？", "亲子装有"),  # 亲 is a filler only as a word of its own
+    ],
+)
+def test_builtin_table_rewrites_whole_words(raw: str, expected: str) -> None:
+    analyzer = Analyzer(Synonyms(default_synonyms()).variant_map())
+    assert analyzer.rewrite(raw) == expected
+
+
+def test_builtin_table_is_domain_neutral() -> None:
+    table = default_synonyms()
+    words = {w for canonical, variants in table.items() for w in (canonical, *variants)}
+    assert not words & {"银行卡", "卡", "利息", "息", "借款", "额度", "账号", "修改", "换", "订单"}
 
 
 def test_fillers_removed_but_canonicals_protected() -> None:

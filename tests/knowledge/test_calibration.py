@@ -1,0 +1,76 @@
+"""Per-KB self-calibration: thresholds from the KB's own data, defaults when it has too little."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import pytest
+
+from knowledge import calibration, confidence
+from knowledge.calibration import Calibration
+from knowledge.demo import DEMO_EVAL_PATH, load_demo
+from knowledge.model import KnowledgeBase
+from tests.knowledge.gym import GYM_KB
+
+
+@pytest.fixture(scope="module")
+def gym() -> Calibration:
+    return calibration.calibrate(GYM_KB)
+
+
+def test_a_second_domain_gets_its_own_threshold(gym: Calibration) -> None:
+    demo = calibration.calibrate(load_demo())
+    assert not gym.default_used
+    assert gym.auto_enabled
+    assert gym.auto_threshold != demo.auto_threshold
+    assert gym.auto_threshold != calibration.DEFAULT_AUTO_THRESHOLD
+    assert gym.expected_precision is not None
+    assert gym.expected_precision >= calibration.TARGET_PRECISION
+    assert 0 < gym.suggest_threshold < gym.auto_threshold
+    assert gym.status.startswith("已按本知识库校准")
+
+
+def test_a_kb_with_few_similar_questions_gets_the_conservative_default(kb: KnowledgeBase) -> None:
+    cal = calibration.calibrate(kb)
+    assert cal.default_used
+    assert cal.auto_threshold == calibration.DEFAULT_AUTO_THRESHOLD
+    assert cal.model == confidence.DEFAULT_MODEL
+    assert cal.n_positives < calibration.MIN_POSITIVES
+    assert "相似问题太少" in cal.status
+    # The off-topic set still places the suggestion floor of this KB.
+    assert 0 < cal.suggest_threshold < cal.auto_threshold
+
+
+def test_misses_are_negatives_unless_the_kb_now_holds_them(gym: Calibration) -> None:
+    misses = ["我想学游泳", "附近有什么好吃的", "年卡多少钱", "我想学游泳"]
+    with_misses = calibration.calibrate(GYM_KB, misses)
+    # "年卡多少钱" is a question of the KB (answered since): not a miss; duplicates count once.
+    assert with_misses.n_negatives == gym.n_negatives + 2
+
+
+def test_calibration_is_deterministic(gym: Calibration) -> None:
+    assert calibration.calibrate(GYM_KB) == gym
+
+
+def test_recalibration_cadence(gym: Calibration) -> None:
+    grown = max(calibration.RECALIBRATE_MIN_NEW,
+                math.ceil(calibration.RECALIBRATE_GROWTH * gym.n_similar))
+    assert not gym.due(gym.n_similar)
+    assert not gym.due(gym.n_similar + grown - 1)
+    assert gym.due(gym.n_similar + grown)
+
+
+def test_never_threshold_disables_auto_replies() -> None:
+    cal = Calibration(calibration.NEVER, 0.2, confidence.DEFAULT_MODEL, 100, 100, False)
+    assert not cal.auto_enabled
+    assert "暂只给客服建议" in cal.status
+
+
+def test_offtopic_set_is_generic_and_not_the_demo_test_set() -> None:
+    questions = calibration.offtopic_questions()
+    assert len(questions) >= 100
+    assert len(set(questions)) == len(questions)
+    with DEMO_EVAL_PATH.open(encoding="utf-8") as fh:
+        demo_queries = {row["query"] for row in csv.DictReader(fh)}
+    assert not demo_queries & set(questions)

@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             # session they need are closed.
             tasks.tasks_ctx,
             kb.poll_ctx,
+            kb.recalibrate_ctx,
             dispatch.sweeper_ctx,
             reminders.scheduler_ctx,
             resources.gc_freeze_ctx,

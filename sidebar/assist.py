@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.core.keys import KB
 from bot.domain import audit, customers, kb, pipeline
 from bot.domain.models import Message
-from knowledge import matcher, quickreply
+from knowledge import quickreply
 from knowledge.live import Snapshot
 from knowledge.model import KeywordRule
 from sidebar import auth, views
@@ -93,10 +93,11 @@ def _hits_with_rules(stored: list[dict[str, Any]], snapshot: Snapshot) -> list[d
     return out
 
 
-def _decision(suggestions: list[dict[str, Any]]) -> str:
-    """ "suggest" when the stored top match was plausible, else "none" (as the matcher decides)."""
+def _decision(suggestions: list[dict[str, Any]], snapshot: Snapshot) -> str:
+    """ "suggest" when the stored top match was plausible, else "none" (as the matcher decides
+    with this KB's own calibration)."""
     top = float(suggestions[0].get("confidence") or 0) if suggestions else 0.0
-    return "suggest" if top >= matcher.SUGGEST_THRESHOLD else "none"
+    return "suggest" if top >= snapshot.calibration.suggest_threshold else "none"
 
 
 @routes.get("/api/customers/{external_userid}/latest")
@@ -123,7 +124,7 @@ async def latest(request: web.Request) -> web.Response:
         "text": message.text,
         "at": views.iso(message.created_at),
         "suggestions": message.suggestions or [],
-        "decision": _decision(message.suggestions or []),
+        "decision": _decision(message.suggestions or [], snapshot),
         "auto_replied": bool(message.auto_replied),
         "rule_hits": _hits_with_rules(message.rule_hits or [], snapshot),
     }

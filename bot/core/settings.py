@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     )
     # How often each worker checks whether the stored knowledge base changed (an import).
     kb_poll: float = Field(10.0, validation_alias=_env("SIDEKICK_KB_POLL", "kb_poll"), gt=0)
+    # How often each worker redoes the KB's calibration with the misses recorded since.
+    kb_recalibrate: float = Field(
+        3600.0, validation_alias=_env("SIDEKICK_KB_RECALIBRATE", "kb_recalibrate"), gt=0
+    )
     # How often the reminder scheduler looks for due follow-ups and unsent escalation alerts.
     scheduler_interval: float = Field(
         30.0, validation_alias=_env("SIDEKICK_SCHEDULER_INTERVAL", "scheduler_interval"), gt=0

@@ -37,8 +37,11 @@ def periodic_ctx(
     name: str,
     work: Callable[[web.Application], Awaitable[object]],
     interval: Callable[[web.Application], float],
+    *,
+    start_now: bool = True,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup context running work at start-up and then every interval seconds.
+    """A cleanup context running work at start-up (unless start_now=False) and then every
+    interval seconds.
 
     A failed run is logged and the loop goes on: one bad row or a database blip must not stop
     the sweeper or the scheduler for good.
@@ -46,6 +49,8 @@ def periodic_ctx(
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         async def loop() -> None:
+            if not start_now:
+                await asyncio.sleep(interval(app))
             while True:
                 try:
                     await work(app)

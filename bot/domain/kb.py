@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot.core.keys import CACHE, DB, INSTANCE, KB, KB_REVISION, SETTINGS
 from bot.core.tasks import periodic_ctx
-from knowledge import live, store
+from knowledge import live, misses, store
 from knowledge.errors import EntryNotFoundError
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,10 @@ async def _load(app: web.Application) -> live.Snapshot:
     async with app[DB]() as session:  # one read transaction: the revision matches the rows
         revision = await store.revision(session)
         kb = await store.load_kb(session)
-    snapshot = await app[KB].load(kb)
+        open_misses = await misses.open_questions(session)
+    # The KB calibrates itself: its similar questions, its unanswered questions (misses) and a
+    # built-in off-topic set decide its auto-reply threshold (knowledge/calibration.py).
+    snapshot = await app[KB].load(kb, misses=open_misses)
     app[KB_REVISION][0] = revision
     return snapshot
 
@@ -63,6 +66,20 @@ async def refresh_if_changed(app: web.Application) -> bool:
 
 # Every worker polls the revision (a one-row read) after kb_ctx has loaded the KB.
 poll_ctx = periodic_ctx("kb revision poll", refresh_if_changed, lambda app: app[SETTINGS].kb_poll)
+
+
+async def recalibrate(app: web.Application) -> None:
+    """Redo this worker's calibration with the misses recorded since (new negatives)."""
+    async with app[DB]() as session:
+        open_misses = await misses.open_questions(session)
+    snapshot = await app[KB].recalibrate(open_misses)
+    logger.info("kb recalibrated: %s", snapshot.calibration.status)
+
+
+# Not at start-up: kb_ctx has just calibrated.
+recalibrate_ctx = periodic_ctx(
+    "kb recalibration", recalibrate, lambda app: app[SETTINGS].kb_recalibrate, start_now=False
+)
 
 
 async def reload(app: web.Application) -> live.Snapshot:

@@ -136,8 +136,9 @@ async def prepare(
     snapshot = app[KB].snapshot
     found: RuleResult = snapshot.rules.scan(text)
     decided = matcher.decide(
-        snapshot.index.match(text, limit=SUGGESTIONS), query=text, rules=snapshot.rules
-    )
+        snapshot.index.match(text, limit=SUGGESTIONS), query=text, rules=snapshot.rules,
+        calibration=snapshot.calibration,
+    )  # fmt: skip
     decision = decided.action
     if decision == "auto" and not allow_auto_reply:
         decision = "suggest"

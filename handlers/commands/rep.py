@@ -176,12 +176,14 @@ async def kb_search(ctx: Context, args: str) -> Reply:
         raise ArgError("请写要查的问题")
     if KB not in ctx.app:
         return Reply("知识库未配置。")
-    matches = ctx.app[KB].snapshot.index.match(question, limit=3)
+    snapshot = ctx.app[KB].snapshot
+    matches = snapshot.index.match(question, limit=3)
+    status = f"\n\n（{snapshot.calibration.status}）"
     if not matches:
-        return Reply(f"知识库里没有找到「{question}」的答案。")
+        return Reply(f"知识库里没有找到「{question}」的答案。{status}")
     lines = []
     for i, match in enumerate(matches, 1):
         lines.append(
-            f"{i}. {match.entry.question}（{match.confidence:.0%}）\n{match.entry.answer}"
+            f"{i}. {match.entry.question}（匹配 {match.confidence:.0%}）\n{match.entry.answer}"
         )
-    return Reply("\n\n".join(lines))
+    return Reply("\n\n".join(lines) + status)

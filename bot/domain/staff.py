@@ -121,6 +121,33 @@ def apply_member(staff: Staff, fetched: Fetched, now: datetime) -> bool:
     return True
 
 
+async def member(
+    db: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    wecom: WeComClient,
+    userid: str,
+    *,
+    now: datetime | None = None,
+) -> Staff:
+    """The member's row, synced from WeCom when due and created on first sight.
+
+    Call with no session open. The common case (known, synced within a day, role as the
+    settings say) is one read; WeCom is asked only when a sync is due, before any write.
+    """
+    now = now or utcnow()
+    async with db() as session:
+        staff = await session.get(Staff, userid)
+    due = sync_due(staff, now)
+    if staff is not None and not due and rank(seeded_role(settings, userid)) <= rank(staff.role):
+        return staff
+    fetched = await fetch_member(wecom, userid) if due else None
+    async with db.begin() as session:
+        staff = await get_staff(session, settings, userid)
+        if fetched is not None:
+            apply_member(staff, fetched, now)
+        return staff
+
+
 async def ensure_synced(
     db: async_sessionmaker[AsyncSession],
     settings: Settings,

@@ -94,10 +94,10 @@ async def _bare(ctx: EventContext, action: str, target: str, result: str, reply:
 
 async def _caller(ctx: EventContext, now: datetime) -> Staff:
     """The calling member, synced from WeCom when due (both before the command's transaction)."""
-    app, userid = ctx.app, ctx.event.from_user
-    await staff_service.ensure_synced(app[DB], app[SETTINGS], app[WECOM], userid, now=now)
-    async with app[DB].begin() as session:
-        return await staff_service.get_staff(session, app[SETTINGS], userid)
+    app = ctx.app
+    return await staff_service.member(
+        app[DB], app[SETTINGS], app[WECOM], ctx.event.from_user, now=now
+    )
 
 
 async def _unknown(ctx: EventContext, registry: CommandRouter, parsed: Parsed) -> Reply:

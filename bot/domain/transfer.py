@@ -47,8 +47,7 @@ def describe_errcode(errcode: int, *, on_job: bool = True) -> str:
 
 def _reasons(on_job: bool) -> dict[str, str]:
     """The requester's words for the errcodes a transfer answer may carry."""
-    codes = [*TRANSFER_ERRORS, 0]
-    reasons = {str(c): describe_errcode(c, on_job=on_job) for c in codes if c}
+    reasons = {str(c): describe_errcode(c, on_job=on_job) for c in TRANSFER_ERRORS}
     if on_job:
         reasons["default"] = LIMIT_HINT
     return reasons

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -125,16 +125,3 @@ async def _parked_one(session: AsyncSession, effect_id: int) -> Effect:
     if effect.status != PARKED:
         raise UsageError(f"操作 #{effect_id} 当前状态是 {effect.status}，只有搁置的可以重试或放弃")
     return effect
-
-
-async def release(session: AsyncSession, effect_ids: Iterable[int]) -> None:
-    """Make held effects due now (used when a passive reply could not be given)."""
-    ids = list(effect_ids)
-    if ids:
-        await session.execute(
-            update(Effect)
-            .where(Effect.id.in_(ids), Effect.status == PENDING)
-            .values(next_attempt_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        session.info.setdefault(_NEW, []).extend(ids)

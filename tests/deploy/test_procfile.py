@@ -27,6 +27,7 @@ from tests.flows.conftest import TEST_KB
 
 KF = "wkDemo"
 QUESTION = "下单后多久发货"  # in the demo KB and in TEST_KB
+LATE = "wmDeployLate"  # the customer whose answer is in flight at shutdown
 
 
 @pytest.fixture
@@ -67,15 +68,21 @@ class Wecom:
             return found
 
     async def wait_call(
-        self, path: str, match: Callable[[dict[str, Any]], bool]
+        self, path: str, match: Callable[[dict[str, Any]], bool], *, answered: bool = True
     ) -> dict[str, Any]:
-        """The first successful call to path that matches (the outbox sends after commit)."""
+        """The first successful call to path that matches (the outbox sends after commit);
+        answered=False: any call, answered or still waiting for the fake."""
         for _ in range(200):
             for call in await self.calls():
-                if call["path"] == f"cgi-bin/{path}" and call["errcode"] == 0 and match(call):
+                ok = call["errcode"] == 0 or not answered
+                if call["path"] == f"cgi-bin/{path}" and ok and match(call):
                     return call
             await asyncio.sleep(0.1)
         raise AssertionError(f"no matching {path} call")
+
+    async def fault(self, fault: dict[str, Any]) -> None:
+        async with self.http.post(f"{self.base}/_faults", json=fault) as resp:
+            assert resp.status == 200, await resp.text()
 
     async def oauth_code(self, userid: str) -> str:
         async with self.http.post(f"{self.base}/_oauth", json={"userid": userid}) as resp:
@@ -154,27 +161,69 @@ async def test_procfile_two_workers_serve_the_flows_and_stop_cleanly(
         if mode == "production":
             await _seed_production(url)
         fake = await procfile.fake_wecom(env, fake_port, f"{web_base}/wecom/callback")
-        web = await procfile.run_line("web", {**env, "PORT": str(web_port),
-                                              "WEB_CONCURRENCY": "2"}, log)  # fmt: skip
+        web_env = {**env, "PORT": str(web_port), "WEB_CONCURRENCY": "2"}
         try:
-            try:
-                await processes.wait_healthy(web_port, web, within=60)
-            except AssertionError as exc:
-                raise AssertionError(f"{exc}\n{log.read_text()}") from None
-            assert len(procfile.workers(web)) == 2
             async with aiohttp.ClientSession() as http:
-                await _flows(Wecom(http, api_base), web_base)
+                wecom = Wecom(http, api_base)
+                web = await _start_web(web_env, web_port, log)
+                try:
+                    await _flows(wecom, web_base)
+                    # An answer in flight at shutdown: WeCom holds kf/send_msg past the grace.
+                    await wecom.fault({"path": "kf/send_msg", "delay": 30})
+                    await wecom.event({"type": "kf_text", "open_kfid": KF,
+                                       "external_userid": LATE, "text": QUESTION})  # fmt: skip
+                    await wecom.wait_call("kf/send_msg", lambda c: c["json"]["touser"] == LATE,
+                                          answered=False)  # fmt: skip
+                finally:
+                    await processes.stop(web)  # SIGTERM: gunicorn's graceful shutdown
+                assert web.returncode == 0, log.read_text()
+                inbox, outbox, _ = await _left(url)
+                # Nothing half-done: no row or effect still claimed by a stopped worker, and
+                # the answer that was in flight is pending again, for the next worker.
+                assert set(inbox) <= {"done", "pending"}, inbox
+                assert set(outbox) == {"done", "pending"}, outbox
+
+                await wecom.fault({"clear": True})
+                web = await _start_web(web_env, web_port, log)  # the upgrade's new release
+                try:
+                    await wecom.wait_call("kf/send_msg", lambda c: c["json"]["touser"] == LATE)
+                    await _settled(url)
+                finally:
+                    await processes.stop(web)
+                assert web.returncode == 0, log.read_text()
         finally:
-            await processes.stop(web)  # SIGTERM: gunicorn's graceful shutdown
-            await processes.stop(fake)
-        assert web.returncode == 0, log.read_text()
+            await processes.kill(fake)  # it may still hold the delayed call
         inbox, outbox, notes = await _left(url)
-    # Nothing half-done: no row or effect still claimed by a stopped worker.
-    assert set(inbox) <= {"done", "pending"}, inbox
-    assert inbox.get("done", 0) >= 4, inbox  # the welcome, two kf messages, the command
-    assert set(outbox) <= {"done", "pending"}, outbox
+    assert set(inbox) == {"done"}, inbox
+    assert inbox["done"] >= 5, inbox  # the welcome, three kf messages, the command
+    assert set(outbox) == {"done"}, outbox
     assert notes == 1
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+async def _start_web(env: dict[str, str], port: int, log: Path) -> asyncio.subprocess.Process:
+    """The Procfile's web: line; healthy, with its two workers."""
+    web = await procfile.run_line("web", env, log)
+    try:
+        await processes.wait_healthy(port, web, within=60)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_text(log)}") from None
+    assert len(procfile.workers(web)) == 2
+    return web
+
+
+def _text(log: Path) -> str:
+    return log.read_text()
+
+
+async def _settled(url: str) -> None:
+    """Wait until every inbox row and effect is done."""
+    for _ in range(150):
+        inbox, outbox, _ = await _left(url)
+        if set(inbox) == {"done"} and set(outbox) == {"done"}:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not settled: inbox {inbox}, outbox {outbox}")
 
 
 @pytest.mark.parametrize("concurrency", ["2", None])

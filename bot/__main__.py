@@ -38,8 +38,11 @@ def main(argv: list[str] | None = None) -> None:
     fake_cmd = sub.add_parser("fake-wecom", help="serve one fake WeCom for sandbox workers")
     fake_cmd.add_argument("--port", type=int, default=9090)
     fake_cmd.add_argument("--host", default="127.0.0.1")
-    fake_cmd.add_argument("--callback", required=True,
-                          help="the server's callback URL, e.g. http://127.0.0.1:8080/wecom/callback")
+    fake_cmd.add_argument(
+        "--callback",
+        required=True,
+        help="the server's callback URL, e.g. http://127.0.0.1:8080/wecom/callback",
+    )
     args = parser.parse_args(args_list)
 
     # Only the server needs WeCom's settings; the admin commands need the database alone.

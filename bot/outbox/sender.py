@@ -330,4 +330,3 @@ async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await sender.close(grace=app[SETTINGS].outbox_grace)
-

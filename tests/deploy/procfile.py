@@ -54,9 +54,7 @@ def sandbox_env(database_url: str, redis_url: str, api_base: str) -> dict[str, s
             "SIDEKICK_KF_SERVICERS": "lisi", "HOST": "127.0.0.1"}  # fmt: skip
 
 
-async def run_line(
-    name: str, env: Mapping[str, str], log: Path
-) -> asyncio.subprocess.Process:
+async def run_line(name: str, env: Mapping[str, str], log: Path) -> asyncio.subprocess.Process:
     """Start one Procfile line through the shell (it expands ${PORT}, ${WEB_CONCURRENCY})."""
     handle = log.open("ab")
     try:
@@ -111,4 +109,3 @@ async def fresh_database() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
-

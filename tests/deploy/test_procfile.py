@@ -136,10 +136,20 @@ async def _left(url: str) -> tuple[dict[str, int], dict[str, int], int]:
     engine = db.create_engine(url)
     try:
         async with db.create_sessionmaker(engine)() as session:
-            inbox = dict((await session.execute(
-                select(InboxItem.status, func.count()).group_by(InboxItem.status))).all())
-            outbox = dict((await session.execute(
-                select(Effect.status, func.count()).group_by(Effect.status))).all())
+            inbox = dict(
+                (
+                    await session.execute(
+                        select(InboxItem.status, func.count()).group_by(InboxItem.status)
+                    )
+                ).all()
+            )
+            outbox = dict(
+                (
+                    await session.execute(
+                        select(Effect.status, func.count()).group_by(Effect.status)
+                    )
+                ).all()
+            )
             notes = await session.scalar(select(func.count()).select_from(Note))
     finally:
         await engine.dispose()

@@ -187,9 +187,13 @@ async def set_role(
     if role not in ROLE_RANK:
         raise UsageError(f"未知角色「{role}」，可选：客服 / 主管 / 管理员")
     staff = await session.get(Staff, userid)
-    if staff is None:
-        staff = Staff(userid=userid, name="", departments=[], role=role, active=True)
-        session.add(staff)
+    if staff is None:  # idempotent: the member may be signing in on another worker right now
+        await insert_ignore(
+            session, Staff, userid=userid, name="", departments=[], role=role, active=True
+        )
+        staff = await session.get(Staff, userid)
+        if staff is None:  # pragma: no cover - our insert or the other worker's row is there
+            raise RuntimeError(f"staff row {userid} missing after insert")
     staff.role = role
     if departments is not None:
         staff.departments = sorted(set(departments))

@@ -35,10 +35,18 @@ def main(argv: list[str] | None = None) -> None:
     eff.add_argument("action", choices=["retry", "discard"])
     eff.add_argument("effect_id", type=int)
     sub.add_parser("channels", help="import channels and welcome templates", add_help=False)
+    fake_cmd = sub.add_parser("fake-wecom", help="serve one fake WeCom for sandbox workers")
+    fake_cmd.add_argument("--port", type=int, default=9090)
+    fake_cmd.add_argument("--host", default="127.0.0.1")
+    fake_cmd.add_argument(
+        "--callback",
+        required=True,
+        help="the server's callback URL, e.g. http://127.0.0.1:8080/wecom/callback",
+    )
     args = parser.parse_args(args_list)
 
     # Only the server needs WeCom's settings; the admin commands need the database alone.
-    settings = load_settings(complete=args.command in (None, "serve", "check"))
+    settings = load_settings(complete=args.command in (None, "serve", "check", "fake-wecom"))
     configure_logging(settings)
     if args.command == "check":
         mode = "sandbox" if settings.sandbox else "production"
@@ -57,6 +65,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "effects":
         sys.exit(asyncio.run(_change_effect(settings, args.action, args.effect_id)))
+    if args.command == "fake-wecom":
+        _serve_fake(settings, args.host, args.port, args.callback)
+        return
     from bot.app import create_app
 
     if settings.sandbox:
@@ -69,6 +80,17 @@ def main(argv: list[str] | None = None) -> None:
         print=None,
         loop=_new_loop(),
     )
+
+
+def _serve_fake(settings: Settings, host: str, port: int, callback: str) -> None:
+    """One fake WeCom process (the settings' corp and secrets) that every worker shares."""
+    from bot.sandbox import demo, standalone
+
+    fake = standalone.build(settings, callback)
+    demo.seed_members(fake)
+    print(f"模拟企业微信 fake WeCom: WECOM_API_BASE=http://{host}:{port}/sandbox/wecom, "
+          f"callbacks to {callback}", flush=True)  # fmt: skip
+    web.run_app(standalone.create_app(fake), host=host, port=port, print=None)
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:

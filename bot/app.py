@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 
 from aiohttp import web
@@ -9,6 +10,7 @@ from aiohttp import web
 from bot import health
 from bot.core import resources, tasks
 from bot.core.clock import Clock
+from bot.core.errors import ConfigError
 from bot.core.keys import CLOCK, CRYPTO, INSTANCE, ROUTER, SETTINGS
 from bot.core.log import configure_logging
 from bot.core.settings import Settings, load_settings
@@ -22,6 +24,8 @@ from handlers import contacts, ingest, kf, reminders, welcome
 from handlers.commands import chat
 from handlers.contacts import tag_events
 from sidebar import app as sidebar_app
+
+GUNICORN_BOOT_ERROR = 3
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
@@ -50,7 +54,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     if settings.sandbox:
         from bot.sandbox import demo
 
-        demo.mount(app)  # the fake WeCom on this server, under /sandbox/wecom/
+        if not settings.wecom_api_base:  # else a standalone fake (`python -m bot fake-wecom`)
+            demo.mount(app)  # the fake WeCom on this server, under /sandbox/wecom/
         app.cleanup_ctx.append(demo.seed_ctx)  # demo KB, channels, templates (before kb_ctx)
         app.router.add_get("/sandbox", sidebar_app.sandbox_entry)  # the simulator page
     app.cleanup_ctx.extend(
@@ -59,6 +64,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             client.wecom_ctx,
             sender.outbox_ctx,
             kb.kb_ctx,
+            dispatch.release_ctx,  # its cleanup runs after the handlers' (tasks_ctx)
             # After what handlers use: cleanup runs in reverse, so on shutdown the handlers
             # still running finish (or are cancelled) before the writer, database and
             # session they need are closed.
@@ -81,4 +87,14 @@ async def app_factory() -> web.Application:
     """Entry point for gunicorn's aiohttp worker: settings from the environment."""
     settings = load_settings()
     configure_logging(settings)  # the same log policy as `python -m bot` (quiet drivers)
+    if settings.sandbox and not settings.wecom_api_base:
+        from bot.sandbox import standalone
+
+        try:
+            standalone.check_single_worker(settings)
+        except ConfigError as exc:
+            sys.stderr.write(f"配置错误 config error: {exc}\n")
+            # 3 is gunicorn's "worker failed to boot": the arbiter stops instead of
+            # starting the worker again and again.
+            sys.exit(GUNICORN_BOOT_ERROR)
     return create_app(settings)

@@ -133,6 +133,17 @@ class AppLock(Base):
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+async def insert_ignore(session: AsyncSession, model: type[Base], **values: Any) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING: create a row two workers may create at once.
+
+    Never "get, then add": the second worker's INSERT would fail on the primary key. Here it
+    waits for the first one's commit (PostgreSQL) or writer lock (SQLite) and does nothing.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
 async def exclusive(session: AsyncSession, name: str) -> None:
     """Hold the named lock until the session's transaction ends (every process, any database).
 
@@ -141,7 +152,5 @@ async def exclusive(session: AsyncSession, name: str) -> None:
     and then finds the work done. Check-then-insert steps (demo seeding, role seeding) run
     under it.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    await session.execute(insert(AppLock).values(name=name).on_conflict_do_nothing())
+    await insert_ignore(session, AppLock, name=name)
     await session.execute(update(AppLock).where(AppLock.name == name).values(taken_at=utcnow()))

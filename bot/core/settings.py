@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     outbox_grace: float = Field(
         5.0, validation_alias=_env("SIDEKICK_OUTBOX_GRACE", "outbox_grace"), ge=0
     )
+    # gunicorn's worker count (the Procfile reads it): sandbox mode refuses a mounted fake
+    # WeCom in more than one worker.
+    web_concurrency: int = Field(1, validation_alias=_env("WEB_CONCURRENCY", "web_concurrency"))
     # Fault injection for the crash-recovery test only: "kill_after_inbox_commit".
     fault: str = Field("", validation_alias=_env("SIDEKICK_FAULT", "fault"))
 

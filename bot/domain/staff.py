@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.db import utcnow
+from bot.core.db import insert_ignore, utcnow
 from bot.core.errors import NotFoundError, UsageError, WeComError
 from bot.core.settings import Settings
 from bot.domain.models import ROLE_ADMIN, ROLE_REP, ROLE_SUPERVISOR, Staff
@@ -50,14 +50,21 @@ def rank(role: str) -> int:
 
 
 async def get_staff(session: AsyncSession, settings: Settings, userid: str) -> Staff:
-    """The staff row for userid, created on first sight; settings can only raise the role."""
+    """The staff row for userid, created on first sight; settings can only raise the role.
+
+    Two workers may see a new member at once (a command and a sidebar sign-in): the row is
+    created with an idempotent insert, so neither fails on the other's.
+    """
     staff = await session.get(Staff, userid)
     seeded = seeded_role(settings, userid)
     if staff is None:
-        staff = Staff(userid=userid, name="", departments=[], role=seeded, active=True)
-        session.add(staff)
-        await session.flush()
-    elif rank(seeded) > rank(staff.role):
+        await insert_ignore(
+            session, Staff, userid=userid, name="", departments=[], role=seeded, active=True
+        )
+        staff = await session.get(Staff, userid)
+        if staff is None:  # pragma: no cover - our insert or the other worker's row is there
+            raise RuntimeError(f"staff row {userid} missing after insert")
+    if rank(seeded) > rank(staff.role):
         # SIDEKICK_ADMINS / SIDEKICK_SUPERVISORS are configuration: they win over a lower role.
         staff.role = seeded
     return staff
@@ -207,9 +214,13 @@ async def set_role(
     if role not in ROLE_RANK:
         raise UsageError(f"未知角色「{role}」，可选：客服 / 主管 / 管理员")
     staff = await session.get(Staff, userid)
-    if staff is None:
-        staff = Staff(userid=userid, name="", departments=[], role=role, active=True)
-        session.add(staff)
+    if staff is None:  # idempotent: the member may be signing in on another worker right now
+        await insert_ignore(
+            session, Staff, userid=userid, name="", departments=[], role=role, active=True
+        )
+        staff = await session.get(Staff, userid)
+        if staff is None:  # pragma: no cover - our insert or the other worker's row is there
+            raise RuntimeError(f"staff row {userid} missing after insert")
     staff.role = role
     if departments is not None:
         staff.departments = sorted(set(departments))

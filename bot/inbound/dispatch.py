@@ -15,6 +15,7 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -253,3 +254,16 @@ async def sweep(app: web.Application) -> int:
 
 # Sweep once at start-up (what a crash left) and then periodically.
 sweeper_ctx = periodic_ctx("inbox sweep", sweep, lambda app: app[SETTINGS].inbox_sweep_interval)
+
+
+async def release_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: on shutdown, after handlers finished or were cancelled, give back the
+    inbox rows this instance still claims (see `inbox.release`)."""
+    yield
+    try:
+        released = await inbox.release(app[DB], instance=app[INSTANCE], now=utcnow())
+    except Exception:  # noqa: BLE001 - the lease still hands them over, later
+        logger.warning("inbox: releasing claims on shutdown failed", exc_info=True)
+        return
+    if released:
+        logger.info("inbox: %d claimed rows released on shutdown", released)

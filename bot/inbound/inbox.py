@@ -97,6 +97,25 @@ async def renew(
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+async def release(
+    sessionmaker: async_sessionmaker[AsyncSession], *, instance: str, now: datetime
+) -> int:
+    """Give back this instance's claims (shutdown): its `processing` rows become due now.
+
+    A stopping worker must not sit on rows until their lease runs out: another worker (or
+    this one, restarted) takes them at its next sweep. Their writes never committed (the done
+    mark commits with them), so re-running them is safe.
+    """
+    async with sessionmaker.begin() as session:
+        result = await session.execute(
+            update(InboxItem)
+            .where(InboxItem.status == "processing", InboxItem.claimed_by == instance)
+            .values(status="pending", next_attempt_at=now, claimed_by="")
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def mark_failed(
     session: AsyncSession, item_id: int, *, error: str, now: datetime, max_attempts: int
 ) -> str:

@@ -147,14 +147,34 @@ class Sender:
                 return
 
     async def close(self, grace: float) -> None:
-        """Deliver what is due for up to `grace` s, then stop. What is left stays pending (a
-        claim in flight is taken over by another worker once its lease runs out)."""
+        """Deliver what is due for up to `grace` s, then stop. What is left stays pending, and
+        claims still in flight are given back, so another worker sends them at once."""
         self._closing = True
         self._wake.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.settle(), grace)
-        for task in list(self._inflight):
+        inflight = list(self._inflight)
+        for task in inflight:
             task.cancel()
+        await asyncio.gather(*inflight, return_exceptions=True)
+        await self._release()
+
+    async def _release(self) -> None:
+        """This instance's `sending` effects go back to `pending` (shutdown)."""
+        try:
+            async with self._app[DB].begin() as session:
+                result = await session.execute(
+                    update(Effect)
+                    .where(Effect.status == SENDING, Effect.claimed_by == self._app[INSTANCE])
+                    .values(status=PENDING, claimed_by="", next_attempt_at=self._app[CLOCK].now())
+                    .execution_options(synchronize_session=False)
+                )
+        except Exception:  # noqa: BLE001 - the lease still hands them over, later
+            logger.warning("outbox: releasing claims on shutdown failed", exc_info=True)
+            return
+        released = int(getattr(result, "rowcount", 0) or 0)
+        if released:
+            logger.info("outbox: %d claimed effects released on shutdown", released)
 
     # ----------------------------------------------------------------- claim
 
@@ -305,8 +325,8 @@ async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     app[DB].configure(info={effects.WAKE: sender.wake})
     task = asyncio.get_running_loop().create_task(sender.run())
     yield
-    await sender.close(grace=app[SETTINGS].outbox_grace)
+    # The loop stops claiming first, so nothing is claimed after close() gives claims back.
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
+    await sender.close(grace=app[SETTINGS].outbox_grace)

@@ -18,6 +18,7 @@ from bot.core import db
 from bot.core.keys import DB, SETTINGS
 from bot.domain import channels
 from bot.domain.models import WelcomeTemplate
+from bot.sandbox import standalone
 from bot.sandbox.fake import FakeWeCom
 from knowledge import demo, store
 
@@ -47,14 +48,7 @@ def seed_members(fake: FakeWeCom) -> None:
 def mount(app: web.Application) -> FakeWeCom:
     """Serve the fake under /sandbox/wecom/ (the client's base_url points there)."""
     settings = app[SETTINGS]
-    fake = FakeWeCom(
-        corp_id=settings.corp_id,
-        secret=settings.secret.get_secret_value(),
-        token=settings.token.get_secret_value(),
-        aes_key=settings.aes_key.get_secret_value(),
-        agent_id=settings.agent_id,
-        callback_url=f"http://127.0.0.1:{settings.port}/wecom/callback",
-    )
+    fake = standalone.build(settings, f"http://127.0.0.1:{settings.port}/wecom/callback")
     seed_members(fake)
     app[FAKE] = fake
     app.add_subapp("/sandbox/wecom/", fake.app)

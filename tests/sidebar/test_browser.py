@@ -105,7 +105,8 @@ async def test_sent_suggestion_can_become_a_similar_question(page: Any) -> None:
     await offer.wait_for()
     assert "快递到哪儿了呀" in await offer.inner_text()
     await offer.locator("button", has_text="记录").click()
-    await offer.filter(has_text="已记录").wait_for()
+    # One rep's pick is a proposal: it waits for a supervisor (or a second rep).
+    await offer.filter(has_text="等待主管审核").wait_for()
 
 
 async def test_expired_session_asks_to_sign_in_again(page: Any) -> None:

@@ -70,12 +70,14 @@ async def ask(request: web.Request) -> web.Response:
         views.root_app(request), source="sidebar", external_userid=euid, text=text,
         userid=userid,
     )  # fmt: skip
+    async with views.transaction(request) as db:
+        found = await proposals.marks(db, result.text)
     return web.json_response(
         {
             "message_id": result.message_id,
             "text": result.text,
             "decision": result.decision,
-            "suggestions": result.suggestions_json(),
+            "suggestions": proposals.marked(result.suggestions_json(), found),
             "rule_hits": result.rule_hits_json(),
             "actions": list(result.actions_taken),
         }
@@ -117,6 +119,7 @@ async def latest(request: web.Request) -> web.Response:
             .limit(1)
         )
         reply_status = await answers.status(db, message) if message is not None else None
+        found = await proposals.marks(db, message.text) if message is not None else {}
     if message is None:
         return web.json_response({"message": None})
     snapshot = request.config_dict[KB].snapshot
@@ -125,7 +128,7 @@ async def latest(request: web.Request) -> web.Response:
         "source": message.source,
         "text": message.text,
         "at": views.iso(message.created_at),
-        "suggestions": message.suggestions or [],
+        "suggestions": proposals.marked(message.suggestions or [], found),
         "decision": _decision(message.suggestions or [], snapshot),
         # Said from the answer's delivery, never from the decision (a handover sends nothing).
         "reply_status": reply_status,

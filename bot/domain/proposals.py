@@ -136,6 +136,26 @@ async def _insert(
     return row
 
 
+async def marks(session: AsyncSession, text: str) -> dict[str, dict[str, Any]]:
+    """Pending and accepted picks for this wording, by entry id: a hint beside suggestions."""
+    key = textmod.normalize(" ".join(text.split())[:QUESTION_MAX])[:KEY_MAX]
+    if not key:
+        return {}
+    rows = await session.scalars(
+        select(KbProposal).where(
+            KbProposal.question_key == key, KbProposal.status.in_((PENDING, ACCEPTED))
+        )
+    )
+    return {p.entry_id: {"id": p.id, "status": p.status, "reps": len(p.reps or [])} for p in rows}
+
+
+def marked(
+    suggestions: list[dict[str, Any]], found: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Suggestions with their pick hint (`proposal`), never reordered or rescored."""
+    return [{**s, "proposal": found.get(str(s.get("entry_id")))} for s in suggestions]
+
+
 async def get(session: AsyncSession, proposal_id: int) -> KbProposal:
     """One proposal; NotFoundError."""
     row = await session.get(KbProposal, proposal_id)

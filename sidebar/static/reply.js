@@ -105,6 +105,13 @@ function ruleHits(hits, where) {
   }
 }
 
+// Other reps' picks of this answer for this wording: a hint only, the bot does not use them.
+function pickHint(p) {
+  if (!p) return null;
+  const text = p.status === "accepted" ? "已采纳为相似问法" : `${p.reps} 位客服选过这个回答（待审核）`;
+  return el("div", { class: "muted pick-hint" }, text);
+}
+
 // weak: the top match is under the KB's suggestion floor; nothing is offered for recording then.
 function suggestions(list, question, messageId, where, weak) {
   const shown = list || [];  // the matcher already dropped the noise (matcher.SHOWN_FLOOR)
@@ -119,6 +126,7 @@ function suggestions(list, question, messageId, where, weak) {
     const item = el("article", { class: "suggestion" },
       el("div", { class: "suggestion-hd" }, el("span", { class: "suggestion-q" }, s.question),
         el("span", { class: pct >= 60 ? "conf conf-high" : "conf", title: "匹配度" }, `匹配 ${pct}%`)),
+      pickHint(s.proposal),
       el("div", { class: "suggestion-a" }, s.answer),
       s.attachment ? el("div", { class: "muted" }, `附件：${s.attachment.title || s.attachment.kind}`) : null,
       replyActions(s.answer, s.attachment, feedback));

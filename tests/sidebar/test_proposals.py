@@ -125,6 +125,13 @@ async def test_two_distinct_reps_make_a_pick_live(
     assert (again["proposal"]["status"], again["proposal"]["reps"]) == ("pending", 1)
     bob = await login("bob")
     second = await _ask(client, bob, BOB_C, WORDING + "？")  # same wording to the matcher
+    # Bob sees Alice's pick beside the suggestion (a hint: nothing is rescored).
+    hinted = {s["entry_id"]: s["proposal"] for s in second["suggestions"]}
+    assert hinted["order-ship-time"] == {"id": data["proposal"]["id"], "status": "pending",
+                                         "reps": 1}  # fmt: skip
+    assert [s["confidence"] for s in second["suggestions"]] == [
+        s["confidence"] for s in first["suggestions"]
+    ]
     _, data = await _pick(
         client, bob, {"entry_id": "order-ship-time", "message_id": second["message_id"]}
     )

@@ -142,11 +142,24 @@ function replyStatus(data) {
   if (status === "sending") return el("p", { class: "reply-status" }, "机器人正在发送自动回复…");
   if (status === "failed") return el("p", { class: "reply-status is-warn" }, "机器人的自动回复未送达，请人工回复客户。");
   if (status === "handed_over") {
-    const minutes = Math.max(0, Math.floor((Date.now() - new Date(data.at).getTime()) / 60000));
-    return el("p", { class: "reply-status is-warn" }, `已转人工，客户已等待 ${minutes} 分钟`);
+    const note = el("p", { class: "reply-status is-warn", data: { since: data.at } });
+    note.textContent = waitingText(data.at);
+    return note;
   }
   return null;
 }
+
+function waitingText(since) {
+  const minutes = Math.max(0, Math.floor((Date.now() - new Date(since).getTime()) / 60000));
+  return `已转人工，客户已等待 ${minutes} 分钟`;
+}
+
+// The customer keeps waiting while the page is open: the minutes count on.
+setInterval(() => {
+  for (const note of document.querySelectorAll(".reply-status[data-since]")) {
+    note.textContent = waitingText(note.dataset.since);
+  }
+}, 30000);
 
 function showHelp(data, question, messageId, target) {
   target.replaceChildren();

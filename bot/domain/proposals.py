@@ -111,8 +111,11 @@ async def propose(
 
 
 async def _find(session: AsyncSession, entry_id: str, key: str) -> KbProposal | None:
+    # Locked (PostgreSQL): two reps picking at once must not lose one of them from `reps`.
     return await session.scalar(
-        select(KbProposal).where(KbProposal.entry_id == entry_id, KbProposal.question_key == key)
+        select(KbProposal)
+        .where(KbProposal.entry_id == entry_id, KbProposal.question_key == key)
+        .with_for_update()
     )
 
 

@@ -12,8 +12,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.core.keys import KB
-from bot.domain import audit, customers, kb, pipeline
+from bot.core.errors import NotFoundError, UsageError
+from bot.core.keys import KB, SETTINGS
+from bot.domain import answers, customers, kb, pipeline, proposals
 from bot.domain.models import Message
 from knowledge import quickreply
 from knowledge.live import Snapshot
@@ -69,12 +70,14 @@ async def ask(request: web.Request) -> web.Response:
         views.root_app(request), source="sidebar", external_userid=euid, text=text,
         userid=userid,
     )  # fmt: skip
+    async with views.transaction(request) as db:
+        found = await proposals.marks(db, result.text)
     return web.json_response(
         {
             "message_id": result.message_id,
             "text": result.text,
             "decision": result.decision,
-            "suggestions": result.suggestions_json(),
+            "suggestions": proposals.marked(result.suggestions_json(), found),
             "rule_hits": result.rule_hits_json(),
             "actions": list(result.actions_taken),
         }
@@ -115,6 +118,8 @@ async def latest(request: web.Request) -> web.Response:
             .order_by(Message.created_at.desc(), Message.id.desc())
             .limit(1)
         )
+        reply_status = await answers.status(db, message) if message is not None else None
+        found = await proposals.marks(db, message.text) if message is not None else {}
     if message is None:
         return web.json_response({"message": None})
     snapshot = request.config_dict[KB].snapshot
@@ -123,9 +128,11 @@ async def latest(request: web.Request) -> web.Response:
         "source": message.source,
         "text": message.text,
         "at": views.iso(message.created_at),
-        "suggestions": message.suggestions or [],
+        "suggestions": proposals.marked(message.suggestions or [], found),
         "decision": _decision(message.suggestions or [], snapshot),
-        "auto_replied": bool(message.auto_replied),
+        # Said from the answer's delivery, never from the decision (a handover sends nothing).
+        "reply_status": reply_status,
+        "auto_replied": reply_status == "sent",
         "rule_hits": _hits_with_rules(message.rule_hits or [], snapshot),
     }
     return web.json_response({"message": body})
@@ -161,16 +168,36 @@ async def quick_replies(request: web.Request) -> web.Response:
     return web.json_response({"items": items, "categories": categories})
 
 
+def _message_id(data: dict[str, Any]) -> int:
+    """The message a pick answers: a positive integer, or a clear 400."""
+    value = data.get("message_id")
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise UsageError("请指明这个答案回复的是哪条客户消息（message_id）")
+    return value
+
+
 @routes.post("/api/feedback")
 async def feedback(request: web.Request) -> web.Response:
-    """Record the customer's wording as a similar question of the entry the rep sent."""
+    """A rep's pick for a customer message becomes a proposal (similar question, once accepted).
+
+    The wording is the stored message's text; the entry must have been suggested for it.
+    """
     data = await views.read_json(request)
     entry_id = views.text_field(data, "entry_id", "知识条目", max_len=64)
-    question = views.text_field(data, "question", "客户的问题", max_len=200)
+    message_id = _message_id(data)
+    app = views.root_app(request)
+    floor = request.config_dict[KB].snapshot.calibration.suggest_threshold
+    quorum = request.config_dict[SETTINGS].kb_proposal_quorum
     async with views.transaction(request) as db:
         staff = await auth.viewer(db, request)
-    added = await kb.add_similar(views.root_app(request), entry_id, question)
-    async with views.transaction(request) as db:
-        await audit.record(db, actor=staff.userid, action="kb_similar", target=entry_id,
-                           detail={"added": added, "via": "sidebar"})  # fmt: skip
-    return web.json_response({"added": added})
+        message = await db.get(Message, message_id)
+        if message is None or message.direction != "in":
+            raise NotFoundError("没有这条客户消息")
+        await customers.require_customer_access(db, staff, message.external_userid)
+        outcome = await proposals.propose(
+            db, staff, message_id=message_id, entry_id=entry_id, floor=floor, quorum=quorum
+        )
+        body = proposals.as_json(outcome.proposal, quorum)
+    # After commit: an accepted pick (the reps quorum) goes into every worker's index.
+    await kb.apply_change(app, outcome.change)
+    return web.json_response({"proposal": body, "applied": outcome.change.kind != "none"})

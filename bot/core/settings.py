@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     kb_recalibrate: float = Field(
         3600.0, validation_alias=_env("SIDEKICK_KB_RECALIBRATE", "kb_recalibrate"), gt=0
     )
+    # A rep's pick of an answer becomes a similar question (and may drive auto-replies) once a
+    # supervisor accepts it, or once this many distinct reps made the same pick.
+    kb_proposal_quorum: int = Field(
+        2, validation_alias=_env("SIDEKICK_KB_PROPOSAL_QUORUM", "kb_proposal_quorum"), ge=1
+    )
     # How often the reminder scheduler looks for due follow-ups and unsent escalation alerts.
     scheduler_interval: float = Field(
         30.0, validation_alias=_env("SIDEKICK_SCHEDULER_INTERVAL", "scheduler_interval"), gt=0

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.core.keys import CACHE, DB, INSTANCE, KB, KB_REVISION, SETTINGS
 from bot.core.tasks import periodic_ctx
+from bot.domain import proposals
 from knowledge import live, misses, store
 from knowledge.errors import EntryNotFoundError
 
@@ -98,13 +99,31 @@ async def add_similar(app: web.Application, entry_id: str, question: str) -> boo
         added = await store.add_similar_question(session, entry_id, question)
         revision = await store.revision(session)
     if added:
-        await app[KB].add_similar(entry_id, question)
-        _advance(app, revision)
-        await _broadcast(
-            app,
-            {"kind": "similar", "entry_id": entry_id, "question": question, "revision": revision},
-        )
+        await apply_similar(app, entry_id, question, revision)
     return added
+
+
+async def apply_similar(app: web.Application, entry_id: str, question: str, revision: int) -> None:
+    """After the commit that stored a similar question: swap it into every worker's index."""
+    await app[KB].add_similar(entry_id, question)
+    _advance(app, revision)
+    await _broadcast(
+        app, {"kind": "similar", "entry_id": entry_id, "question": question, "revision": revision}
+    )
+
+
+async def apply_change(app: web.Application, change: proposals.Change) -> None:
+    """Apply a committed proposal decision to every worker's snapshot; never raises.
+
+    A failure here leaves the stored KB ahead of the snapshots, which the revision poll fixes.
+    """
+    try:
+        if change.kind == "similar":
+            await apply_similar(app, change.entry_id, change.question, change.revision)
+        elif change.kind == "reload":
+            await reload(app)
+    except Exception:  # noqa: BLE001 - the decision is committed; the poll catches up
+        logger.exception("kb: applying a %s change failed; the revision poll will", change.kind)
 
 
 def _advance(app: web.Application, revision: int) -> None:

@@ -284,3 +284,32 @@ class Channel(Base):
     # e.g. "{customer}-抖音"; empty: leave the remark alone.
     remark: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class KbProposal(Base):
+    """A rep's pick: "this customer wording means that KB entry", until accepted a hint only."""
+
+    __tablename__ = "kb_proposal"
+    # One proposal per (entry, wording): a second rep's same pick supports the first.
+    __table_args__ = (UniqueConstraint("entry_id", "question_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(64), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    # The matcher's normal form of the question (punctuation, width, case folded).
+    question_key: Mapped[str] = mapped_column(String(255))
+    # The message the first pick answered; later picks are in message_ids.
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message.id", ondelete="SET NULL"), nullable=True
+    )
+    message_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Distinct reps who made this pick, first one first.
+    reps: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # pending | accepted | rejected | undone
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # Who decided ("" when accepted by reaching the reps quorum) and when.
+    decided_by: Mapped[str] = mapped_column(String(64), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The accept added a new similar question (so an undo removes it; False: it was known).
+    added: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

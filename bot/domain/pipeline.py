@@ -289,9 +289,15 @@ async def _find(session: AsyncSession, source: str, source_msgid: str) -> Messag
     )
 
 
-async def publish(app: web.Application, result: PipelineResult, *, source: str) -> None:
-    """Push the result to sidebars open on this customer (any worker); never raises."""
+async def publish(
+    app: web.Application, result: PipelineResult, *, source: str, reply_status: str | None = None
+) -> None:
+    """Push the result to sidebars open on this customer (any worker); never raises.
+
+    reply_status is what became of the bot's kf answer (bot.domain.answers), read after commit.
+    """
     payload = {
+        "reply_status": reply_status,
         "type": "customer_message",
         "message_id": result.message_id,
         "external_userid": result.external_userid,

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from handlers.commands import admin, customer_tags, help, rep, supervisor, transfer
+from handlers.commands import (
+    admin,
+    customer_tags,
+    help,
+    proposals,
+    rep,
+    supervisor,
+    transfer,
+)
 from handlers.commands.engine import CommandRouter
 
 
@@ -13,6 +21,7 @@ def registry() -> CommandRouter:
         customer_tags.router,
         rep.router,
         supervisor.router,
+        proposals.router,
         transfer.router,
         admin.router,
     )

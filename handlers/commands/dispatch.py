@@ -149,6 +149,8 @@ async def _run(
             reply = await command.func(context, parsed.args)
             await _audit(session, userid, command, parsed, "ok", now)
             ctx.reply = reply
+        for hook in context.after_commit:
+            await hook()
         return reply
     except ClaimLostError:
         raise

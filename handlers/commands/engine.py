@@ -111,6 +111,9 @@ class Context:
     choices: Mapping[str, str] = field(default_factory=dict)
     # What the command's prepare step returned (None without one).
     prepared: Any = None
+    # Run by the dispatcher after the command's transaction commits (e.g. swapping a KB change
+    # into every worker's snapshot); each must not raise.
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def tz(self) -> ZoneInfo:

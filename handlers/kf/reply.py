@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import WeComError
 from bot.core.keys import CACHE, KB, SETTINGS, WECOM
+from bot.domain import answers
 from bot.domain.models import Message
 from bot.domain.pipeline import PipelineResult
 from bot.outbox import effects
@@ -67,11 +68,6 @@ def media_label(msgtype: str) -> str:
 def round_robin_key(open_kfid: str) -> str:
     """Cache counter picking the next servicer."""
     return f"kf:rr:{open_kfid}"
-
-
-def answer_key(message_id: int) -> str:
-    """Effect key of the bot's answer to one inbound message (the sidebar reads its state)."""
-    return f"kf-answer:{message_id}"
 
 
 def _msgid(key: str) -> str:
@@ -176,7 +172,7 @@ async def answer(conv: Conversation, result: PipelineResult, entry: FaqEntry) ->
     # A kf link card needs an uploaded thumbnail; without one the URL goes in the text.
     if link is not None and link.kind == "link" and link.url and not link.media_id:
         text = f"{text}\n{link.title or '详情'}：{link.url}"
-    key = answer_key(result.message_id)
+    key = answers.answer_key(result.message_id)  # the sidebar reads its state
     if not await conv.send("text", {"content": text}, key=key):
         return False
     if link is not None and link.media_id:

@@ -22,7 +22,7 @@ from bot.core.cache import LockTimeoutError
 from bot.core.db import utcnow
 from bot.core.errors import WeComError
 from bot.core.keys import CACHE, CLOCK, DB, WECOM
-from bot.domain import pipeline
+from bot.domain import answers, pipeline
 from bot.domain.models import KfCursor, Message
 from bot.inbound.router import EventContext, RetryLaterError
 from handlers.kf import menu, reply
@@ -164,7 +164,10 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
             await reply.respond_media(conv, result, state=state, msgtype=msgtype)
         await pipeline.mark_answered(session, result.message_id)
     if prepared is not None and not result.duplicate:
-        await pipeline.publish(app, result, source="kf")
+        # What the live view says about the answer is read from its effect, as a reload reads it.
+        async with app[DB]() as session:
+            reply_status = await answers.status_of(session, result.message_id)
+        await pipeline.publish(app, result, source="kf", reply_status=reply_status)
 
 
 async def _answered(app: web.Application, msgid: str) -> bool:

@@ -43,18 +43,26 @@ async function sendReply(text, attachment, feedback) {
     state.sending = false;
   }
   toast("已发送");
-  if (feedback && feedback.question && feedback.entryId) offerFeedback(feedback);
+  if (feedback && feedback.messageId && feedback.entryId) offerFeedback(feedback);
 }
 
-function offerFeedback({ entryId, entryQuestion, question, where }) {
+// What the server said about the rep's pick: it is a proposal until accepted.
+function proposalText(p) {
+  if (p.status === "accepted") return "已记录，知识库已更新";
+  if (p.status === "rejected") return "主管已驳回过这个问法";
+  if (p.status === "undone") return "这个问法已被撤销，不再记录";
+  return `已提交，等待主管审核（${p.reps}/${p.quorum} 位客服选了同一个答案后自动采纳）`;
+}
+
+function offerFeedback({ entryId, entryQuestion, question, messageId, where }) {
   for (const old of where.querySelectorAll(".feedback")) old.remove();
   const box = el("div", { class: "feedback", role: "group", "aria-label": "记录相似问法" },
     el("span", {}, "把「", question, "」记为「", entryQuestion, "」的相似问法？"));
   const yes = el("button", { type: "button", class: "btn btn-primary btn-sm" }, "记录");
   const no = el("button", { type: "button", class: "btn btn-default btn-sm" }, "不用");
   yes.addEventListener("click", () => busy(yes, async () => {
-    const res = await api("POST", "/feedback", { entry_id: entryId, question });
-    box.replaceChildren(el("span", { class: "muted", role: "status" }, res.added ? "已记录，知识库已更新" : "知识库里已有这个问法"));
+    const res = await api("POST", "/feedback", { entry_id: entryId, message_id: messageId });
+    box.replaceChildren(el("span", { class: "muted", role: "status" }, proposalText(res.proposal)));
   }));
   no.addEventListener("click", () => box.remove());
   box.append(el("div", { class: "row row-end" }, no, yes));
@@ -97,7 +105,15 @@ function ruleHits(hits, where) {
   }
 }
 
-function suggestions(list, question, where, weak) {
+// Other reps' picks of this answer for this wording: a hint only, the bot does not use them.
+function pickHint(p) {
+  if (!p) return null;
+  const text = p.status === "accepted" ? "已采纳为相似问法" : `${p.reps} 位客服选过这个回答（待审核）`;
+  return el("div", { class: "muted pick-hint" }, text);
+}
+
+// weak: the top match is under the KB's suggestion floor; nothing is offered for recording then.
+function suggestions(list, question, messageId, where, weak) {
   const shown = list || [];  // the matcher already dropped the noise (matcher.SHOWN_FLOOR)
   if (!shown.length) {
     where.append(el("p", { class: "muted low-note" }, "知识库里没有合适的回答，请人工回复或看下方话术库。"));
@@ -106,10 +122,11 @@ function suggestions(list, question, where, weak) {
   if (weak) where.append(el("p", { class: "muted low-note" }, "匹配度较低，仅供参考："));
   for (const s of shown) {
     const pct = Math.round((s.confidence || 0) * 100);
-    const feedback = { entryId: s.entry_id, entryQuestion: s.question, question, where };
+    const feedback = weak ? null : { entryId: s.entry_id, entryQuestion: s.question, question, messageId, where };
     const item = el("article", { class: "suggestion" },
       el("div", { class: "suggestion-hd" }, el("span", { class: "suggestion-q" }, s.question),
         el("span", { class: pct >= 60 ? "conf conf-high" : "conf", title: "匹配度" }, `匹配 ${pct}%`)),
+      pickHint(s.proposal),
       el("div", { class: "suggestion-a" }, s.answer),
       s.attachment ? el("div", { class: "muted" }, `附件：${s.attachment.title || s.attachment.kind}`) : null,
       replyActions(s.answer, s.attachment, feedback));
@@ -117,13 +134,39 @@ function suggestions(list, question, where, weak) {
   }
 }
 
-function showHelp(data, question, target) {
+// What became of the bot's kf answer, as the server read it from the answer's delivery (never
+// from the matcher's decision: a handover sends nothing).
+function replyStatus(data) {
+  const status = data.reply_status;
+  if (status === "sent") return el("p", { class: "auto-note" }, "机器人已自动回复，一般无需再发。");
+  if (status === "sending") return el("p", { class: "reply-status" }, "机器人正在发送自动回复…");
+  if (status === "failed") return el("p", { class: "reply-status is-warn" }, "机器人的自动回复未送达，请人工回复客户。");
+  if (status === "handed_over") {
+    const note = el("p", { class: "reply-status is-warn", data: { since: data.at } });
+    note.textContent = waitingText(data.at);
+    return note;
+  }
+  return null;
+}
+
+function waitingText(since) {
+  const minutes = Math.max(0, Math.floor((Date.now() - new Date(since).getTime()) / 60000));
+  return `已转人工，客户已等待 ${minutes} 分钟`;
+}
+
+// The customer keeps waiting while the page is open: the minutes count on.
+setInterval(() => {
+  for (const note of document.querySelectorAll(".reply-status[data-since]")) {
+    note.textContent = waitingText(note.dataset.since);
+  }
+}, 30000);
+
+function showHelp(data, question, messageId, target) {
   target.replaceChildren();
   ruleHits(data.rule_hits, target);
-  if (data.decision === "auto" || data.auto_replied) {
-    target.append(el("p", { class: "auto-note" }, "机器人已在微信客服自动回复这条消息，一般无需再发。"));
-  }
-  suggestions(data.suggestions, question, target, data.decision === "none");
+  const status = replyStatus(data);
+  if (status) target.append(status);
+  suggestions(data.suggestions, question, messageId, target, data.decision === "none");
 }
 
 export async function ask(event) {
@@ -134,20 +177,28 @@ export async function ask(event) {
   await busy($("ask-submit"), async () => {
     const data = await api("POST", `/customers/${encodeURIComponent(state.euid)}/ask`, { text });
     state.lastAsk = text;
-    showHelp(data, text, $("ask-result"));
+    showHelp(data, text, data.message_id, $("ask-result"));
     loadQuickReplies();
     if (data.rule_hits && data.rule_hits.length) await loadCustomer();
   });
 }
 
+// While the bot's answer is on its way, the latest message is re-read until it lands.
+let statusTimer = 0;
+const STATUS_POLL_MS = 1500;
+
 export function showLatest(message) {
+  clearTimeout(statusTimer);
   if (!message) { $("latest-card").hidden = true; return; }
   $("latest-card").hidden = false;
   $("latest-text").textContent = message.text;
   state.lastAsk = "";
   $("latest-meta").textContent = `${message.source === "kf" ? "微信客服" : "单聊"} · ${fmtTime(message.at)}`;
-  showHelp(message, message.text, $("latest-result"));
+  showHelp(message, message.text, message.id || message.message_id, $("latest-result"));
   loadQuickReplies();
+  if (message.reply_status === "sending") {
+    statusTimer = setTimeout(() => attempt(loadLatest), STATUS_POLL_MS);
+  }
 }
 
 export async function loadLatest() {

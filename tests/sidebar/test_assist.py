@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.keys import CACHE, KB
+from bot.core.keys import CACHE
 from bot.domain.pipeline import sidebar_channel
 from tests import conftest
 from tests.sidebar.conftest import Client, Login
@@ -76,32 +76,6 @@ async def test_quick_replies_search_and_categories(client: Client, login: Login)
         await client.get("/sidebar/api/quick-replies", params={"context": "我的快递到哪了"})
     ).json()
     assert context["items"][0]["category"] == "物流"
-
-
-async def test_feedback_adds_a_similar_question_live(client: Client, login: Login) -> None:
-    headers = {"X-CSRF-Token": await login("alice")}
-    question = "宝贝啥时候能寄出来呀"
-    before = client.app[KB].snapshot.kb.entry("order-ship-time")
-    assert before is not None
-    assert question not in before.similar
-    resp = await client.post(
-        "/sidebar/api/feedback", json={"entry_id": "order-ship-time", "question": question},
-        headers=headers,
-    )  # fmt: skip
-    assert await resp.json() == {"added": True}
-    after = client.app[KB].snapshot.kb.entry("order-ship-time")
-    assert after is not None
-    assert question in after.similar
-    assert client.app[KB].snapshot.index.match(question)[0].entry.id == "order-ship-time"
-    again = await client.post(
-        "/sidebar/api/feedback", json={"entry_id": "order-ship-time", "question": question},
-        headers=headers,
-    )  # fmt: skip
-    assert await again.json() == {"added": False}
-    missing = await client.post(
-        "/sidebar/api/feedback", json={"entry_id": "nope", "question": "x"}, headers=headers
-    )
-    assert missing.status == 404
 
 
 async def test_live_events_stream_pipeline_messages(client: Client, login: Login) -> None:

@@ -105,7 +105,19 @@ async def test_sent_suggestion_can_become_a_similar_question(page: Any) -> None:
     await offer.wait_for()
     assert "快递到哪儿了呀" in await offer.inner_text()
     await offer.locator("button", has_text="记录").click()
-    await offer.filter(has_text="已记录").wait_for()
+    # One rep's pick is a proposal: it waits for a supervisor (or a second rep).
+    await offer.filter(has_text="等待主管审核").wait_for()
+
+
+async def test_nothing_is_offered_for_recording_under_the_suggestion_floor(page: Any) -> None:
+    frame = await chromium.add_customer(page, "小天")
+    await frame.locator("#ask-text").fill("今天天气怎么样")  # the demo KB's best is about 15 %
+    await frame.locator("#ask-form button[type=submit]").click()
+    await frame.locator("#ask-result .low-note").filter(has_text="匹配度较低").wait_for()
+    first = frame.locator("#ask-result .suggestion").first
+    await first.locator("button.send").click()
+    await frame.locator("#toast").filter(has_text="已发送").wait_for()
+    assert await frame.locator(".feedback").count() == 0
 
 
 async def test_expired_session_asks_to_sign_in_again(page: Any) -> None:

@@ -6,8 +6,12 @@ import json
 from typing import Any
 
 from aiohttp.test_utils import TestServer
+from sqlalchemy import select
 
-from bot.core.keys import WECOM
+from bot.core.keys import DB, WECOM
+from bot.domain.models import Customer
+from bot.sandbox.demo import FAKE
+from sidebar import sandbox
 from tests.sidebar import browser as chromium
 
 LONG_NAME = "<b>超长昵称</b>" + "很长很长的名字" * 6  # 55 of the 60 allowed
@@ -120,11 +124,35 @@ async def test_suggestions_hide_noise_and_say_when_the_bot_answered(page: Any) -
     frame = await chromium.add_customer(page, "小噪")
     await page.fill("#say-text", "我过敏了")  # on the kf account: the bot answers this one
     await page.click("#say button[type=submit]")
-    await frame.locator("#latest-result .auto-note").wait_for()
+    note = frame.locator("#latest-result .auto-note")
+    await note.filter(has_text="机器人已自动回复").wait_for()  # once kf/send_msg delivered it
     await frame.locator("#ask-text").fill("我过敏了")
     await frame.locator("#ask-form button[type=submit]").click()
     await frame.locator("#ask-result .suggestion").first.wait_for()
     assert "匹配 0%" not in await frame.locator("#ask-result").inner_text()
+
+
+async def test_after_a_handover_the_sidebar_never_claims_an_auto_reply(
+    page: Any, server: TestServer
+) -> None:
+    frame = await chromium.add_customer(page, "小转")
+    async with server.app[DB]() as session:
+        query = select(Customer.external_userid).where(Customer.name == "小转")
+        euid = await session.scalar(query)
+    # A person already has the conversation: the bot is sure of the answer but must stay out.
+    server.app[FAKE].state.kf_state[(sandbox.KF_ACCOUNT, str(euid))] = {
+        "service_state": 3, "servicer_userid": "zhangsan",
+    }  # fmt: skip
+    await page.fill("#say-text", "我过敏了")
+    await page.click("#say button[type=submit]")
+    status = frame.locator("#latest-result .reply-status")
+    await status.filter(has_text="已转人工，客户已等待").wait_for()  # the live view
+    assert await frame.locator("#latest-result .auto-note").count() == 0
+    await page.frames[1].evaluate("location.reload()")  # a reload says the same
+    await frame.locator("#latest-result .reply-status").filter(has_text="已转人工").wait_for()
+    assert await frame.locator("#latest-result .auto-note").count() == 0
+    calls = server.app[FAKE].calls_to("kf/send_msg")
+    assert all(c["json"].get("touser") != euid for c in calls)
 
 
 async def test_js_sdk_failure_says_what_to_do(page: Any) -> None:

@@ -77,7 +77,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--per-kind",
         type=int,
-        default=0,
+        default=200,
         metavar="N",
         help="also N requests of each kind alone: CPU per request by kind",
     )

@@ -77,6 +77,11 @@ def pinned(core: int, cmd: list[str], *, env: dict[str, str] | None = None,
     )
 
 
+def pin_self(core: int) -> None:
+    """Keep this process (a Python load generator) on one core."""
+    os.sched_setaffinity(0, {core})
+
+
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     """Wait until url answers 200; fail if the process died first."""
     deadline = time.monotonic() + timeout

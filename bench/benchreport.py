@@ -37,6 +37,7 @@ class Report:
     welcomes: dict[str, list[float]] = field(default_factory=dict)
     profile: Profile | None = None
     sent: dict[str, Counter[str]] = field(default_factory=dict)  # phase -> kind -> sent
+    kind_cpu: dict[str, float] = field(default_factory=dict)  # server CPU s, run + drain
     problems: list[str] = field(default_factory=list)  # failed checks: figures not valid
     warnings: list[str] = field(default_factory=list)  # targets missed, figures caveated
 
@@ -91,8 +92,9 @@ class Report:
         print(f"  ratio pipeline/bare: throughput {ratio:.3f} (target >= 0.25); per server "
               f"CPU-second {per_cpu:.3f}; p99 {app.latency_ms['p99']:.1f} ms vs "
               f"{bare.latency_ms['p99']:.1f} ms")  # fmt: skip
-        print(f"  fake WeCom used {app.cpu.get('fake', 0):.0%} of a core, wrk <= "
-              f"{app.cpu.get('wrk', 0):.0%} (generator core)")  # fmt: skip
+        print(f"  fake WeCom used {app.cpu.get('fake', 0):.0%} of a core beside wrk (generator "
+              "core); a server below ~100% CPU was held back by other load on the machine "
+              "(or, for the bare handler, by its generator)")  # fmt: skip
         if self.open_after_closed is not None:
             o = self.open_after_closed
             print(f"  when wrk finished: {o.open_inbox} inbox rows and {o.open_effects} effects "
@@ -122,14 +124,20 @@ class Report:
         runs = {n.removeprefix("only "): r for n, r in self.runs.items() if n.startswith("only ")}
         if not runs:
             return
-        print(f"\neach kind alone, closed loop wrk -c32, {self.args.per_kind} requests each")
+        print(
+            f"\neach kind alone, closed loop wrk -c32, {self.args.per_kind} requests each "
+            "(server CPU per request counts the delivery of its effects after the run too)"
+        )
+        bare = self.bare.get("closed")
+        bare_per_cpu = _per_cpu(bare, "bare") if bare else math.nan
         print(f"  {'kind':<12} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU':>6} "
-              f"{'server CPU ms/request':>22}")  # fmt: skip
+              f"{'server CPU ms/request':>22} {'req/CPU-s vs bare':>18}")  # fmt: skip
         for kind, run in runs.items():
-            cpu = run.cpu.get("server", 0.0)
-            per = 1000 * cpu * run.seconds / run.answered if run.answered else math.nan
+            used = self.kind_cpu.get(f"only {kind}", math.nan)
+            per = 1000 * used / run.answered if run.answered else math.nan
             print(f"  {kind:<12} {run.rps:8.0f} {run.latency_ms['p50']:8.2f} "
-                  f"{run.latency_ms['p99']:8.2f} {cpu:6.0%} {per:22.2f}")  # fmt: skip
+                  f"{run.latency_ms['p99']:8.2f} {run.cpu.get('server', 0):6.0%} "
+                  f"{per:22.2f} {1000 / per / bare_per_cpu:18.3f}")  # fmt: skip
 
     def _welcomes(self) -> None:
         print("\nwelcomes in the mix: add event's arrival (inbox row) -> fake's send_welcome_msg")
@@ -230,14 +238,14 @@ class Report:
 
 def _header() -> None:
     print(f"  {'':<22} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-          f"{'p99.9':>8} {'max':>8} {'CPU':>6} {'req/CPU-s':>10}")  # fmt: skip
+          f"{'p99.9':>8} {'max':>8} {'CPU':>6} {'req/CPU-s':>10} {'wrk CPU':>8}")  # fmt: skip
 
 
 def _row(name: str, run: Run, cpu_key: str) -> None:
     lat = run.latency_ms
     print(f"  {name:<22} {run.rps:8.0f} {lat['p50']:8.2f} {lat['p90']:8.2f} {lat['p99']:8.2f} "
           f"{lat['p999']:8.2f} {lat['max']:8.2f} {run.cpu.get(cpu_key, 0):6.0%} "
-          f"{_per_cpu(run, cpu_key):10.0f}")  # fmt: skip
+          f"{_per_cpu(run, cpu_key):10.0f} {run.cpu.get('wrk', 0):8.0%}")  # fmt: skip
 
 
 def _per_cpu(run: Run, cpu_key: str) -> float:

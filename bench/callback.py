@@ -146,7 +146,11 @@ class Bench:
             self.bare("rate", total=len(self.phases["rate"]), rate=args.rate)
             for name in [p for p in self.phases if p.startswith("only ")]:
                 benchdb.settle(self.url, 120)
+                meter = CpuMeter(server.pid)
+                meter.start()
                 self.pipeline(name)
+                benchdb.settle(self.url, 120)  # its effects' delivery is part of its cost
+                report.kind_cpu[name] = meter.used()
             if args.profile:
                 benchdb.settle(self.url, 120)
                 raw = work / "profile.raw.txt"

@@ -241,12 +241,21 @@ class Mixer:
 
     def newcomer(self, created: int, state: str | None = None) -> Callback:
         """A new customer adds a rep through a 活码: the fake knows them from the seed."""
+        return self.sign_add(self.plan_newcomer(state), created)
+
+    def plan_newcomer(self, state: str | None = None) -> tuple[str, str, str, str, str]:
+        """A customer who will add a rep: (external_userid, name, rep, state, WelcomeCode)."""
         n = self.forge.next_id()
         userid, _ = self.rng.choice(self.world.reps)
         state = self.rng.choice(STATES) if state is None else state
         euid, name = f"wmNEW{n:09d}", f"新客{n}"
         self.world.newcomers.append((euid, name, userid, state))
-        return self.forge.add_contact(userid, euid, state, f"WELCOMEBENCH{n:012d}", created)
+        return euid, name, userid, state, f"WELCOMEBENCH{n:012d}"
+
+    def sign_add(self, plan: tuple[str, str, str, str, str], created: int) -> Callback:
+        """The add event of a planned newcomer, with its CreateTime."""
+        euid, _, userid, state, code = plan
+        return self.forge.add_contact(userid, euid, state, code, created)
 
     def kf(self, created: int) -> Callback:
         """A kf customer's text, announced by a notice with a fresh Token (two per customer)."""

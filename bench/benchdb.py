@@ -131,12 +131,12 @@ async def outcome(url: str) -> Outcome:
         for status, kind, n in rows.all():
             out.inbox[status] += n
             out.inbox_kinds[kind] += n
-        rows = await session.execute(
+        effect_rows = await session.execute(
             select(Effect.kind, Effect.status, Effect.outcome, func.count()).group_by(
                 Effect.kind, Effect.status, Effect.outcome
             )
         )
-        out.effects = Counter({(k, s, o): n for k, s, o, n in rows.all()})
+        out.effects = Counter({(k, s, o): n for k, s, o, n in effect_rows.all()})
         out.late_replies = int(
             await session.scalar(
                 select(func.count()).where(Effect.kind == "message", Effect.key.like("reply:%"))

@@ -87,7 +87,7 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) ->
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"{proc.args} exited with {proc.returncode} (see its log)")
+            raise SystemExit(f"{proc.args!r} exited with {proc.returncode} (see its log)")
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
                 if resp.status == 200:

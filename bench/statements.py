@@ -82,7 +82,7 @@ async def main(n: int) -> None:
     await benchdb.seed(url, world)
     world.write_fake_seed(work / "fake-seed.json")
     fake, api = harness.start_fake(work / "fake-seed.json", work / "fake.log")
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         corp_id=CORP_ID, agent_id=AGENT_ID, secret=SecretStr(SECRET), token=SecretStr(TOKEN),
         aes_key=SecretStr(AES_KEY), database_url=url, wecom_api_base=api,
         session_secret=SecretStr(secrets.token_urlsafe(36)),
@@ -104,8 +104,9 @@ async def main(n: int) -> None:
                 async with http.post(base + target, data=body) as resp:
                     await resp.read()
                     assert resp.status == 200, resp.status
-                while app[TASKS]:
-                    await asyncio.wait(set(app[TASKS]))
+                tasks = app[TASKS]
+                while tasks:
+                    await asyncio.wait(list(tasks))
                 await app[OUTBOX].settle()
 
             for cb in warm:

@@ -119,6 +119,15 @@ class Report:
         print(f"  pipeline p99 at {self.args.rate:.0f} req/s: {app.latency_ms['p99']:.1f} ms "
               f"(bare {bare.latency_ms['p99']:.1f} ms); schedule kept (late slots: "
               f"{app.late_slots} / {bare.late_slots})")  # fmt: skip
+        half = self.runs.get("half")
+        if half is not None:
+            rate = half.answered / half.seconds if half.seconds else math.nan
+            print(f"  and at half the pipeline's closed-loop rate, ~{rate:.0f} req/s for "
+                  f"{self.args.seconds:.0f} s:")  # fmt: skip
+            _row("sidekick pipeline", half, "server")
+            if half.late_slots:
+                self.warnings.append(f"pipeline at half its rate: {half.late_slots} requests "
+                                     "left over 10 ms after their slot")  # fmt: skip
 
     def _kinds(self) -> None:
         runs = {n.removeprefix("only "): r for n, r in self.runs.items() if n.startswith("only ")}

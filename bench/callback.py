@@ -5,38 +5,46 @@ path (no sandbox; SQLite file unless --database; a random 48-character session s
 level INFO, as in production, into a file), pinned to core 1; beside it on the same core, a
 bare aiohttp handler (uvloop, reads the body, answers an empty 200). On core 0: wrk (one
 thread, C) driven by bench/wrk_mix.lua, and a standalone fake WeCom (bench/fake_wecom.py)
-that the server calls through WECOM_API_BASE.
+that the server calls through WECOM_API_BASE. The fake's CPU is reported; a PostgreSQL
+server's (--database) is not pinned and not counted.
 
 What is sent: distinct signed and encrypted callbacks, built before the run (corpus.MIX):
 reps' app texts (the /help hint), slash-commands that write (/note, /follow with a due time,
-/tag) and read (/todo, /find) against a seeded corp (reps with a few hundred customers each,
+/tag) and read (/todo, /find) against a seeded corp (20 reps x 200 customers by default,
 tags, open follow-ups; the demo channels, welcome templates and knowledge base),
 add_external_contact with a WelcomeCode and a 活码 state (welcome, externalcontact/get,
 channel tags and remark: the fake knows each new customer), and kf_msg_or_event notices whose
 customer text (FAQ question, unknown question or a request for a person) the server pulls
 with kf/sync_msg. Add events carry a CreateTime past the end of the run: their bodies are
 built before it, and the server dates a WelcomeCode's 20 s from min(CreateTime, arrival).
+kf handovers go to the queue with nobody notified (no servicers or supervisors configured):
+notices to one member are capped at 30 a minute, which a bench rate would only pile up.
 
-Phases (the same bodies for both servers, where the bare handler may repeat them: it does
+Phases (the same bodies for both servers; the bare handler may get them repeated, as it does
 not de-duplicate; the pipeline never gets one twice):
-1. warm-up of the pipeline (token, channel tags, JIT-free but cold caches);
+1. warm-up of the pipeline (access token, channel tags created, caches);
 2. closed loop: wrk -c32 sends as fast as answers come back, bare then pipeline;
-3. fixed rate (300 req/s) for both, by wrk_mix.lua's schedule (wrk2 is not in Debian);
-4. with --profile, py-spy samples the pipeline during one more closed-loop run.
+3. fixed rate, 300 req/s by default, for both (wrk2 is not in Debian: wrk_mix.lua's delay()
+   hands each request the next slot of one schedule; a request that finds every connection
+   busy leaves late and is counted, since its latency then leaves out the wait); then the
+   pipeline alone at half its closed-loop rate, where it has headroom;
+4. each kind alone (--per-kind N, 200 by default): CPU per request, its effects included;
+5. with --profile, py-spy samples the pipeline during one more closed-loop run of the mix.
 
 Every response is checked: status 200; for texts and commands, a correctly signed passive
 reply that decrypts to what that kind of request should say, or an empty body when the reply
 went out later (then it must be an outbox message); an empty body for events. After the run,
 every inbox row must be done and every outbox effect delivered (read from the database), and
-the fake's calls are counted by path and errcode. Anything else is printed as a FAILURE.
+the fake's calls are counted by path and errcode. Anything else is printed as a FAILURE and
+the exit status is 1.
 
 Figures: answers/s and wrk's latency percentiles (wrk's closed-loop correction included, for
 both servers alike), the pipeline/bare ratio, CPU of each process as a share of one core,
 and the load average: this 2-core machine is shared, so figures are indicative; requests per
-server CPU-second is the figure least moved by other load.
+server CPU-second is the figure least moved by other load. About 4 minutes by default.
 
-    .venv/bin/python bench/callback.py [--requests 12000] [--rate 300] [--seconds 20]
-        [--profile] [--database postgresql+asyncpg://user@host:port/bench_x]
+    .venv/bin/python bench/callback.py [--requests 5000] [--rate 300] [--seconds 15]
+        [--per-kind 200] [--profile] [--database postgresql+asyncpg://user@host:port/bench_x]
 """
 
 from __future__ import annotations
@@ -106,7 +114,8 @@ class Bench:
         mixer = Mixer(world, Forge())
         created = int(time.time()) + 3600  # past the end of the run (see the docstring)
         plan = {"warm": args.warmup, "closed": args.requests,
-                "rate": int(args.rate * args.seconds)}  # fmt: skip
+                "rate": int(args.rate * args.seconds),
+                "half": int(args.rate * args.seconds)}  # fmt: skip
         if args.profile:
             plan["profile"] = args.profile_requests
         for name, n in plan.items():
@@ -144,6 +153,10 @@ class Bench:
             report.drain_seconds = time.monotonic() - started
             self.pipeline("rate", rate=args.rate)
             self.bare("rate", total=len(self.phases["rate"]), rate=args.rate)
+            # Latency where the pipeline has headroom: half its closed-loop throughput.
+            half = min(args.rate, max(1.0, round(report.runs["closed"].rps / 2)))
+            benchdb.settle(self.url, 120)
+            self.pipeline("half", rate=half, total=int(half * args.seconds))
             for name in [p for p in self.phases if p.startswith("only ")]:
                 benchdb.settle(self.url, 120)
                 meter = CpuMeter(server.pid)
@@ -167,12 +180,12 @@ class Bench:
             report.sent[name] = Counter(cb.kind for cb in self.phases[name][: run.sent])
 
     def pipeline(self, name: str, *, connections: int = CLOSED_CONNECTIONS,
-                 rate: float = 0.0) -> None:  # fmt: skip
-        """One run against the pipeline, every response checked."""
+                 rate: float = 0.0, total: int | None = None) -> None:  # fmt: skip
+        """One run against the pipeline (the first `total` of its callbacks), all checked."""
         callbacks = self.phases[name]
         run = wrkrun.run(
             self.port, self._file(name, "requests"), self._file(name, "pipeline.out"),
-            mode="rate" if rate else "closed", total=len(callbacks), rate=rate,
+            mode="rate" if rate else "closed", total=total or len(callbacks), rate=rate,
             connections=RATE_CONNECTIONS if rate else connections, meters=self.meters,
         )  # fmt: skip
         self.report.runs[name] = run

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from corpus import TAG_GROUP, TAGS, World, followup_due
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core import db, migrate
 from bot.core.db import utcnow
@@ -121,6 +122,13 @@ OPEN = ("pending", "sending")
 async def outcome(url: str) -> Outcome:
     """Read inbox and outbox counts (one short read transaction)."""
     engine = db.create_engine(url)
+    try:
+        return await _outcome(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _outcome(engine: AsyncEngine) -> Outcome:
     out = Outcome()
     async with db.create_sessionmaker(engine)() as session:
         rows = await session.execute(
@@ -149,18 +157,41 @@ async def outcome(url: str) -> Outcome:
             .limit(5)
         )
         out.inbox_errors = list(errors)
-    await engine.dispose()
     return out
 
 
 def settle(url: str, timeout: float) -> Outcome:
     """Wait until no inbox row and no effect is open (or timeout); the last reading."""
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = asyncio.run(outcome(url))
-        if (seen.open_inbox == 0 and seen.open_effects == 0) or time.monotonic() > deadline:
-            return seen
-        time.sleep(0.5)
+    return asyncio.run(_settle(url, time.monotonic() + timeout))
+
+
+async def _settle(url: str, deadline: float) -> Outcome:
+    engine = db.create_engine(url)  # one connection for all the polls
+    try:
+        while True:
+            seen = await _outcome(engine)
+            if (seen.open_inbox == 0 and seen.open_effects == 0) or time.monotonic() > deadline:
+                return seen
+            await asyncio.sleep(0.5)
+    finally:
+        await engine.dispose()
+
+
+async def pg_sessions(url: str) -> int | None:
+    """Connections PostgreSQL has had to this database so far (None for SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return None
+    engine = db.create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.scalar(
+                text("SELECT sessions FROM pg_stat_database WHERE datname = :name"),
+                {"name": parsed.database},
+            )
+    finally:
+        await engine.dispose()
+    return int(found or 0)
 
 
 _WELCOME_CODE = re.compile(r"<WelcomeCode><!\[CDATA\[([^\]]+)\]\]></WelcomeCode>")

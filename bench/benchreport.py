@@ -38,6 +38,7 @@ class Report:
     profile: Profile | None = None
     sent: dict[str, Counter[str]] = field(default_factory=dict)  # phase -> kind -> sent
     kind_cpu: dict[str, float] = field(default_factory=dict)  # server CPU s, run + drain
+    pg_connections: int | None = None  # opened by the server during the closed loop
     problems: list[str] = field(default_factory=list)  # failed checks: figures not valid
     warnings: list[str] = field(default_factory=list)  # targets missed, figures caveated
 
@@ -95,6 +96,11 @@ class Report:
         print(f"  fake WeCom used {app.cpu.get('fake', 0):.0%} of a core beside wrk (generator "
               "core); a server below ~100% CPU was held back by other load on the machine "
               "(or, for the bare handler, by its generator)")  # fmt: skip
+        if self.pg_connections is not None:
+            print(
+                f"  PostgreSQL connections opened during the closed loop: "
+                f"{self.pg_connections} (a pool that keeps up opens none once warm)"
+            )
         if self.open_after_closed is not None:
             o = self.open_after_closed
             print(f"  when wrk finished: {o.open_inbox} inbox rows and {o.open_effects} effects "

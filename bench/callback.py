@@ -146,7 +146,11 @@ class Bench:
             self.pipeline("warm", connections=8)
             benchdb.settle(self.url, 60)
             self.bare("closed", total=len(self.phases["closed"]) * BARE_REPEAT)
+            sessions = asyncio.run(benchdb.pg_sessions(self.url))
             self.pipeline("closed")
+            after = asyncio.run(benchdb.pg_sessions(self.url))
+            if sessions is not None and after is not None:
+                report.pg_connections = after - sessions - 1  # minus our own look
             report.open_after_closed = asyncio.run(benchdb.outcome(self.url))
             started = time.monotonic()
             benchdb.settle(self.url, 120)

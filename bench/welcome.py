@@ -133,12 +133,14 @@ def main() -> int:
                 port, work / "mix.requests", work / "mix.out", mode="rate", total=len(mix),
                 rate=args.mix_rate, connections=64,
             )))  # fmt: skip
+        sessions0 = asyncio.run(benchdb.pg_sessions(db_url))
         time.sleep(max(0.0, start - time.time() - 0.5))
         meter.start()
         if background is not None:
             background.start()
         results = asyncio.run(burst(f"http://127.0.0.1:{port}", adds, start, args.seconds))
         cpu = meter.used() / (time.time() - start)
+        sessions1 = asyncio.run(benchdb.pg_sessions(db_url))
         welcomed = _wait_for_welcomes(api, {cb.ref for cb in adds}, GRACE)
         if background is not None:
             background.join()
@@ -147,8 +149,10 @@ def main() -> int:
         harness.stop(server)
         harness.stop(fake)
     mix_check = wrkrun.check_pipeline(mix_run[0], mix) if mix_run else None
+    # Minus our own look; a pool that keeps up opens none once warm.
+    opened = sessions1 - sessions0 - 1 if sessions0 is not None and sessions1 is not None else None
     return _print(args, work, load_before, adds, results, welcomed, final, cpu,
-                  mix_run[0] if mix_run else None, mix_check)  # fmt: skip
+                  mix_run[0] if mix_run else None, mix_check, opened)  # fmt: skip
 
 
 def _wait_for_welcomes(api: str, codes: set[str], grace: float) -> dict[str, tuple[float, int]]:
@@ -170,7 +174,7 @@ def _wait_for_welcomes(api: str, codes: set[str], grace: float) -> dict[str, tup
 def _print(args: argparse.Namespace, work: Path, load_before: str, adds: list[Callback],
            results: list[tuple[float, float, int]], welcomed: dict[str, tuple[float, int]],
            final: benchdb.Outcome, cpu: float, mix_run: wrkrun.Run | None,
-           mix_check: wrkrun.Check | None) -> int:  # fmt: skip
+           mix_check: wrkrun.Check | None, opened: int | None) -> int:  # fmt: skip
     problems: list[str] = []
     delays = []
     for cb, (sent, _, _) in zip(adds, results, strict=True):
@@ -213,6 +217,9 @@ def _print(args: argparse.Namespace, work: Path, load_before: str, adds: list[Ca
         outcomes = {o or "-": n for (k, _, o), n in final.effects.items() if k == "welcome"}
         problems.append(f"{missing} welcomes never sent, {refused} refused by the fake "
                         f"(welcome effects by outcome: {outcomes})")  # fmt: skip
+    if opened is not None:
+        print(f"PostgreSQL connections opened by the server during the burst: {opened} (a pool "
+              "that keeps up opens none once warm)")  # fmt: skip
     welcome_effects = {f"{s}/{o or '-'}": n for (k, s, o), n in final.effects.items()
                        if k == "welcome"}  # fmt: skip
     print(f"welcome effects: {welcome_effects}; inbox: {dict(final.inbox)}")

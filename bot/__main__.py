@@ -47,11 +47,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "db":
         if args.db_command == "upgrade":
-            migrate.upgrade(settings.database_url)
-            print("数据库已是最新 (migrations applied)")
+            print(migrate.upgrade(settings.database_url).describe())
         else:
             migrate.make_revision(settings.database_url, args.message)
         return
+    if args.command in ("parked", "effects"):
+        _require_schema(settings)
     if args.command == "parked":
         asyncio.run(_print_parked(settings))
         return
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(asyncio.run(_change_effect(settings, args.action, args.effect_id)))
     from bot.app import create_app
 
+    _ensure_schema(settings)
     if settings.sandbox:
         base = f"http://{settings.host}:{settings.port}"
         print(f"WeCom Sidekick 沙盒模式: 打开 {base}/sandbox", flush=True)
@@ -69,6 +71,24 @@ def main(argv: list[str] | None = None) -> None:
         print=None,
         loop=_new_loop(),
     )
+
+
+def _ensure_schema(settings: Settings) -> None:
+    """SQLite: migrate now; elsewhere: stop with the command to run if the schema is behind."""
+    try:
+        done = migrate.ensure_schema(settings.database_url)
+    except migrate.SchemaError as exc:
+        sys.exit(str(exc))
+    if done is not None:
+        print(done.describe(), flush=True)
+
+
+def _require_schema(settings: Settings) -> None:
+    """Admin commands: stop with the command to run when the schema is missing or behind."""
+    try:
+        migrate.require_current(settings.database_url)
+    except migrate.SchemaError as exc:
+        sys.exit(str(exc))
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import uuid
 
 from aiohttp import web
 
 from bot import health
-from bot.core import resources, tasks
+from bot.core import migrate, resources, tasks
 from bot.core.clock import Clock
 from bot.core.keys import CLOCK, CRYPTO, INSTANCE, ROUTER, SETTINGS
 from bot.core.log import configure_logging
@@ -80,4 +82,9 @@ async def app_factory() -> web.Application:
     """Entry point for gunicorn's aiohttp worker: settings from the environment."""
     settings = load_settings()
     configure_logging(settings)  # the same log policy as `python -m bot` (quiet drivers)
+    try:
+        # SQLite: the first worker migrates under a file lock, the others find it done.
+        await asyncio.to_thread(migrate.ensure_schema, settings.database_url)
+    except migrate.SchemaError as exc:
+        sys.exit(str(exc))
     return create_app(settings)

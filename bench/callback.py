@@ -173,6 +173,7 @@ async def main() -> None:
         "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY, "DATABASE_URL": db_url,
         "SIDEKICK_SESSION_SECRET": "bench-session-secret-0123456789abcdef", "HOST": "127.0.0.1",
         "PORT": str(app_port), "SIDEKICK_LOG_LEVEL": "WARNING",
+        "SIDEKICK_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
         "WECOM_API_BASE": "http://127.0.0.1:9",  # the pipeline under test makes no API call
     }  # fmt: skip
     env.pop("SIDEKICK_SANDBOX", None)

@@ -40,7 +40,11 @@ def _secret(settings: Settings) -> str:
 
 
 def base_url(request: web.Request) -> str:
-    """The public origin of this server (SIDEKICK_PUBLIC_URL behind a proxy)."""
+    """The public origin of this server: SIDEKICK_PUBLIC_URL, never the Host header.
+
+    Production refuses to start without it (Settings.require_complete); only the sandbox (and
+    tests) fall back to the request's own origin.
+    """
     public = request.config_dict[SETTINGS].public_url.rstrip("/")
     return public or f"{request.scheme}://{request.host}"
 
@@ -172,7 +176,7 @@ def _same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None or origin == "null":
         return origin is None
-    return origin.rstrip("/") in {f"{request.scheme}://{request.host}", base_url(request)}
+    return origin.rstrip("/") == base_url(request)
 
 
 @web.middleware

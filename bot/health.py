@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from bot.core.keys import CLOCK, DB, SETTINGS
 from bot.inbound import inbox
@@ -15,6 +17,10 @@ from bot.outbox import effects
 logger = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
+
+# Load balancers give a health check a few seconds; an answer after the pool's own 30 s
+# timeout would look like a hung server rather than a busy database.
+DEADLINE = 3.0
 
 _LANDING = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
@@ -45,15 +51,19 @@ async def landing(request: web.Request) -> web.Response:
 
 @routes.get("/healthz")
 async def health(request: web.Request) -> web.Response:
-    """Database, inbox and outbox; 503 JSON when the database is unreachable (or its pool
-    is exhausted)."""
+    """Database, inbox and outbox; 503 JSON when the database is unreachable, or too busy to
+    answer within the check's deadline (every pooled connection taken)."""
     try:
-        async with request.app[DB]() as session:
+        async with asyncio.timeout(DEADLINE), request.app[DB]() as session:
             await session.execute(text("SELECT 1"))
             by_status = await inbox.counts(session)
             outbox = await effects.counts(session)
             oldest = await effects.oldest_open(session)
-    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+    except (SQLAlchemyTimeoutError, TimeoutError) as exc:
+        logger.warning("health check: database busy (%s)", type(exc).__name__)
+        body = {"ok": False, "database": "busy", "error": "database busy: no free connection"}
+        return web.json_response(body, status=503)
+    except (SQLAlchemyError, OSError) as exc:
         logger.warning("health check: database unavailable (%s)", type(exc).__name__)
         body = {"ok": False, "database": "unavailable", "error": "database unavailable"}
         return web.json_response(body, status=503)

@@ -71,6 +71,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             resources.gc_freeze_ctx,
         ]
     )
+    app.on_response_prepare.append(health.security_headers)
     app.add_routes(callback.routes)
     app.add_routes(health.routes)
     app.add_routes(ingest.routes)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
 
 from aiohttp import web
@@ -22,12 +24,22 @@ routes = web.RouteTableDef()
 # timeout would look like a hung server rather than a busy database.
 DEADLINE = 3.0
 
+_STYLE = (
+    'body{font:16px/1.6 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;'
+    "max-width:40em;margin:3em auto;padding:0 1em;color:#222}a{color:#07c160}"
+)
+# Any HTML this server answers gets this policy unless its face sets its own (the sidebar
+# does): nothing but our own resources, and the landing page's one inline style by its hash.
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+CSP = (
+    f"default-src 'none'; style-src 'self' 'sha256-{_STYLE_HASH}'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 _LANDING = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>WeCom Sidekick</title>
-<style>body{{font:16px/1.6 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;
-max-width:40em;margin:3em auto;padding:0 1em;color:#222}}a{{color:#07c160}}</style>
+<style>{style}</style>
 </head><body>
 <h1>WeCom Sidekick 客服助手</h1>
 <p>服务运行中。回调地址：<code>/wecom/callback</code></p>
@@ -46,7 +58,18 @@ _SANDBOX = (
 async def landing(request: web.Request) -> web.Response:
     """A short page saying the server runs, with the sandbox link when there is one."""
     sandbox = _SANDBOX if request.app[SETTINGS].sandbox else ""
-    return web.Response(text=_LANDING.format(sandbox=sandbox), content_type="text/html")
+    return web.Response(
+        text=_LANDING.format(style=_STYLE, sandbox=sandbox), content_type="text/html"
+    )
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare of the root app, so every face's pages: a strict default CSP for
+    HTML (a face with its own policy replaces it after this runs), no MIME sniffing."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.content_type == "text/html":
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Referrer-Policy", "same-origin")
 
 
 @routes.get("/healthz")

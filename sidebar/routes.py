@@ -34,7 +34,7 @@ def page_headers(response: web.StreamResponse) -> None:
 @routes.get("/")
 async def sidebar_page(request: web.Request) -> web.StreamResponse:
     """The chat-toolbar page; without a session it starts the OAuth sign-in."""
-    found = auth.current_session(request)
+    found = auth.page_session(request)
     if found is None:
         raise web.HTTPFound(auth.login_url(request.path_qs))
     settings = request.config_dict[SETTINGS]

@@ -9,7 +9,7 @@ import uuid
 from aiohttp import web
 
 from bot import health
-from bot.core import migrate, resources, tasks
+from bot.core import bodies, migrate, resources, tasks
 from bot.core.clock import Clock
 from bot.core.keys import CLOCK, CRYPTO, INSTANCE, ROUTER, SETTINGS
 from bot.core.log import configure_logging
@@ -28,7 +28,10 @@ from sidebar import app as sidebar_app
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """Build the whole server for these settings; no I/O happens until it starts."""
-    app = web.Application(client_max_size=callback.MAX_BODY)
+    # Every face's bodies are read in full within a deadline before its handlers run.
+    app = web.Application(
+        client_max_size=callback.MAX_BODY, middlewares=[bodies.read_body_middleware]
+    )
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
     app[INSTANCE] = uuid.uuid4().hex[:12]

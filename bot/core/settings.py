@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     outbox_grace: float = Field(
         5.0, validation_alias=_env("SIDEKICK_OUTBOX_GRACE", "outbox_grace"), ge=0
     )
+    # Seconds a client has to send a whole request body (slow-body connections are closed).
+    body_timeout: float = Field(
+        20.0, validation_alias=_env("SIDEKICK_BODY_TIMEOUT", "body_timeout"), gt=0
+    )
     # Fault injection for the crash-recovery test only: "kill_after_inbox_commit".
     fault: str = Field("", validation_alias=_env("SIDEKICK_FAULT", "fault"))
 

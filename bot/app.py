@@ -15,7 +15,7 @@ from bot.core.keys import CLOCK, CRYPTO, INSTANCE, ROUTER, SETTINGS
 from bot.core.log import configure_logging
 from bot.core.settings import Settings, load_settings
 from bot.domain import kb
-from bot.inbound import callback, dispatch, inbox_writer
+from bot.inbound import callback, dispatch, inbox_writer, retention
 from bot.inbound.router import EventRouter
 from bot.outbox import sender
 from bot.wecom import client
@@ -71,6 +71,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             kb.poll_ctx,
             dispatch.sweeper_ctx,
             reminders.scheduler_ctx,
+            retention.purge_ctx,
             resources.gc_freeze_ctx,
         ]
     )

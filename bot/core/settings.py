@@ -124,6 +124,16 @@ class Settings(BaseSettings):
     outbox_grace: float = Field(
         5.0, validation_alias=_env("SIDEKICK_OUTBOX_GRACE", "outbox_grace"), ge=0
     )
+    # Retention (PIPL), in days; 0 keeps. Done callbacks and delivered effects are plumbing that
+    # carries decrypted customer messages; message texts are the product's history.
+    retain_inbox_days: int = Field(
+        30, validation_alias=_env("SIDEKICK_RETAIN_INBOX_DAYS", "retain_inbox_days"), ge=0
+    )
+    retain_message_days: int = Field(
+        0, validation_alias=_env("SIDEKICK_RETAIN_MESSAGE_DAYS", "retain_message_days"), ge=0
+    )
+    # Where files the server writes for admins go (customer data exports).
+    data_dir: str = Field("data", validation_alias=_env("SIDEKICK_DATA_DIR", "data_dir"))
     # Seconds a client has to send a whole request body (slow-body connections are closed).
     body_timeout: float = Field(
         20.0, validation_alias=_env("SIDEKICK_BODY_TIMEOUT", "body_timeout"), gt=0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.commands import admin, customer_tags, help, rep, supervisor, transfer
+from handlers.commands import admin, customer_tags, help, privacy, rep, supervisor, transfer
 from handlers.commands.engine import CommandRouter
 
 
@@ -15,4 +15,5 @@ def registry() -> CommandRouter:
         supervisor.router,
         transfer.router,
         admin.router,
+        privacy.router,
     )

@@ -20,12 +20,14 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core import db, migrate
 from bot.core.errors import UsageError
 from bot.core.settings import Settings
 from bot.domain import privacy
 from bot.domain.models import AuditLog, Customer, FollowRelation, InboxItem, Message, Note
 from bot.outbox.model import Effect
 from bot.sandbox.fake import FakeWeCom
+from tests import pg
 from tests.cli import run_bot
 from tests.conftest import make_settings
 from tests.helpers import say
@@ -164,3 +166,36 @@ def _cli_export_and_erase(url: str, tmp_path: Path) -> None:
     gone = run_bot("customer", "export", "c4", cwd=tmp_path, DATABASE_URL=url)
     assert gone.returncode == 1
     assert "没有这位客户" in gone.stderr
+
+
+async def test_erase_on_postgres(tmp_path: Path) -> None:
+    """The same queries (LIKE over JSON cast to text, batched deletes) on PostgreSQL."""
+    async with pg.empty_database() as url:
+        await asyncio.to_thread(migrate.upgrade, url)
+        engine = db.create_engine(url)
+        sessionmaker = db.create_sessionmaker(engine)
+        async with sessionmaker.begin() as session:
+            session.add(Customer(external_userid="wmPG1", name="赵六"))
+            await session.flush()
+            session.add(FollowRelation(userid="alice", external_userid="wmPG1", remark="赵总"))
+            session.add(Message(source="kf", external_userid="wmPG1", text="你好"))
+            session.add(AuditLog(actor="alice", action="cmd:note", target="赵总 很急",
+                                 detail={"args": "赵总 很急"}))  # fmt: skip
+            session.add(Effect(kind="message", key="pg-e1", status="done",
+                               payload={"content": "客户 赵六 升级"}))  # fmt: skip
+        async with sessionmaker.begin() as session:
+            code = await privacy.request_erasure(
+                session, actor="boss", external_userid="wmPG1", now=datetime.now(UTC)
+            )
+            held = await privacy.confirm_erasure(
+                session, actor="boss", external_userid="wmPG1", code=code,
+                now=datetime.now(UTC), data_dir=str(tmp_path),
+            )  # fmt: skip
+        assert (held.relations, held.messages) == (1, 1)
+        async with sessionmaker() as session:
+            assert await session.get(Customer, "wmPG1") is None
+            targets = set(await session.scalars(select(AuditLog.target)))
+            assert targets == {privacy.subject_ref("wmPG1")}
+            keys = set(await session.scalars(select(Effect.key)))
+            assert "pg-e1" not in keys
+        await engine.dispose()

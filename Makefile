@@ -25,9 +25,9 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	SIDEKICK_SANDBOX=1 $(PY) -m bot db upgrade
 
-# The product on its embedded defaults: SQLite under ./data, in-process cache, sandbox WeCom.
+# The product on its embedded defaults: SQLite under ./data (migrated at start), in-process
+# cache, sandbox WeCom.
 run: install
-	SIDEKICK_SANDBOX=1 $(PY) -m bot db upgrade
 	SIDEKICK_SANDBOX=1 $(PY) -m bot
 
 # Debian packages, dev dependencies, a throwaway redis-server on loopback, then pytest.

@@ -152,6 +152,7 @@ def server_env(*, port: int, api_base: str, database_url: str, log_level: str,
         "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY, "WECOM_API_BASE": api_base,
         "DATABASE_URL": database_url, "SIDEKICK_SESSION_SECRET": secrets.token_urlsafe(36),
         "HOST": "127.0.0.1", "PORT": str(port), "SIDEKICK_LOG_LEVEL": log_level,
+        "SIDEKICK_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }  # fmt: skip
     for name in ("SIDEKICK_SANDBOX", "REDIS_URL", "SIDEKICK_FAULT", "SIDEKICK_KF_SERVICERS",
                  "SIDEKICK_SUPERVISORS", "SIDEKICK_ADMINS"):  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 
 from aiohttp import web
@@ -34,6 +35,17 @@ def main(argv: list[str] | None = None) -> None:
     eff = sub.add_parser("effects", help="retry or discard a parked outbox effect")
     eff.add_argument("action", choices=["retry", "discard"])
     eff.add_argument("effect_id", type=int)
+    sub.add_parser("purge", help="apply the retention periods now (SIDEKICK_RETAIN_*)")
+    cust = sub.add_parser("customer", help="one customer's personal data: export or erase")
+    cust_sub = cust.add_subparsers(dest="customer_command", required=True)
+    exp = cust_sub.add_parser("export", help="everything held about the customer, as JSON")
+    exp.add_argument("external_userid")
+    exp.add_argument("-o", "--output", help="write to this file (default: standard output)")
+    era = cust_sub.add_parser(
+        "erase", help="erase the customer: run once for a code, again with --code to do it"
+    )
+    era.add_argument("external_userid")
+    era.add_argument("--code", help="the confirmation code the first run printed")
     sub.add_parser("channels", help="import channels and welcome templates", add_help=False)
     fake_cmd = sub.add_parser("fake-wecom", help="serve one fake WeCom for sandbox workers")
     fake_cmd.add_argument("--port", type=int, default=9090)
@@ -55,11 +67,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "db":
         if args.db_command == "upgrade":
-            migrate.upgrade(settings.database_url)
-            print("数据库已是最新 (migrations applied)")
+            print(migrate.upgrade(settings.database_url).describe())
         else:
             migrate.make_revision(settings.database_url, args.message)
         return
+    if args.command in ("parked", "effects", "purge", "customer"):
+        _require_schema(settings)
     if args.command == "parked":
         asyncio.run(_print_parked(settings))
         return
@@ -68,8 +81,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "fake-wecom":
         _serve_fake(settings, args.host, args.port, args.callback)
         return
+    if args.command == "purge":
+        asyncio.run(_purge(settings))
+        return
+    if args.command == "customer":
+        sys.exit(asyncio.run(_customer(settings, args)))
     from bot.app import create_app
 
+    _ensure_schema(settings)
     if settings.sandbox:
         base = f"http://{settings.host}:{settings.port}"
         print(f"WeCom Sidekick 沙盒模式: 打开 {base}/sandbox", flush=True)
@@ -91,6 +110,22 @@ def _serve_fake(settings: Settings, host: str, port: int, callback: str) -> None
     print(f"模拟企业微信 fake WeCom: WECOM_API_BASE=http://{host}:{port}/sandbox/wecom, "
           f"callbacks to {callback}", flush=True)  # fmt: skip
     web.run_app(standalone.create_app(fake), host=host, port=port, print=None)
+def _ensure_schema(settings: Settings) -> None:
+    """SQLite: migrate now; elsewhere: stop with the command to run if the schema is behind."""
+    try:
+        done = migrate.ensure_schema(settings.database_url)
+    except migrate.SchemaError as exc:
+        sys.exit(str(exc))
+    if done is not None:
+        print(done.describe(), flush=True)
+
+
+def _require_schema(settings: Settings) -> None:
+    """Admin commands: stop with the command to run when the schema is missing or behind."""
+    try:
+        migrate.require_current(settings.database_url)
+    except migrate.SchemaError as exc:
+        sys.exit(str(exc))
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -148,6 +183,62 @@ async def _change_effect(settings: Settings, action: str, effect_id: int) -> int
         await engine.dispose()
     word = "将重试 will be retried by a running server" if action == "retry" else "已放弃"
     print(f"#{effect_id} {effect.kind}: {word}")
+    return 0
+
+
+async def _purge(settings: Settings) -> None:
+    from bot.core import db
+    from bot.core.clock import Clock
+    from bot.inbound import retention
+
+    engine = db.create_engine(settings.database_url)
+    try:
+        purged = await retention.purge(db.create_sessionmaker(engine), settings, Clock().now())
+    finally:
+        await engine.dispose()
+    print(purged.describe(settings))
+
+
+async def _customer(settings: Settings, args: argparse.Namespace) -> int:
+    """`customer export|erase`: the CLI face of bot.domain.privacy (audited as actor "cli")."""
+    from bot.core import db
+    from bot.core.clock import Clock
+    from bot.core.errors import UserError
+    from bot.domain import privacy
+
+    euid, now, out = args.external_userid, Clock().now(), ""
+    engine = db.create_engine(settings.database_url)
+    try:
+        async with db.create_sessionmaker(engine).begin() as session:
+            held = await privacy.holdings(session, euid)
+            if args.customer_command == "export":
+                body = await privacy.export(session, euid, now)
+                await privacy.record_export(session, actor="cli", external_userid=euid,
+                                            where=args.output or "stdout", held=held)  # fmt: skip
+                out = json.dumps(body, ensure_ascii=False, indent=1)
+            elif args.code is None:
+                code = await privacy.request_erasure(session, actor="cli", external_userid=euid,
+                                                     now=now)  # fmt: skip
+                out = (f"将删除 will erase {euid}: {held.describe()}；并移除企业微信里我们打的"
+                       f"标签、清空备注。不可撤销 cannot be undone.\n确认 confirm within 5 "
+                       f"minutes: python -m bot customer erase {euid} --code {code}")  # fmt: skip
+            else:
+                held = await privacy.confirm_erasure(
+                    session, actor="cli", external_userid=euid, code=args.code, now=now,
+                    data_dir=settings.data_dir,
+                )  # fmt: skip
+                out = (f"已删除 erased: {held.describe()}。企业微信的更改由运行中的服务发送 "
+                       f"(a running server sends the WeCom changes). 审计 audit: "
+                       f"{privacy.subject_ref(euid)}")  # fmt: skip
+    except UserError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    if args.customer_command == "export" and args.output:
+        privacy.write_file(args.output, out)
+        out = f"已导出 exported to {args.output}: {held.describe()}"
+    print(out)
     return 0
 
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import uuid
 
 from aiohttp import web
 
 from bot import health
-from bot.core import resources, tasks
+from bot.core import bodies, migrate, resources, tasks
 from bot.core.clock import Clock
 from bot.core.errors import ConfigError
 from bot.core.keys import CLOCK, CRYPTO, INSTANCE, ROUTER, SETTINGS
 from bot.core.log import configure_logging
 from bot.core.settings import Settings, load_settings
 from bot.domain import kb
-from bot.inbound import callback, dispatch, inbox_writer
+from bot.inbound import callback, dispatch, inbox_writer, retention
 from bot.inbound.router import EventRouter
 from bot.outbox import sender
 from bot.wecom import client
@@ -30,7 +31,10 @@ GUNICORN_BOOT_ERROR = 3
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """Build the whole server for these settings; no I/O happens until it starts."""
-    app = web.Application(client_max_size=callback.MAX_BODY)
+    # Every face's bodies are read in full within a deadline before its handlers run.
+    app = web.Application(
+        client_max_size=callback.MAX_BODY, middlewares=[bodies.read_body_middleware]
+    )
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
     app[INSTANCE] = uuid.uuid4().hex[:12]
@@ -73,9 +77,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             kb.recalibrate_ctx,
             dispatch.sweeper_ctx,
             reminders.scheduler_ctx,
+            retention.purge_ctx,
             resources.gc_freeze_ctx,
         ]
     )
+    app.on_response_prepare.append(health.security_headers)
     app.add_routes(callback.routes)
     app.add_routes(health.routes)
     app.add_routes(ingest.routes)
@@ -97,4 +103,9 @@ async def app_factory() -> web.Application:
             # 3 is gunicorn's "worker failed to boot": the arbiter stops instead of
             # starting the worker again and again.
             sys.exit(GUNICORN_BOOT_ERROR)
+    try:
+        # SQLite: the first worker migrates under a file lock, the others find it done.
+        await asyncio.to_thread(migrate.ensure_schema, settings.database_url)
+    except migrate.SchemaError as exc:
+        sys.exit(str(exc))
     return create_app(settings)

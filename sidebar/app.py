@@ -38,9 +38,12 @@ async def _sandbox_static_only(request: web.Request, handler: Handler) -> web.St
     return await handler(request)
 
 
-async def _static_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Long cache for versioned static files; no sniffing anywhere."""
+async def _headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The one place for the sidebar face's headers: every page it renders (sidebar, error,
+    sign-in picker, simulator) gets its CSP; static files a long cache; no sniffing anywhere."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.content_type == "text/html":
+        routes.page_headers(response)  # replaces the server-wide default set before this
     if not request.path.startswith("/sidebar/static/"):
         return
     if request.query.get("v"):
@@ -66,7 +69,7 @@ def create_sidebar_app() -> web.Application:
     app[assist.QUICK_REPLIES] = assist.QuickReplyCache()
     app[live.STREAMS] = live.Streams()
     app.on_shutdown.append(live.end_streams)
-    app.on_response_prepare.append(_static_headers)
+    app.on_response_prepare.append(_headers)
     for table in (
         routes.routes, auth.routes, jssdk.routes, api.routes, assist.routes, live.routes,
         groups.routes, sandbox.routes,

@@ -40,7 +40,11 @@ def _secret(settings: Settings) -> str:
 
 
 def base_url(request: web.Request) -> str:
-    """The public origin of this server (SIDEKICK_PUBLIC_URL behind a proxy)."""
+    """The public origin of this server: SIDEKICK_PUBLIC_URL, never the Host header.
+
+    Production refuses to start without it (Settings.require_complete); only the sandbox (and
+    tests) fall back to the request's own origin.
+    """
     public = request.config_dict[SETTINGS].public_url.rstrip("/")
     return public or f"{request.scheme}://{request.host}"
 
@@ -155,9 +159,15 @@ async def logout(request: web.Request) -> web.Response:
 
 
 def current_session(request: web.Request) -> sess.Session | None:
-    """The signed-in session of a request, if any (pages use this to decide on a redirect)."""
+    """The session in the request's cookie, if valid (the member is checked by the middleware)."""
     secret = _secret(request.config_dict[SETTINGS])
     return sess.read_session(secret, request.cookies.get(sess.COOKIE), time.time())
+
+
+def page_session(request: web.Request) -> sess.Session | None:
+    """The session the middleware checked for the page, if any."""
+    found: sess.Session | None = request.get(REQUEST_SESSION)
+    return found
 
 
 def session_of(request: web.Request) -> sess.Session:
@@ -172,14 +182,34 @@ def _same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None or origin == "null":
         return origin is None
-    return origin.rstrip("/") in {f"{request.scheme}://{request.host}", base_url(request)}
+    return origin.rstrip("/") == base_url(request)
+
+
+async def _signed_in(request: web.Request) -> sess.Session | None:
+    """The request's session if its cookie is valid and its member has neither signed out
+    since nor left: PermissionDeniedError for a deactivated (departed) member."""
+    found = current_session(request)
+    if found is None:
+        return None
+    async with request.config_dict[DB]() as db:
+        staff = await db.get(Staff, found.userid)
+    if staff is None or staff.session_epoch != found.epoch:
+        return None  # signed out everywhere since this session began
+    if not staff.active:
+        raise PermissionDeniedError("你的账号已停用，请联系管理员")
+    return found
 
 
 @web.middleware
 async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The API needs a session; writes also need its CSRF token and our own origin."""
-    if request.path.startswith(API_PREFIX):
-        found = current_session(request)
+    """The page and the API need a live session of an active member (the one check for the
+    sidebar face); API writes also need its CSRF token and our own origin."""
+    if request.path == HOME:
+        found = await _signed_in(request)
+        if found is not None:
+            request[REQUEST_SESSION] = found  # the page itself redirects when there is none
+    elif request.path.startswith(API_PREFIX):
+        found = await _signed_in(request)
         if found is None:
             raise SessionExpiredError("登录已过期，请重新登录")
         if request.method not in _SAFE_METHODS:

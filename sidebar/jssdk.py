@@ -40,8 +40,8 @@ def check_url(request: web.Request, url: str) -> str:
     if not url:
         raise UsageError("缺少页面地址 url")
     parts = urlsplit(page_url(url))
-    origins = {f"{request.scheme}://{request.host}", auth.base_url(request)}
-    if f"{parts.scheme}://{parts.netloc}" not in origins or not parts.path.startswith(auth.HOME):
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if origin != auth.base_url(request) or not parts.path.startswith(auth.HOME):
         raise UsageError("只能为侧边栏页面签名")
     return page_url(url)
 

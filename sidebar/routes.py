@@ -25,7 +25,7 @@ _CSP = (
 
 
 def page_headers(response: web.StreamResponse) -> None:
-    """Security headers for every sidebar page."""
+    """Security headers for every sidebar page (set by the sub-app's response hook)."""
     response.headers["Content-Security-Policy"] = _CSP
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
@@ -34,7 +34,7 @@ def page_headers(response: web.StreamResponse) -> None:
 @routes.get("/")
 async def sidebar_page(request: web.Request) -> web.StreamResponse:
     """The chat-toolbar page; without a session it starts the OAuth sign-in."""
-    found = auth.current_session(request)
+    found = auth.page_session(request)
     if found is None:
         raise web.HTTPFound(auth.login_url(request.path_qs))
     settings = request.config_dict[SETTINGS]
@@ -50,6 +50,4 @@ async def sidebar_page(request: web.Request) -> web.StreamResponse:
         "sandbox": settings.sandbox,
         "wecom_scripts": () if settings.sandbox else WECOM_SCRIPTS,
     }
-    response = aiohttp_jinja2.render_template("sidebar/sidebar.html", request, context)
-    page_headers(response)
-    return response
+    return aiohttp_jinja2.render_template("sidebar/sidebar.html", request, context)

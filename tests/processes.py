@@ -65,8 +65,10 @@ async def start(
     env: Mapping[str, str], port: int, args: Sequence[str] = ("-m", "bot")
 ) -> asyncio.subprocess.Process:
     """`python -m bot` (or args) with env on port; returns once it is healthy."""
+    # Production needs its public origin (the OAuth redirect); here that is the port itself.
+    own = {"SIDEKICK_PUBLIC_URL": f"http://127.0.0.1:{port}", **env, "PORT": str(port)}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, *args, env={**env, "PORT": str(port)}, cwd=str(ROOT),
+        sys.executable, *args, env=own, cwd=str(ROOT),
         stdout=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     await wait_healthy(port, proc)

@@ -65,6 +65,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # busy timeout.
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
+    # Statement parameters are customer texts, phone numbers and decrypted callbacks: keep them
+    # out of exception messages, which reach logs and the inbox's last_error.
+    kwargs.setdefault("hide_parameters", True)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

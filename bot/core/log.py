@@ -9,7 +9,9 @@ from bot.core.settings import Settings
 # Third-party loggers that stay at WARNING whatever the level: at DEBUG the database drivers
 # write SQL parameters (decrypted callback bodies, message text), and the access log writes
 # query strings (access tokens of the sandbox's fake WeCom; our callback line replaces it).
-QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncio", "aiohttp.access")
+# Alembic says "Context impl SQLiteImpl" at every start-up check; bot.core.migrate logs one
+# line saying what a migration did instead.
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncio", "aiohttp.access", "alembic")
 
 
 def configure_logging(settings: Settings) -> None:

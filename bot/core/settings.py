@@ -11,6 +11,7 @@ import binascii
 import re
 import sys
 from typing import Any, Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -26,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.core.errors import ConfigError
+from bot.core.settings_errors import PREFIX, BilingualValueError, lines
 
 # Sandbox credentials: the fake WeCom and the server share them, so the whole product works on a
 # laptop with no corp account. They are public on purpose and accepted only in sandbox mode.
@@ -134,6 +136,20 @@ class Settings(BaseSettings):
     # gunicorn's worker count (the Procfile reads it): sandbox mode refuses a mounted fake
     # WeCom in more than one worker.
     web_concurrency: int = Field(1, validation_alias=_env("WEB_CONCURRENCY", "web_concurrency"))
+    # Retention (PIPL), in days; 0 keeps. Done callbacks and delivered effects are plumbing that
+    # carries decrypted customer messages; message texts are the product's history.
+    retain_inbox_days: int = Field(
+        30, validation_alias=_env("SIDEKICK_RETAIN_INBOX_DAYS", "retain_inbox_days"), ge=0
+    )
+    retain_message_days: int = Field(
+        0, validation_alias=_env("SIDEKICK_RETAIN_MESSAGE_DAYS", "retain_message_days"), ge=0
+    )
+    # Where files the server writes for admins go (customer data exports).
+    data_dir: str = Field("data", validation_alias=_env("SIDEKICK_DATA_DIR", "data_dir"))
+    # Seconds a client has to send a whole request body (slow-body connections are closed).
+    body_timeout: float = Field(
+        20.0, validation_alias=_env("SIDEKICK_BODY_TIMEOUT", "body_timeout"), gt=0
+    )
     # Fault injection for the crash-recovery test only: "kill_after_inbox_commit".
     fault: str = Field("", validation_alias=_env("SIDEKICK_FAULT", "fault"))
 
@@ -142,12 +158,17 @@ class Settings(BaseSettings):
     def _check_aes_key(cls, value: SecretStr) -> SecretStr:
         raw = value.get_secret_value()
         if raw and not _AES_KEY_RE.fullmatch(raw):
-            raise ValueError("must be the 43-character EncodingAESKey (letters and digits)")
+            raise BilingualValueError(
+                "应为 43 位的 EncodingAESKey（字母和数字）",
+                "must be the 43-character EncodingAESKey: letters and digits",
+            )
         if raw:
             try:
                 base64.b64decode(raw + "=", validate=True)
-            except binascii.Error as exc:
-                raise ValueError("is not valid base64") from exc
+            except binascii.Error:
+                raise BilingualValueError(
+                    "不是有效的 EncodingAESKey", "is not a valid base64 key"
+                ) from None
         return value
 
     @field_validator("database_url")
@@ -155,20 +176,45 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str) -> str:
         try:
             url = make_url(value)
-        except ArgumentError as exc:
-            raise ValueError("is not a database URL") from exc
+        except ArgumentError:
+            raise BilingualValueError(
+                "不是数据库地址，应形如 sqlite+aiosqlite:///data/sidekick.db",
+                "is not a database URL",
+            ) from None
         if url.drivername not in _ASYNC_DRIVERS:
-            raise ValueError(
+            raise BilingualValueError(
+                f"不支持 {url.drivername}，请用 sqlite+aiosqlite:///路径 或"
+                " postgresql+asyncpg://用户:密码@主机/库名",
                 f"driver {url.drivername!r} is not supported: use sqlite+aiosqlite:///path"
-                " or postgresql+asyncpg://user:password@host/db"
+                " or postgresql+asyncpg://user:password@host/db",
             )
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path.strip("/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise BilingualValueError(
+                "应为本服务对外的地址，例如 https://sidekick.example.com",
+                "must be this server's public origin, e.g. https://sidekick.example.com",
+            )
+        return value.rstrip("/")
 
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:
         if value.upper() not in _LOG_LEVELS:
-            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+            levels = ", ".join(_LOG_LEVELS)
+            raise BilingualValueError(f"应为 {levels} 之一", f"must be one of {levels}")
         return value
 
     @field_validator("timezone")
@@ -176,8 +222,11 @@ class Settings(BaseSettings):
     def _check_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("is not an IANA time zone such as Asia/Shanghai") from exc
+        except (ZoneInfoNotFoundError, ValueError):
+            raise BilingualValueError(
+                "不是有效的时区，例如 Asia/Shanghai",
+                "is not an IANA time zone such as Asia/Shanghai",
+            ) from None
         return value
 
     @model_validator(mode="after")
@@ -215,9 +264,19 @@ class Settings(BaseSettings):
         }
         for env_name, value in required.items():
             if not value:
-                raise ConfigError(f"{env_name} is required (or set SIDEKICK_SANDBOX=1)")
+                raise ConfigError(
+                    f"{env_name}: 未设置；试用请设 SIDEKICK_SANDBOX=1"
+                    " (required, or set SIDEKICK_SANDBOX=1 for the sandbox)"
+                )
         if self.sandbox:
             return  # the public sandbox secrets are fine where nothing real is at stake
+        if not self.public_url:
+            # OAuth's redirect_uri and sign-in links are built from it; without it they would
+            # follow the request's Host header, which anyone can set.
+            raise ConfigError(
+                "SIDEKICK_PUBLIC_URL: 未设置，应为本服务对外的 https 地址"
+                " (required: this server's public origin, e.g. https://sidekick.example.com)"
+            )
         self._require_strong(
             "SIDEKICK_SESSION_SECRET", self.session_secret, MIN_SESSION_SECRET,
             SANDBOX_SESSION_SECRET,
@@ -232,8 +291,8 @@ class Settings(BaseSettings):
         raw = value.get_secret_value()
         if len(raw) < min_len or raw == public:
             raise ConfigError(
-                f"{env_name} must be at least {min_len} random characters"
-                " (not the sandbox's built-in value)"
+                f"{env_name}: 至少 {min_len} 个随机字符，且不能用沙盒的内置值 (must be at least"
+                f" {min_len} random characters, not the sandbox's built-in value)"
             )
 
     @property
@@ -271,11 +330,7 @@ def load_settings(*, complete: bool = True) -> Settings:
         if complete and not settings.sandbox:
             settings.require_complete()
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "?"
-        info = Settings.model_fields.get(field)
-        alias = getattr(info.validation_alias, "choices", [field])[0] if info else field
-        sys.exit(f"配置错误 config error: {alias}: {error['msg']}")
+        sys.exit("\n".join(lines(exc, Settings.model_fields)))
     except ConfigError as exc:
-        sys.exit(f"配置错误 config error: {exc}")
+        sys.exit(f"{PREFIX}: {exc}")
     return settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.models import InboxItem
@@ -174,3 +174,17 @@ async def mark_done(
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def purge_done(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete up to `limit` done rows processed before `before` (retention: their payloads are
+    decrypted customer messages, and nothing reads a done row again); how many went."""
+    ids = (
+        select(InboxItem.id)
+        .where(InboxItem.status == "done", InboxItem.processed_at < before)
+        .limit(limit)
+    )
+    result = await session.execute(
+        delete(InboxItem).where(InboxItem.id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.core.db import utcnow
 from bot.core.errors import NotFoundError, UsageError
 from bot.outbox import kinds
-from bot.outbox.model import DISCARDED, OPEN_STATUSES, PARKED, PENDING, Effect
+from bot.outbox.model import DISCARDED, DONE, OPEN_STATUSES, PARKED, PENDING, Effect
 
 # session.info keys: ids recorded in this transaction, and whom to wake after commit.
 _NEW = "outbox_new"
@@ -125,3 +125,15 @@ async def _parked_one(session: AsyncSession, effect_id: int) -> Effect:
     if effect.status != PARKED:
         raise UsageError(f"操作 #{effect_id} 当前状态是 {effect.status}，只有搁置的可以重试或放弃")
     return effect
+
+
+async def purge_done(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete up to `limit` delivered or discarded effects finished before `before` (retention:
+    their payloads carry message texts and names); how many went."""
+    ids = select(Effect.id).where(
+        Effect.status.in_((DONE, DISCARDED)), Effect.done_at < before
+    ).limit(limit)
+    result = await session.execute(
+        delete(Effect).where(Effect.id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

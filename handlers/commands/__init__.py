@@ -6,6 +6,7 @@ from handlers.commands import (
     admin,
     customer_tags,
     help,
+    privacy,
     proposals,
     rep,
     supervisor,
@@ -24,4 +25,5 @@ def registry() -> CommandRouter:
         proposals.router,
         transfer.router,
         admin.router,
+        privacy.router,
     )

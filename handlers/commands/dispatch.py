@@ -182,12 +182,13 @@ async def _audit(
     result: str,
     now: datetime,
 ) -> None:
+    args = "" if command.private else parsed.args  # the command audits what it did itself
     await audit.record(
         session,
         actor=userid,
         action=f"cmd:{command.name}",
-        target=parsed.args,
-        detail={"args": parsed.args[:500], "at": now.isoformat()},
+        target=args,
+        detail={"args": args[:500], "at": now.isoformat()},
         result=result,
     )
 

@@ -142,6 +142,8 @@ class Command:
     aliases: tuple[str, ...] = ()
     hidden: bool = False
     prepare: PrepareFunc | None = None
+    # Its arguments name a customer whose data may be erased: the audit log keeps them out.
+    private: bool = False
 
     def usage_text(self) -> str:
         """Usage and example lines."""
@@ -176,19 +178,21 @@ class CommandRouter:
         aliases: Sequence[str] = (),
         hidden: bool = False,
         prepare: PrepareFunc | None = None,
+        private: bool = False,
     ) -> Callable[[CommandFunc], CommandFunc]:
         """Register the decorated function as /name (and its aliases).
 
         prepare runs before the command's transaction (WeCom reads); its result is
-        ctx.prepared.
+        ctx.prepared. private keeps the arguments out of the audit log.
         """
 
         def register(func: CommandFunc) -> CommandFunc:
             usage_line = usage or f"/{name}"
             self._add(
                 Command(
-                    name, func, help, usage_line, example, role, tuple(aliases), hidden, prepare
-                )
+                    name, func, help, usage_line, example, role, tuple(aliases), hidden, prepare,
+                    private,
+                )  # fmt: skip
             )
             return func
 

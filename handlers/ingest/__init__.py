@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 MAX_LINES = 5000
+# Column widths: message.source_msgid, and the userids (customer and member ids) we store.
+MSGID_MAX = 128
+USERID_MAX = 64
 # WeCom external_userids start with "wo" or "wm"; members' userids are chosen by the corp.
 EXTERNAL_PREFIXES = ("wo", "wm")
 
@@ -63,10 +66,12 @@ def is_external(userid: str) -> bool:
     return userid.startswith(EXTERNAL_PREFIXES)
 
 
-def _text_field(item: dict[str, Any], name: str) -> str:
+def _text_field(item: dict[str, Any], name: str, max_len: int) -> str:
     value = item.get(name)
     if not isinstance(value, str) or not value:
         raise LineError(f"{name} must be a non-empty string")
+    if len(value) > max_len:
+        raise LineError(f"{name} is longer than {max_len} characters")
     return value
 
 
@@ -80,14 +85,16 @@ def parse_line(line: str) -> ArchiveText | None:
         raise LineError("not JSON (nested too deeply)") from None
     if not isinstance(item, dict):
         raise LineError("not a JSON object")
-    msgid = _text_field(item, "msgid")
+    msgid = _text_field(item, "msgid", MSGID_MAX)
     action = item.get("action", "send")
     if action != "send":
         return None  # recall / switch
-    sender = _text_field(item, "from")
+    sender = _text_field(item, "from", USERID_MAX)
     tolist = item.get("tolist")
     if not isinstance(tolist, list) or not all(isinstance(t, str) for t in tolist):
         raise LineError("tolist must be a list of ids")
+    if any(len(t) > USERID_MAX for t in tolist):
+        raise LineError(f"tolist ids must be at most {USERID_MAX} characters")
     if item.get("roomid") or item.get("msgtype") != "text":
         return None  # group chats and non-text messages carry no customer question here
     body = item.get("text")
@@ -118,7 +125,7 @@ async def ingest_messages(request: web.Request) -> web.Response:
         lines = (await request.read()).decode("utf-8").splitlines()
     except UnicodeDecodeError:
         return web.json_response({"error": "body must be UTF-8 JSON lines"}, status=400)
-    if len(lines) > MAX_LINES:
+    if sum(1 for line in lines if line.strip()) > MAX_LINES:  # blank lines are free
         return web.json_response({"error": f"at most {MAX_LINES} lines per request"}, status=413)
     report = Report()
     for number, line in enumerate(lines, start=1):

@@ -171,7 +171,8 @@ async def test_procfile_two_workers_serve_the_flows_and_stop_cleanly(
         if mode == "production":
             await _seed_production(url)
         fake = await procfile.fake_wecom(env, fake_port, f"{web_base}/wecom/callback")
-        web_env = {**env, "PORT": str(web_port), "WEB_CONCURRENCY": "2"}
+        web_env = {**env, "PORT": str(web_port), "WEB_CONCURRENCY": "2",
+                   "SIDEKICK_PUBLIC_URL": f"http://127.0.0.1:{web_port}"}  # fmt: skip
         try:
             async with aiohttp.ClientSession() as http:
                 wecom = Wecom(http, api_base)

@@ -26,6 +26,7 @@ GOOD = {
     "token": "t",
     "aes_key": conftest.AES_KEY,
     "session_secret": "k" * 32,
+    "public_url": "https://sidekick.example.com",
 }
 SANDBOX = Settings(sandbox=True)
 

@@ -41,6 +41,7 @@ async def test_killed_after_inbox_commit_processes_exactly_once_after_restart(
         "WECOM_API_BASE": str(fake_server.make_url("")).rstrip("/"),
         "DATABASE_URL": f"sqlite+aiosqlite:///{db_path}",
         "SIDEKICK_SESSION_SECRET": conftest.SESSION_SECRET,
+        "SIDEKICK_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "SIDEKICK_INBOX_LEASE": "0.3",
         "SIDEKICK_INBOX_SWEEP": "0.2",
         "HOST": "127.0.0.1",

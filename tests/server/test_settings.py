@@ -18,6 +18,7 @@ GOOD = {
     "WECOM_TOKEN": "t",
     "WECOM_AES_KEY": conftest.AES_KEY,
     "SIDEKICK_SESSION_SECRET": "x" * 32,
+    "SIDEKICK_PUBLIC_URL": "https://sidekick.example.com",
 }
 
 

@@ -17,7 +17,6 @@ from bot.domain import audit, customers, kb, pipeline
 from bot.domain.models import Message
 from knowledge import matcher, quickreply
 from knowledge.live import Snapshot
-from knowledge.model import KeywordRule
 from sidebar import auth, views
 
 routes = web.RouteTableDef()
@@ -81,18 +80,6 @@ async def ask(request: web.Request) -> web.Response:
     )
 
 
-def _hits_with_rules(stored: list[dict[str, Any]], snapshot: Snapshot) -> list[dict[str, Any]]:
-    """Stored rule hits, completed with the rule's current caution and actions."""
-    rules: dict[str, KeywordRule] = {r.id: r for r in snapshot.rules.rules}
-    out = []
-    for hit in stored:
-        rule = rules.get(str(hit.get("rule_id")))
-        caution = rule.caution if rule else ""
-        special = rule.special_care if rule else False
-        out.append({**hit, "caution": caution, "special_care": special})
-    return out
-
-
 def _decision(suggestions: list[dict[str, Any]]) -> str:
     """ "suggest" when the stored top match was plausible, else "none" (as the matcher decides)."""
     top = float(suggestions[0].get("confidence") or 0) if suggestions else 0.0
@@ -125,7 +112,7 @@ async def latest(request: web.Request) -> web.Response:
         "suggestions": message.suggestions or [],
         "decision": _decision(message.suggestions or []),
         "auto_replied": bool(message.auto_replied),
-        "rule_hits": _hits_with_rules(message.rule_hits or [], snapshot),
+        "rule_hits": pipeline.stored_hits_json(message.rule_hits or [], snapshot.rules.rules),
     }
     return web.json_response({"message": body})
 

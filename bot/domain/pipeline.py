@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from bot.domain import customers, rule_actions
 from bot.domain.models import Message
 from knowledge import matcher
 from knowledge.index import Match
+from knowledge.model import KeywordRule
 from knowledge.rules import RuleHit, RuleResult
 
 logger = logging.getLogger(__name__)
@@ -67,6 +69,27 @@ def rule_hit_json(hit: RuleHit) -> dict[str, Any]:
         "notify": rule.notify,
         "escalate": rule.escalate,
     }
+
+
+def stored_hits_json(
+    stored: Sequence[Mapping[str, Any]], rules: Sequence[KeywordRule]
+) -> list[dict[str, Any]]:
+    """A stored message's rule hits in the shape of the live event (`rule_hit_json`), with the
+    rules in force now, so a reload shows what the live view showed (a rule since deleted
+    keeps its stored name and nothing else)."""
+    by_id = {r.id: r for r in rules}
+    out = []
+    for hit in stored:
+        rule = by_id.get(str(hit.get("rule_id")))
+        if rule is not None:
+            out.append(rule_hit_json(RuleHit(rule, str(hit.get("phrase") or ""), (0, 0))))
+            continue
+        out.append({
+            "rule_id": str(hit.get("rule_id") or ""), "name": str(hit.get("name") or ""),
+            "phrase": str(hit.get("phrase") or ""), "tags": [], "caution": "",
+            "special_care": False, "notify": False, "escalate": False,
+        })  # fmt: skip
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,9 +68,9 @@ async def _create_tags(prep: Prep, args: str) -> tuple[list[str], list[str]]:
 
 
 @router.command(
-    "tagnew", aliases=["新标签"], help="在企业标签库里新建标签",
+    "tagnew", aliases=["新标签"], help="在企业标签库里新建标签（主管和管理员）",
     usage="/tagnew 标签… [组=分组名]", example="/tagnew 高意向 待回访 组=客户意向",
-    role=Role.ADMIN, prepare=_create_tags,
+    role=Role.SUPERVISOR, prepare=_create_tags,
 )  # fmt: skip
 async def tag_create(ctx: Context, args: str) -> Reply:
     """Create corp tags (in WeCom, then locally; done by the prepare step)."""

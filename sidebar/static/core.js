@@ -4,6 +4,7 @@ export const boot = JSON.parse(document.getElementById("boot").textContent);
 export const $ = (id) => document.getElementById(id);
 export const state = {
   euid: "", entry: "", chatId: "", lastAsk: "", events: null, tagsOpen: false, tagNames: new Set(), sending: false,
+  tagGroups: null, canCreateTags: false, tagForm: null,
 };
 
 export class ApiError extends Error {}

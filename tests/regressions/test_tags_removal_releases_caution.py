@@ -62,7 +62,8 @@ async def test_removing_the_rule_tag_removes_its_caution_and_special_care(
     await _archive(client, "我怀孕了，最近脸上有点过敏")
     card = await _card(client)
     assert card["special_care"] is True
-    assert PREGNANT in card["caution"] and ALLERGY in card["caution"]
+    assert PREGNANT in card["caution"]
+    assert ALLERGY in card["caution"]
     url = f"/sidebar/api/customers/{EUID}/tags"
     resp = await client.post(url, json={"remove": ["孕期"]}, headers=headers)
     assert (await resp.json())["removed"] == ["孕期"]
@@ -75,7 +76,8 @@ async def test_removing_the_rule_tag_removes_its_caution_and_special_care(
     assert (card["caution"], card["special_care"]) == ("", False)
     async with sessionmaker() as session:
         row = await session.get(Customer, EUID)
-        assert row is not None and not row.special_care
+        assert row is not None
+        assert not row.special_care
 
 
 async def test_command_untag_releases_the_caution_too(

@@ -12,7 +12,7 @@ from bot.core.clock import Clock
 from bot.core.keys import CLOCK, CRYPTO, INSTANCE, ROUTER, SETTINGS
 from bot.core.log import configure_logging
 from bot.core.settings import Settings, load_settings
-from bot.domain import kb
+from bot.domain import directory, kb
 from bot.inbound import callback, dispatch, inbox_writer
 from bot.inbound.router import EventRouter
 from bot.outbox import sender
@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             # session they need are closed.
             tasks.tasks_ctx,
             kb.poll_ctx,
+            directory.directory_ctx,
             dispatch.sweeper_ctx,
             reminders.scheduler_ctx,
             resources.gc_freeze_ctx,

@@ -291,6 +291,18 @@ class WeComClient(WeComTransport):
         """A member: name, department ids, main_department, position, status (user/get)."""
         return await self.get("user/get", userid=userid)
 
+    async def list_departments(self, department_id: int | None = None) -> JSON:
+        """department[{id, name, parentid, order}]: one department and all below it, or every
+        department in the app's visible range (department/list)."""
+        if department_id is None:
+            return await self.get("department/list")
+        return await self.get("department/list", id=str(department_id))
+
+    async def list_users(self, department_id: int) -> JSON:
+        """userlist[]: the members directly in one department, each as user/get answers it
+        (user/list with fetch_child=0; sub-departments are listed on their own)."""
+        return await self.get("user/list", department_id=str(department_id), fetch_child="0")
+
     # ----------------------------------------------------------------- OAuth and group robot
 
     async def auth_getuserinfo(self, code: str) -> JSON:

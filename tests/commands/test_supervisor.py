@@ -126,7 +126,7 @@ async def test_misses(fake: FakeWeCom, team: Any) -> None:
 async def test_role_changes_access(
     fake: FakeWeCom, team: Any, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    assert "已把 carol 设为主管，部门 [2]" in await say(fake, "boss", "/role carol 主管 2")
+    assert "已把 Carol（carol） 设为主管，部门 2" in await say(fake, "boss", "/role carol 主管 2")
     assert "/stats" in await say(fake, "carol", "/help")
     assert "Carol（carol）：主管" in await say(fake, "boss", "/role carol")
     assert "未知角色" in await say(fake, "boss", "/role carol 皇帝")

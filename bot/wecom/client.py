@@ -280,6 +280,16 @@ class WeComClient(WeComTransport):
         )
         return await self.post("kf/service_state/trans", body, retry=retry)
 
+    async def kf_account_list(self, offset: int = 0, limit: int = 100) -> JSON:
+        """account_list[{open_kfid, name, avatar, manage_privilege}] of the corp's kf accounts."""
+        return await self.post("kf/account/list", {"offset": offset, "limit": limit})
+
+    async def kf_customer_batchget(self, external_userids: Sequence[str]) -> JSON:
+        """customer_list[{external_userid, nickname, avatar, gender, unionid}] of up to 100
+        kf customers (invalid_external_userid lists the unknown ones)."""
+        body = {"external_userid_list": list(external_userids)}
+        return await self.post("kf/customer/batchget", body)
+
     async def groupchat_get(self, chat_id: str) -> JSON:
         """A customer group's name, owner and member_list (type 1 member, 2 external)."""
         body = {"chat_id": chat_id, "need_name": 1}

@@ -22,10 +22,10 @@ from bot.core.cache import LockTimeoutError
 from bot.core.db import utcnow
 from bot.core.errors import WeComError
 from bot.core.keys import CACHE, CLOCK, DB, WECOM
-from bot.domain import pipeline
+from bot.domain import customers, pipeline
 from bot.domain.models import KfCursor, Message
 from bot.inbound.router import EventContext
-from handlers.kf import menu, reply
+from handlers.kf import menu, names, reply
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +140,7 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
             allow_auto_reply=True,
         )  # fmt: skip
     state = reply.HUMAN if stale else await reply.read_state(app, kfid, euid)
+    known = names.Names() if stale else await names.read(app, kfid, euid)
     async with app[DB].begin() as session:
         if prepared is not None:
             result = await pipeline.record(
@@ -153,7 +154,9 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
             )  # fmt: skip
         if result.answered:
             return  # another worker finished it meanwhile
-        conv = reply.Conversation(app, session, kfid, euid)
+        if known.customer:  # the kf nickname, for staff (never overwrites a known name)
+            await customers.upsert_customer(session, external_userid=euid, name=known.customer)
+        conv = reply.Conversation(app, session, kfid, euid, known.account)
         if stale:
             logger.info("kf: message %s is older than 48 h; stored, not answered", msgid)
         elif prepared is not None:

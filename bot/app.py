@@ -53,6 +53,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         demo.mount(app)  # the fake WeCom on this server, under /sandbox/wecom/
         app.cleanup_ctx.append(demo.seed_ctx)  # demo KB, channels, templates (before kb_ctx)
         app.router.add_get("/sandbox", sidebar_app.sandbox_entry)  # the simulator page
+        app.router.add_get("/sandbox/", sidebar_app.sandbox_entry)
     app.cleanup_ctx.extend(
         [
             inbox_writer.inbox_writer_ctx,

@@ -311,8 +311,13 @@ async def _find(session: AsyncSession, source: str, source_msgid: str) -> Messag
     )
 
 
-async def publish(app: web.Application, result: PipelineResult, *, source: str) -> None:
-    """Push the result to sidebars open on this customer (any worker); never raises."""
+async def publish(
+    app: web.Application, result: PipelineResult, *, source: str, auto_replied: bool = False
+) -> None:
+    """Push the result to sidebars open on this customer (any worker); never raises.
+
+    auto_replied: the bot answered the customer itself (kf), as `/latest` reports it.
+    """
     payload = {
         "type": "customer_message",
         "message_id": result.message_id,
@@ -324,6 +329,7 @@ async def publish(app: web.Application, result: PipelineResult, *, source: str) 
         "suggestions": result.suggestions_json(),
         "rule_hits": result.rule_hits_json(),
         "actions": list(result.actions_taken),
+        "auto_replied": auto_replied,
         "at": utcnow().isoformat(),
     }
     try:

@@ -157,15 +157,19 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
         if known.customer:  # the kf nickname, for staff (never overwrites a known name)
             await customers.upsert_customer(session, external_userid=euid, name=known.customer)
         conv = reply.Conversation(app, session, kfid, euid, known.account)
+        outcome = "stale"
         if stale:
             logger.info("kf: message %s is older than 48 h; stored, not answered", msgid)
         elif prepared is not None:
-            await reply.respond(conv, result, state=state, menu_id=str(body.get("menu_id") or ""))
+            menu_id = str(body.get("menu_id") or "")
+            outcome = await reply.respond(conv, result, state=state, menu_id=menu_id)
         else:
-            await reply.respond_media(conv, result, state=state, msgtype=msgtype)
+            outcome = await reply.respond_media(conv, result, state=state, msgtype=msgtype)
         await pipeline.mark_answered(session, result.message_id)
     if prepared is not None and not result.duplicate:
-        await pipeline.publish(app, result, source="kf")
+        # Whether the bot really answered: a confident match is still handed over when the
+        # customer asks for a person, and the sidebar must not say the bot replied.
+        await pipeline.publish(app, result, source="kf", auto_replied=outcome == "answered")
 
 
 async def _answered(app: web.Application, msgid: str) -> bool:

@@ -120,7 +120,9 @@ function suggestions(list, question, where, weak) {
 function showHelp(data, question, target) {
   target.replaceChildren();
   ruleHits(data.rule_hits, target);
-  if (data.decision === "auto" || data.auto_replied) {
+  // The server says whether the bot really answered (it hands over on "转人工" however
+  // confident the match); older events without the field fall back to the decision.
+  if ("auto_replied" in data ? data.auto_replied : data.decision === "auto") {
     target.append(el("p", { class: "auto-note" }, "机器人已在微信客服自动回复这条消息，一般无需再发。"));
   }
   suggestions(data.suggestions, question, target, data.decision === "none");

@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.core.keys import KB
-from bot.domain import audit, customers, kb, pipeline
+from bot.domain import audit, customers, kb, pipeline, shapes
 from bot.domain.models import Message
 from knowledge import matcher, quickreply
 from knowledge.live import Snapshot
@@ -112,7 +112,7 @@ async def latest(request: web.Request) -> web.Response:
         "suggestions": message.suggestions or [],
         "decision": _decision(message.suggestions or []),
         "auto_replied": bool(message.auto_replied),
-        "rule_hits": pipeline.stored_hits_json(message.rule_hits or [], snapshot.rules.rules),
+        "rule_hits": shapes.stored_hits_json(message.rule_hits or [], snapshot.rules.rules),
     }
     return web.json_response({"message": body})
 

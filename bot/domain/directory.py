@@ -84,8 +84,14 @@ async def read(db: async_sessionmaker[AsyncSession], wecom: WeComClient) -> List
     if not listing.members:
         return listing  # an empty listing means no permission, not that everybody left
     async with db() as session:
-        active = set(await session.scalars(select(Staff.userid).where(Staff.active.is_(True))))
-    for userid in sorted(active - set(listing.members))[:ABSENT_CHECKS]:
+        rows = await session.execute(
+            select(Staff.userid, Staff.synced_at).where(Staff.active.is_(True))
+        )
+        # Least recently asked first, so that members who stay unlisted (outside the app's
+        # range) cannot keep the others from ever being asked.
+        oldest = sorted(rows.all(), key=lambda r: (r.synced_at is not None, r.synced_at, r.userid))
+    absent = [r.userid for r in oldest if r.userid not in listing.members]
+    for userid in absent[:ABSENT_CHECKS]:
         listing.absent[userid] = await staff_service.fetch_member(wecom, userid)
     return listing
 

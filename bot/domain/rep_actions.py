@@ -7,6 +7,7 @@ first (creating a missing corp tag) is `prepare_tags`, run before the transactio
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,11 +15,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.errors import UsageError
 from bot.core.settings import Settings
 from bot.domain import customers, escalations, followups, notes, notify, tags, timeparse, timesplit
 from bot.domain.models import Escalation, Followup, Note, Staff
 from bot.wecom.client import WeComClient
 from knowledge.model import KeywordRule
+
+logger = logging.getLogger(__name__)
 
 # The note of a follow-up typed as a time alone ("明天10点").
 DEFAULT_FOLLOWUP = "跟进客户"
@@ -95,9 +99,22 @@ async def prepare_tags(
     *,
     group_name: str = tags.DEFAULT_GROUP,
 ) -> list[str]:
-    """Before the transaction: the names a supervisor or admin adds that the library lacks
-    are created in WeCom (a rep's unknown names get suggestions instead); the created names."""
-    return await tags.create_missing(db, wecom, viewer, names, group_name=group_name)
+    """Before the transaction: the names a supervisor or admin adds that the library lacks are
+    created in WeCom (add_corp_tag); the names created. A rep creates nothing: their unknown
+    names get suggestions from `change_tags` instead."""
+    if not names or not tags.can_create(viewer):
+        return []
+    group = group_name.strip() or tags.DEFAULT_GROUP
+    if len(group) > tags.NAME_MAX:
+        raise UsageError(f"标签组名最多 {tags.NAME_MAX} 个字：「{group}」")
+    async with db() as session:
+        known = {name.casefold() for name in await tags.all_tag_names(session)}
+    wanted = dict.fromkeys(name.strip() for name in names)
+    missing = [n for n in wanted if n and n.casefold() not in known]
+    if missing:
+        await tags.ensure_tags(db, wecom, missing, group_name=group)
+        logger.info("tags created by=%s n=%d", viewer.userid, len(missing))
+    return missing
 
 
 @dataclass(frozen=True)

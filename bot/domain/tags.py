@@ -104,40 +104,6 @@ async def ensure_tags(
     return [found[n] for n in wanted if n in found]
 
 
-async def missing_names(sm: async_sessionmaker[AsyncSession], names: Sequence[str]) -> list[str]:
-    """The names with no live tag in the library (ignoring case), in order."""
-    wanted = _clean(names)
-    async with sm() as session:
-        live = await session.scalars(select(Tag.name).where(Tag.deleted.is_(False)))
-        known = {name.casefold() for name in live}
-    return [n for n in wanted if n.casefold() not in known]
-
-
-async def create_missing(
-    sm: async_sessionmaker[AsyncSession],
-    wecom: WeComClient,
-    staff: Staff,
-    names: Sequence[str],
-    *,
-    group_name: str = DEFAULT_GROUP,
-) -> list[str]:
-    """Before the transaction: create the names missing from the library, if staff may; the
-    names created. A rep creates nothing: add_tags then answers with suggestions."""
-    missing = await missing_names(sm, names)
-    if not missing or not can_create(staff):
-        return []
-    await ensure_tags(sm, wecom, missing, group_name=_group_name(group_name))
-    logger.info("tags created by=%s n=%d", staff.userid, len(missing))
-    return missing
-
-
-def _group_name(name: str) -> str:
-    name = name.strip() or DEFAULT_GROUP
-    if len(name) > NAME_MAX:
-        raise UsageError(f"标签组名最多 {NAME_MAX} 个字：「{name}」")
-    return name
-
-
 def _clean(names: Sequence[str]) -> list[str]:
     out: list[str] = []
     for raw in names:

@@ -142,6 +142,8 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
     state = reply.HUMAN if stale else await reply.read_state(app, kfid, euid)
     known = names.Names() if stale else await names.read(app, kfid, euid)
     async with app[DB].begin() as session:
+        if known.customer:  # the kf nickname, before the rules' notices name the customer
+            await customers.upsert_customer(session, external_userid=euid, name=known.customer)
         if prepared is not None:
             result = await pipeline.record(
                 app, session, prepared, open_kfid=kfid, source_msgid=msgid or None
@@ -154,8 +156,6 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
             )  # fmt: skip
         if result.answered:
             return  # another worker finished it meanwhile
-        if known.customer:  # the kf nickname, for staff (never overwrites a known name)
-            await customers.upsert_customer(session, external_userid=euid, name=known.customer)
         conv = reply.Conversation(app, session, kfid, euid, known.account)
         outcome = "stale"
         if stale:

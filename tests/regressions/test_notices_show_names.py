@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core.keys import DB
+from bot.domain.models import Customer, FollowRelation
 from bot.sandbox.fake import FakeWeCom
 from tests.flows.conftest import Client, contact_event, deliver, kb_client
 from tests.flows.test_kf import KF, _customer_says
@@ -28,6 +30,17 @@ async def test_kf_handover_notice_names_customer_and_account(
     await _customer_says(fake, "wmQ1", "还有一个问题：精油能托运吗")
     assert len(fake.calls_to("kf/customer/batchget")) == 1
     assert len(fake.calls_to("kf/account/list")) == 1  # cached
+
+
+async def test_rule_notice_names_a_new_kf_customer(kb_client: Client, fake: FakeWeCom) -> None:
+    async with kb_client.app[DB].begin() as session:
+        session.add(Customer(external_userid="wmQ3"))  # known here, but not by name
+        await session.flush()
+        session.add(FollowRelation(userid="alice", external_userid="wmQ3"))
+    fake.add_contact("wmQ3", name="林小姐", follow_user=["alice"])
+    await _customer_says(fake, "wmQ3", "用了以后脸上红肿过敏")
+    (notice,) = [t for t in texts_to(fake, "alice") if t.startswith("【客户提醒】")]
+    assert notice.startswith("【客户提醒】林小姐：")
 
 
 async def test_kf_notice_without_names_still_reads(kb_client: Client, fake: FakeWeCom) -> None:

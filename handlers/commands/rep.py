@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from bot.core.keys import KB
-from bot.domain import followups, lookup, rep_actions, tags, timeparse
+from bot.domain import customers, followups, lookup, rep_actions, tags, timeparse
 from bot.domain import staff as staff_service
-from bot.domain.models import Customer, Followup
+from bot.domain.models import Followup
 from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role, first
 
 router = CommandRouter()
@@ -85,12 +85,8 @@ def _line(ctx: Context, item: Followup, names: dict[str, str]) -> str:
 
 
 async def customer_names(ctx: Context, ids: list[str]) -> dict[str, str]:
-    """external_userid -> name for a list of customers."""
-    out: dict[str, str] = {}
-    for euid in set(ids):
-        row = await ctx.session.get(Customer, euid)
-        out[euid] = row.name if row and row.name else euid
-    return out
+    """external_userid -> how staff know the customer ("张总（张三）") for a list of them."""
+    return {euid: await customers.customer_label(ctx.session, euid) for euid in set(ids)}
 
 
 @router.command("todo", aliases=["待办"], help="我的未完成和逾期跟进", usage="/todo")

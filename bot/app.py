@@ -15,7 +15,7 @@ from bot.core.errors import ConfigError
 from bot.core.keys import CLOCK, CRYPTO, INSTANCE, ROUTER, SETTINGS
 from bot.core.log import configure_logging
 from bot.core.settings import Settings, load_settings
-from bot.domain import kb
+from bot.domain import directory, kb
 from bot.inbound import callback, dispatch, inbox_writer, retention
 from bot.inbound.router import EventRouter
 from bot.outbox import sender
@@ -62,6 +62,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             demo.mount(app)  # the fake WeCom on this server, under /sandbox/wecom/
         app.cleanup_ctx.append(demo.seed_ctx)  # demo KB, channels, templates (before kb_ctx)
         app.router.add_get("/sandbox", sidebar_app.sandbox_entry)  # the simulator page
+        app.router.add_get("/sandbox/", sidebar_app.sandbox_entry)
     app.cleanup_ctx.extend(
         [
             inbox_writer.inbox_writer_ctx,
@@ -75,6 +76,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             tasks.tasks_ctx,
             kb.poll_ctx,
             kb.recalibrate_ctx,
+            directory.directory_ctx,
             dispatch.sweeper_ctx,
             reminders.scheduler_ctx,
             retention.purge_ctx,

@@ -1,12 +1,13 @@
 """JSON API for the customer card: profile, tags, notes, follow-ups, escalations.
 
-Every write goes through the bot/services functions the slash-commands use; the acting rep always
-comes from the session, and every customer passes require_customer_access first.
+Every write goes through the bot.domain.rep_actions functions the slash-commands use; the acting
+rep always comes from the session, and every customer passes require_customer_access first.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import select
@@ -14,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.db import utcnow
 from bot.core.errors import UsageError
-from bot.core.keys import CACHE, SETTINGS, WECOM
-from bot.domain import audit, customers, escalations, followups, notes, notify, tags
+from bot.core.keys import CACHE, DB, KB, SETTINGS, WECOM
+from bot.domain import audit, customers, escalations, followups, notes, rep_actions, tags
 from bot.domain import staff as staff_service
 from bot.domain.models import Channel, Escalation, Followup, Staff, Tag
 from sidebar import auth, views
@@ -88,7 +89,7 @@ async def get_customer(request: web.Request) -> web.Response:
 async def tag_library(request: web.Request) -> web.Response:
     """The corp tag library by group (re-mirrored from WeCom every few minutes)."""
     async with views.transaction(request) as db:
-        await auth.viewer(db, request)
+        staff = await auth.viewer(db, request)
     # Mirror WeCom's library at most every few minutes (tags are also edited in WeCom); the
     # library is read before the transaction that stores it.
     if await request.config_dict[CACHE].set_nx(TAG_SYNC_KEY, "1", TAG_SYNC_TTL):
@@ -108,47 +109,40 @@ async def tag_library(request: web.Request) -> web.Response:
         }
         for (gid, gname), items in sorted(groups.items(), key=lambda kv: kv[0][1])
     ]
-    return web.json_response({"groups": out})
+    return web.json_response({"groups": out, "can_create": tags.can_create(staff)})
 
 
 def _tag_order(tag: Tag) -> tuple[int, str]:
     return tag.order, tag.name
 
 
-async def _acting_rep(db: AsyncSession, staff: Staff, external_userid: str) -> str:
-    """Whose follow relation a mark_tag goes through: the viewer's own, else the customer's rep."""
-    if await customers.follow_of(db, staff.userid, external_userid) is not None:
-        return staff.userid
-    rep = await customers.rep_of(db, external_userid)
-    if rep is None:
-        raise UsageError("这位客户目前没有跟进人，无法修改标签")
-    return rep
-
-
 @routes.post("/api/customers/{external_userid}/tags")
 async def change_tags(request: web.Request) -> web.Response:
-    """Add and/or remove tags by name (names from the corp library)."""
+    """Add and/or remove tags by name; a supervisor's or admin's new name joins the library."""
     data = await views.read_json(request)
     add, remove = views.names_field(data, "add"), views.names_field(data, "remove")
+    group = views.text_field(data, "group", "标签组", max_len=tags.NAME_MAX, required=False)
     if not add and not remove:
         raise UsageError("请选择要添加或移除的标签")
     async with views.transaction(request) as db:
         staff, euid = await _customer_in_scope(db, request)
-        rep = await _acting_rep(db, staff, euid)
-        added: list[str] = []
-        removed: list[str] = []
-        if add:
-            added = await tags.add_tags(
-                db, external_userid=euid, userid=rep, names=add, by_kind="rep", by=staff.userid
-            )
-        if remove:
-            removed = await tags.remove_tags(
-                db, external_userid=euid, userid=rep, names=remove, by_kind="rep", by=staff.userid
-            )
-        detail = {"added": added, "removed": removed, "via": "sidebar"}
+    # Creating a corp tag is a WeCom call: before the transaction that uses it.
+    created = await rep_actions.prepare_tags(
+        request.config_dict[DB], request.config_dict[WECOM], staff, add,
+        group_name=group or tags.DEFAULT_GROUP,
+    )  # fmt: skip
+    rules = request.config_dict[KB].snapshot.rules.rules
+    async with views.transaction(request) as db:
+        staff, euid = await _customer_in_scope(db, request)
+        change = await rep_actions.change_tags(
+            db, staff, euid, add=add, remove=remove, rules=rules
+        )
+        detail = {"added": change.added, "removed": change.removed, "created": created,
+                  "via": "sidebar"}  # fmt: skip
         await audit.record(db, actor=staff.userid, action="tag", target=euid, detail=detail)
         current = [views.tag_json(t) for t in await tags.customer_tags(db, euid)]
-    return web.json_response({"added": added, "removed": removed, "tags": current})
+    body = {"added": change.added, "removed": change.removed, "created": created, "tags": current}
+    return web.json_response(body)
 
 
 @routes.post("/api/customers/{external_userid}/notes")
@@ -158,7 +152,7 @@ async def add_note(request: web.Request) -> web.Response:
     text = views.text_field(data, "text", "备注内容", max_len=notes.TEXT_MAX)
     async with views.transaction(request) as db:
         staff, euid = await _customer_in_scope(db, request)
-        note = await notes.add_note(db, external_userid=euid, userid=staff.userid, text=text)
+        note = await rep_actions.add_note(db, staff, euid, text)
         await audit.record(db, actor=staff.userid, action="note", target=euid,
                            detail={"note_id": note.id, "via": "sidebar"})  # fmt: skip
     return web.json_response({"note": views.note_json(note)}, status=201)
@@ -166,24 +160,25 @@ async def add_note(request: web.Request) -> web.Response:
 
 @routes.post("/api/customers/{external_userid}/followups")
 async def add_followup(request: web.Request) -> web.Response:
-    """Add a follow-up for the signed-in rep, optionally due at a time."""
+    """Add a follow-up for the signed-in rep, due at the due field's time or the text's own
+    ("明天下午3点回访"), read as /follow reads it."""
     data = await views.read_json(request)
     text = views.text_field(data, "note", "跟进内容", max_len=followups.TEXT_MAX)
+    due_text = views.text_field(data, "due_at", "到期时间", max_len=views.DUE_MAX, required=False)
     now = utcnow()
     zone = views.timezone_of(request)
-    due_at = views.parse_due(data.get("due_at"), zone, now)
-    if due_at is not None and due_at <= now:
-        raise UsageError("到期时间必须晚于现在")
+    tz = ZoneInfo(zone)
+    rep_actions.read_followup(text, due_text, now=now, tz=tz)  # a bad time: refused first
     async with views.transaction(request) as db:
         staff, euid = await _customer_in_scope(db, request)
-        followup = await followups.add_followup(
-            db, external_userid=euid, userid=staff.userid, note=text, due_at=due_at
+        followup = await rep_actions.add_followup(
+            db, staff, euid, text, due_text=due_text, now=now, tz=tz
         )
         await audit.record(db, actor=staff.userid, action="followup", target=euid,
                            detail={"followup_id": followup.id, "via": "sidebar"})  # fmt: skip
     body = views.followup_json(followup, now)
-    if due_at is not None:
-        body["due_text"] = views.describe_due(due_at, zone, now)
+    if followup.due_at is not None:
+        body["due_text"] = views.describe_due(followup.due_at, zone, now)
     return web.json_response({"followup": body}, status=201)
 
 
@@ -214,12 +209,9 @@ async def escalate(request: web.Request) -> web.Response:
     reason = views.text_field(data, "reason", "升级原因", max_len=REASON_MAX)
     async with views.transaction(request) as db:
         staff, euid = await _customer_in_scope(db, request)
-        escalation = await escalations.open_escalation(
-            db, external_userid=euid, userid=staff.userid, reason=reason, source="rep"
+        escalation, _leads = await rep_actions.escalate(
+            db, request.config_dict[SETTINGS], staff, euid, reason, now=utcnow()
         )
         await audit.record(db, actor=staff.userid, action="escalate", target=euid,
                            detail={"escalation_id": escalation.id, "via": "sidebar"})  # fmt: skip
-        await notify.notify_escalation(
-            db, request.config_dict[SETTINGS], escalation, now=utcnow()
-        )
     return web.json_response({"escalation": views.escalation_json(escalation)}, status=201)

@@ -14,11 +14,10 @@ from sqlalchemy import select
 
 from bot.core.errors import NotFoundError, UsageError
 from bot.core.keys import KB, SETTINGS
-from bot.domain import answers, customers, kb, pipeline, proposals
+from bot.domain import answers, customers, kb, pipeline, proposals, shapes
 from bot.domain.models import Message
 from knowledge import quickreply
 from knowledge.live import Snapshot
-from knowledge.model import KeywordRule
 from sidebar import auth, views
 
 routes = web.RouteTableDef()
@@ -84,18 +83,6 @@ async def ask(request: web.Request) -> web.Response:
     )
 
 
-def _hits_with_rules(stored: list[dict[str, Any]], snapshot: Snapshot) -> list[dict[str, Any]]:
-    """Stored rule hits, completed with the rule's current caution and actions."""
-    rules: dict[str, KeywordRule] = {r.id: r for r in snapshot.rules.rules}
-    out = []
-    for hit in stored:
-        rule = rules.get(str(hit.get("rule_id")))
-        caution = rule.caution if rule else ""
-        special = rule.special_care if rule else False
-        out.append({**hit, "caution": caution, "special_care": special})
-    return out
-
-
 def _decision(suggestions: list[dict[str, Any]], snapshot: Snapshot) -> str:
     """ "suggest" when the stored top match was plausible, else "none" (as the matcher decides
     with this KB's own calibration)."""
@@ -133,7 +120,7 @@ async def latest(request: web.Request) -> web.Response:
         # Said from the answer's delivery, never from the decision (a handover sends nothing).
         "reply_status": reply_status,
         "auto_replied": reply_status == "sent",
-        "rule_hits": _hits_with_rules(message.rule_hits or [], snapshot),
+        "rule_hits": shapes.stored_hits_json(message.rule_hits or [], snapshot.rules.rules),
     }
     return web.json_response({"message": body})
 

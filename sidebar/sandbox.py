@@ -22,6 +22,7 @@ from sqlalchemy import select
 from bot.core.errors import UsageError
 from bot.core.keys import HTTP, SETTINGS, WECOM
 from bot.domain import customers
+from bot.domain import staff as staff_service
 from bot.domain.models import Customer, FollowRelation, Staff
 from sidebar import auth, jssdk, views
 
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
+# The demo's 微信客服 account (bot.sandbox.demo seeds the fake with it).
 KF_ACCOUNT = "wksandboxkf0001"
 DEFAULT_REPS = ("zhangsan", "lisi", "wangwu")
 # Who the sign-in stand-in offers: the reps, then the demo supervisor and admin (bot.sandbox.demo).
@@ -65,11 +67,37 @@ def _userid(value: object) -> str:
     return userid
 
 
+async def _members(request: web.Request) -> list[dict[str, str]]:
+    """The members to act as, with names and roles once the address book is mirrored: the
+    demo's in their usual order, then anyone else known here."""
+    async with views.transaction(request) as db:
+        rows = {s.userid: s for s in await db.scalars(select(Staff).where(Staff.active.is_(True)))}
+    order = [*SIGN_IN_AS, *sorted(set(rows) - set(SIGN_IN_AS))]
+    settings = request.config_dict[SETTINGS]
+    out = []
+    for userid in order:
+        row = rows.get(userid)
+        role = row.role if row else staff_service.seeded_role(settings, userid)
+        out.append({
+            "userid": userid, "name": row.name if row else "",
+            "role": staff_service.ROLE_LABEL.get(role, role),
+            "label": staff_service.label_of(row, userid),
+        })  # fmt: skip
+    return out
+
+
+@routes.get("/sandbox/")
+async def sandbox_slash(request: web.Request) -> web.Response:
+    """/sidebar/sandbox/ is the same page."""
+    _sandbox_only(request)
+    raise web.HTTPFound("/sidebar/sandbox")
+
+
 @routes.get("/sandbox")
 async def sandbox_page(request: web.Request) -> web.Response:
     """The simulator: a customer chat on the left, the sidebar on the right."""
     _sandbox_only(request)
-    context = {"kf_account": KF_ACCOUNT, "default_reps": DEFAULT_REPS}
+    context = {"kf_account": KF_ACCOUNT, "members": await _members(request)}
     return aiohttp_jinja2.render_template("sidebar/sandbox.html", request, context)
 
 
@@ -84,7 +112,7 @@ async def authorize(request: web.Request) -> web.Response:
     chosen = request.query.get("as", "")
     if not chosen:
         query = {k: v for k, v in request.query.items() if k != "as"}
-        context = {"reps": SIGN_IN_AS, "query": query}
+        context = {"members": await _members(request), "query": query}
         return aiohttp_jinja2.render_template("sidebar/pick.html", request, context)
     code = (await _fake_call(request, "/_oauth", {"userid": _userid(chosen)}))["code"]
     raise web.HTTPFound(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}")
@@ -92,19 +120,26 @@ async def authorize(request: web.Request) -> web.Response:
 
 @routes.get("/sandbox/api/state")
 async def state(request: web.Request) -> web.Response:
-    """Known reps, and the customers of one rep (for the simulator's pickers)."""
+    """Known members, and the customers one of them may open (a supervisor: the team's)."""
     _sandbox_only(request)
     userid = request.query.get("userid", "")
+    staff = await _members(request)
     async with views.transaction(request) as db:
-        staff = sorted(set(DEFAULT_REPS) | set(await db.scalars(select(Staff.userid))))
-        rows = await db.execute(
+        viewer = await db.get(Staff, userid)
+        team = await staff_service.team_userids(db, viewer) if viewer else {userid}
+        query = (
             select(Customer.external_userid, Customer.name, FollowRelation.state)
             .join(FollowRelation, FollowRelation.external_userid == Customer.external_userid)
-            .where(FollowRelation.userid == userid, FollowRelation.status == customers.ACTIVE)
-            .order_by(FollowRelation.added_at.desc())
+            .where(FollowRelation.status == customers.ACTIVE)
+            .order_by(FollowRelation.userid != userid, FollowRelation.added_at.desc())
         )
-        found = [{"external_userid": e, "name": n, "state": s} for e, n, s in rows]
-    return web.json_response({"staff": staff, "customers": found, "kf_account": KF_ACCOUNT})
+        if team is not None:
+            query = query.where(FollowRelation.userid.in_(team))
+        found: dict[str, dict[str, str]] = {}
+        for euid, name, channel in await db.execute(query):
+            found.setdefault(euid, {"external_userid": euid, "name": name, "state": channel})
+    body = {"staff": staff, "customers": list(found.values()), "kf_account": KF_ACCOUNT}
+    return web.json_response(body)
 
 
 async def _post_event(request: web.Request, event: dict[str, Any]) -> dict[str, Any]:

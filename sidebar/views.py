@@ -80,25 +80,6 @@ def names_field(data: JSONDict, name: str) -> list[str]:
     return [v.strip() for v in value if v.strip()]
 
 
-def parse_due(value: object, timezone: str, now: datetime) -> datetime | None:
-    """A due time from the page: natural Chinese ("明天10点", "3天后", "周五下午") or ISO.
-
-    ISO without an offset and Chinese expressions are read in the business timezone.
-    """
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str) or len(value) > DUE_MAX:
-        raise UsageError("到期时间格式不对")
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        parsed = timeparse.parse(text.replace("Z", "+00:00"), now=now, tz=ZoneInfo(timezone))
-    except timeparse.TimeParseError as exc:
-        raise UsageError(f"{exc}（也可以留空）") from None
-    return parsed.astimezone(UTC)
-
-
 def describe_due(value: datetime, timezone: str, now: datetime) -> str:
     """ "明天 10:00" or "11月30日(周六) 14:00", in the business timezone."""
     return timeparse.describe(value, now=now, tz=ZoneInfo(timezone))

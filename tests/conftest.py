@@ -73,6 +73,8 @@ def make_settings(db_path: Path, fake_server: TestServer, **overrides: object) -
         "database_url": f"sqlite+aiosqlite:///{db_path}",
         "wecom_api_base": str(fake_server.make_url("")).rstrip("/"),
         "inbox_sweep_interval": 3600.0,
+        # Tests that want the periodic address-book sync turn it on (or call it) themselves.
+        "directory_sync_interval": 0.0,
         "ingest_token": INGEST_TOKEN,
         "session_secret": SESSION_SECRET,
         "admins": "boss",

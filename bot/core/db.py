@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import weakref
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, String, TypeDecorator, event, update
+from sqlalchemy import DateTime, Dialect, MetaData, String, TypeDecorator, event, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -157,3 +157,27 @@ async def exclusive(session: AsyncSession, name: str) -> None:
     """
     await insert_ignore(session, AppLock, name=name)
     await session.execute(update(AppLock).where(AppLock.name == name).values(taken_at=utcnow()))
+
+
+async def claim_lease(
+    session: AsyncSession, name: str, *, every: timedelta, now: datetime
+) -> bool:
+    """Take the named lease if nobody took it within `every`; True for the one taker.
+
+    One conditional UPDATE, so of several workers asking at once exactly one wins (on SQLite
+    and PostgreSQL alike); commit the session before doing the work, so that no transaction
+    stays open while it runs. Periodic jobs that must run once across workers use it.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(insert(AppLock).values(name=name).on_conflict_do_nothing())
+    free = or_(AppLock.taken_at.is_(None), AppLock.taken_at <= now - every)
+    result = await session.execute(
+        update(AppLock).where(AppLock.name == name, free).values(taken_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def release_lease(session: AsyncSession, name: str) -> None:
+    """Give a lease back early (the job failed), so the next asker may run it at once."""
+    await session.execute(update(AppLock).where(AppLock.name == name).values(taken_at=None))

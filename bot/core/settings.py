@@ -115,6 +115,13 @@ class Settings(BaseSettings):
     scheduler_interval: float = Field(
         30.0, validation_alias=_env("SIDEKICK_SCHEDULER_INTERVAL", "scheduler_interval"), gt=0
     )
+    # How often the address book (departments, members, names, who left) is mirrored from
+    # WeCom, once across all workers; 0 turns the sync off (members are then synced one by
+    # one, with user/get, when first seen).
+    directory_sync_interval: float = Field(
+        3600.0, validation_alias=_env("SIDEKICK_DIRECTORY_SYNC", "directory_sync_interval"),
+        ge=0,
+    )  # fmt: skip
     # Outbox delivery: a claim older than the lease is taken over (the sender crashed); poll
     # interval; sends in flight per worker; attempts before an effect is parked; how long a
     # stopping worker lets sends in flight finish.

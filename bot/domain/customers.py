@@ -183,3 +183,17 @@ def display_name(customer: Customer, remark: str = "") -> str:
     """How a customer is shown to staff: remark (name) or name or a short id."""
     name = customer.name or customer.external_userid[-6:]
     return f"{remark}（{name}）" if remark and remark != name else name
+
+
+async def customer_label(session: AsyncSession, external_userid: str) -> str:
+    """How staff see a customer in a notice: remark（name） of the newest relation, or name."""
+    customer = await session.get(Customer, external_userid)
+    if customer is None:
+        return external_userid
+    follow = await session.scalar(
+        select(FollowRelation)
+        .where(FollowRelation.external_userid == external_userid)
+        .order_by(FollowRelation.added_at.desc(), FollowRelation.id.desc())
+        .limit(1)
+    )
+    return display_name(customer, follow.remark if follow else "")

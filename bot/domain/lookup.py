@@ -34,6 +34,7 @@ class Candidate:
     remark: str
     rep: str
     description: str = ""
+    rep_label: str = ""  # "张三（zhangsan）" once the rep's name is known
 
     def label(self, show_rep: bool) -> str:
         """ "张总（张三）" plus the rep for supervisors."""
@@ -42,7 +43,7 @@ class Candidate:
             if self.remark and self.remark != self.name
             else self.name
         )
-        return f"{base} · {self.rep}" if show_rep else base
+        return f"{base} · {self.rep_label or self.rep}" if show_rep else base
 
 
 class AmbiguousCustomerError(UserError):
@@ -69,8 +70,10 @@ async def visible(session: AsyncSession, viewer: Staff) -> list[Candidate]:
     team = await staff_service.team_userids(session, viewer)
     if team is not None:
         query = query.where(FollowRelation.userid.in_(team))
+    rows = (await session.execute(query)).all()
+    reps = await staff_service.labels(session, {follow.userid for follow, _ in rows})
     seen: dict[str, Candidate] = {}
-    for follow, customer in (await session.execute(query)).all():
+    for follow, customer in rows:
         if follow.external_userid not in seen:
             seen[follow.external_userid] = Candidate(
                 external_userid=customer.external_userid,
@@ -78,6 +81,7 @@ async def visible(session: AsyncSession, viewer: Staff) -> list[Candidate]:
                 remark=follow.remark,
                 rep=follow.userid,
                 description=follow.description,
+                rep_label=reps.get(follow.userid, follow.userid),
             )
     return list(seen.values())
 

@@ -47,6 +47,18 @@ class Staff(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Department(Base):
+    """A WeCom department, mirrored from the address book (department/list) for its name."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    parent_id: Mapped[int] = mapped_column(Integer, default=0)
+    order: Mapped[int] = mapped_column(Integer, default=0)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Customer(Base):
     """An external contact (a customer on personal WeChat or another corp's WeCom)."""
 

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.settings import Settings
+from bot.domain import customers
 from bot.domain import staff as staff_service
-from bot.domain.models import ROLE_ADMIN, ROLE_SUPERVISOR, Customer, Escalation, Staff
+from bot.domain.models import ROLE_ADMIN, ROLE_SUPERVISOR, Escalation, Staff
 from bot.outbox import effects, kinds
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,7 @@ async def notify_escalation(
     """
     if escalation.notified_at is not None:
         return []
-    customer = await session.get(Customer, escalation.external_userid)
-    name = (customer.name if customer else "") or escalation.external_userid
+    name = await customers.customer_label(session, escalation.external_userid)
     reps = await staff_service.labels(session, [escalation.userid])
     text = escalation_text(escalation, name, reps.get(escalation.userid, ""))
     leads = await supervisors_of(session, escalation.userid, settings=settings)

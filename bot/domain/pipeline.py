@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiohttp import web
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.db import utcnow
 from bot.core.keys import CACHE, DB, KB
-from bot.domain import customers, rule_actions
+from bot.domain import customers, rule_actions, shapes
 from bot.domain.models import Message
 from knowledge import matcher
 from knowledge.index import Match
@@ -37,36 +37,6 @@ SUGGESTIONS = 3
 def sidebar_channel(external_userid: str) -> str:
     """Cache pub/sub channel of live events about one customer (read by the sidebar)."""
     return f"sidebar:customer:{external_userid}"
-
-
-def suggestion_json(match: Match) -> dict[str, Any]:
-    """A match as the sidebar and the stored message show it."""
-    entry = match.entry
-    return {
-        "entry_id": entry.id,
-        "question": entry.question,
-        "matched_question": match.matched_question,
-        "answer": entry.answer,
-        "category": entry.category,
-        "confidence": match.confidence,
-        "score": match.score,
-        "attachment": asdict(entry.attachment) if entry.attachment else None,
-    }
-
-
-def rule_hit_json(hit: RuleHit) -> dict[str, Any]:
-    """A rule hit as the sidebar shows it."""
-    rule = hit.rule
-    return {
-        "rule_id": rule.id,
-        "name": rule.name,
-        "phrase": hit.phrase,
-        "tags": list(rule.tags),
-        "caution": rule.caution,
-        "special_care": rule.special_care,
-        "notify": rule.notify,
-        "escalate": rule.escalate,
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +63,11 @@ class PipelineResult:
 
     def suggestions_json(self) -> list[dict[str, Any]]:
         """The top matches as JSON objects."""
-        return [suggestion_json(m) for m in self.matches]
+        return [shapes.suggestion_json(m) for m in self.matches]
 
     def rule_hits_json(self) -> list[dict[str, Any]]:
         """The rule hits as JSON objects."""
-        return [rule_hit_json(h) for h in self.rule_hits]
+        return [shapes.rule_hit_json(h) for h in self.rule_hits]
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +238,7 @@ async def _store(
         source=source, source_msgid=source_msgid or None, direction="in",
         external_userid=external_userid, userid=userid, open_kfid=open_kfid, text=text,
         matched_faq=best.entry.id if best else None, score=best.confidence if best else None,
-        suggestions=[suggestion_json(m) for m in matches],
+        suggestions=[shapes.suggestion_json(m) for m in matches],
         rule_hits=[{"rule_id": h.rule.id, "name": h.rule.name, "phrase": h.phrase} for h in hits],
     )  # fmt: skip
     try:
@@ -308,6 +278,7 @@ async def publish(
         "suggestions": result.suggestions_json(),
         "rule_hits": result.rule_hits_json(),
         "actions": list(result.actions_taken),
+        "auto_replied": reply_status == "sent",
         "at": utcnow().isoformat(),
     }
     try:

@@ -76,6 +76,7 @@ class Fetched:
 
     member: Mapping[str, Any] | None  # the member; None when WeCom refused or was unreachable
     answered: bool  # WeCom answered (data or a refusal such as 60111): counts as a sync
+    errcode: int = 0  # WeCom's refusal, when it refused
 
 
 def sync_due(staff: Staff | None, now: datetime) -> bool:
@@ -108,7 +109,7 @@ async def fetch_member(wecom: WeComClient, userid: str) -> Fetched:
         # or a busy WeCom (errcode <= 0, 45009, 45033) is retried on the next sight.
         answered = exc.errcode > 0 and exc.errcode not in BUSY_ERRCODES
         logger.warning("member sync failed userid=%s errcode=%s", userid, exc.errcode)
-        return Fetched(None, answered=answered)
+        return Fetched(None, answered=answered, errcode=exc.errcode)
 
 
 def apply_member(staff: Staff, fetched: Fetched, now: datetime) -> bool:

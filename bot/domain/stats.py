@@ -12,6 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.models import CustomerTag, Escalation, FollowRelation, Followup, Message, Tag
 
+# What customers sent: kf and the chat archive. A rep's 「获取建议」 look-up in the sidebar is
+# stored too (source "sidebar"), but it is the rep typing, not a customer message.
+CUSTOMER_SOURCES = ("kf", "archive")
+
 
 @dataclass(frozen=True)
 class Stats:
@@ -73,7 +77,10 @@ async def compute(
         followups = followups.where(Followup.userid.in_(ids))
         escalations = escalations.where(Escalation.userid.in_(ids))
     messages = select(Message.id).where(
-        Message.direction == "in", Message.created_at >= start, Message.created_at < end
+        Message.direction == "in",
+        Message.source.in_(CUSTOMER_SOURCES),
+        Message.created_at >= start,
+        Message.created_at < end,
     )
     if team is not None:
         messages = messages.where(Message.external_userid.in_(mine))

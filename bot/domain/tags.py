@@ -11,9 +11,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.errors import NotFoundError, UsageError, WeComError
-from bot.domain.models import Customer, CustomerTag, Tag
+from bot.domain import rule_marks
+from bot.domain.models import ROLE_ADMIN, ROLE_SUPERVISOR, Customer, CustomerTag, Staff, Tag
 from bot.outbox import effects
 from bot.wecom.client import JSON, WeComClient
+from knowledge.model import KeywordRule
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +26,15 @@ SUGGEST_CUTOFF = 60
 NAME_MAX = 30
 # add_corp_tag's answer when a name already exists in the group (WeCom global code 40071).
 TAG_EXISTS_ERRCODE = 40071
+# Who may add a tag to the corp library (from /tag, /tagnew or the sidebar): the library is
+# shared by the whole corp and mirrored in WeCom, so reps pick from it and get suggestions.
+CREATOR_ROLES = frozenset({ROLE_SUPERVISOR, ROLE_ADMIN})
+CREATE_HINT = "新标签请主管或管理员创建"
+
+
+def can_create(staff: Staff) -> bool:
+    """Whether this member may add tags to the corp library."""
+    return staff.role in CREATOR_ROLES and staff.active
 
 
 async def _by_names(session: AsyncSession, names: Sequence[str]) -> dict[str, Tag]:
@@ -134,7 +145,7 @@ async def _known_or_suggest(session: AsyncSession, names: Sequence[str]) -> list
         if name not in found:
             hints = await suggest_tag_names(session, name)
             tail = f"，你是不是想用：{'、'.join(hints)}" if hints else "，发 /tags 查看标签库"
-            raise NotFoundError(f"没有标签「{name}」{tail}")
+            raise NotFoundError(f"没有标签「{name}」{tail}（{CREATE_HINT}）")
     unique: dict[str, Tag] = {}
     for name in names:
         unique.setdefault(found[name].id, found[name])
@@ -213,8 +224,13 @@ async def remove_tags(
     names: Sequence[str],
     by_kind: str = "rep",
     by: str = "",
+    rules: Sequence[KeywordRule] = (),
 ) -> list[str]:
-    """Remove tags from a customer (locally and through the outbox); the names removed."""
+    """Remove tags from a customer (locally and through the outbox); the names removed.
+
+    rules: the keyword rules in force; a removed tag a rule put there for a caution or for
+    special care takes that caution (and, when none is left, special care) with it.
+    """
     wanted = {n.casefold() for n in _clean(names)}
     gone = [
         t for t in await customer_tags(session, external_userid) if t.name.casefold() in wanted
@@ -232,6 +248,8 @@ async def remove_tags(
     await record_mark(
         session, userid, external_userid, remove=[t.id for t in gone], notify=requester, what=what
     )
+    left = [t.name for t in await customer_tags(session, external_userid)]
+    await rule_marks.release(session, external_userid, [t.name for t in gone], left, rules)
     logger.info("tags removed customer=%s by=%s/%s n=%d", external_userid, by_kind, by, len(gone))
     return [t.name for t in gone]
 

@@ -16,6 +16,10 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import UsageError
 
+# The furthest a due time may lie from now: a reminder ten years out is a typo, and a huge
+# number ("999999999小时后") must be refused before date arithmetic overflows.
+MAX_AHEAD_YEARS = 10
+MAX_AHEAD = timedelta(days=366 * MAX_AHEAD_YEARS)
 # When only a day is given ("明天", "下周一"), the follow-up is due at the start of work.
 DEFAULT_HOUR = 9
 # Hour meant by a bare part of the day ("周五下午" -> 14:00).
@@ -38,14 +42,22 @@ _UNITS = {"分钟": "minutes", "分": "minutes", "小时": "hours", "钟头": "h
           "日": "days", "周": "weeks", "星期": "weeks", "礼拜": "weeks"}  # fmt: skip
 _UNIT_RE = r"(分钟|分|小时|钟头|天|日|周|星期|礼拜|月)"
 
-_RELATIVE = re.compile(rf"(\d+|半)(?:个)?{_UNIT_RE}(?:以?后|之后)")
+_RELATIVE = re.compile(rf"(\d+|半)(?:个)?{_UNIT_RE}(以?后|之后|以?前|之前)")
 ABS_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?")
 MONTH_DAY = re.compile(r"(\d{1,2})[-/月](\d{1,2})[日号]?")
 _MONTH_EDGE = re.compile(r"(下个?|本|这个?)?月(底|末|初)")
 _MONTH_DATE = re.compile(r"(下个?月|本月|这个?月)?(\d{1,2})[号日]")
 _DAYS_LATER = re.compile(r"(\d+)(?:个)?(天|日|周|星期|礼拜)(?:以?后|之后)")
-# "明"/"今" alone are days only before a part of the day ("明早", "今晚"), not in "明确".
-_REL_DAY = re.compile(r"(大后天|后天|明天|明日|今天|今日|明(?=早|晚|夜)|今(?=早|晚|夜))")
+# "明"/"今"/"昨" alone are days only before a part of the day ("明早", "今晚", "昨晚"), not in
+# "明确". Past days are read too, so that "昨天10点" is refused as past, never half-read.
+_REL_DAY = re.compile(
+    r"(大后天|后天|明天|明日|今天|今日|昨天|昨日|大前天|前天|明(?=早|晚|夜)|今(?=早|晚|夜)"
+    r"|昨(?=早|晚|夜))"
+)
+_REL_DAY_OFFSET = {
+    "今天": 0, "今日": 0, "今": 0, "明天": 1, "明日": 1, "明": 1, "后天": 2, "大后天": 3,
+    "昨天": -1, "昨日": -1, "昨": -1, "前天": -2, "大前天": -3,
+}  # fmt: skip
 _WEEK_DAY = re.compile(r"(下下|下个|下|本|这个|这)?(?:周|星期|礼拜)([1-7日天])")
 _PERIOD = re.compile(f"({_PERIOD_RE})")
 _CLOCK = re.compile(r"(\d{1,2})(?:[:：](\d{2})|点|时)(?:(\d{1,2})分?|(半)|(\d)刻)?")
@@ -53,6 +65,10 @@ _CLOCK = re.compile(r"(\d{1,2})(?:[:：](\d{2})|点|时)(?:(\d{1,2})分?|(半)|(
 
 class TimeParseError(UsageError):
     """Text that is not a time expression this module understands."""
+
+
+class TimeTooFarError(TimeParseError):
+    """A time expression that reads fine but lies beyond MAX_AHEAD (or any calendar)."""
 
 
 def _cn_to_int(run: str) -> int:
@@ -81,10 +97,28 @@ def normalize(text: str) -> str:
 
 
 def parse(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
-    """The moment `text` names, aware in `tz`; TimeParseError when it is not a time."""
+    """The moment `text` names, aware in `tz`; TimeParseError when it is not a time.
+
+    Past moments ("昨天10点", "2小时前") are returned as such: refusing them is the caller's
+    business. A moment beyond what a reminder can sensibly mean (MAX_AHEAD) is refused here,
+    so that "999999999小时后" is a clear error, never an overflow.
+    """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    local_now = now.astimezone(tz)
+    try:
+        when = _parse(text, now.astimezone(tz), tz)
+    except (OverflowError, ValueError):  # a year past 9999 (or before 1): date arithmetic
+        raise TimeTooFarError(_too_far(text)) from None
+    if when - now > MAX_AHEAD:
+        raise TimeTooFarError(_too_far(text))
+    return when
+
+
+def _too_far(text: str) -> str:
+    return f"时间「{text.strip()}」太远了，提醒时间最多在 {MAX_AHEAD_YEARS} 年以内"
+
+
+def _parse(text: str, local_now: datetime, tz: ZoneInfo) -> datetime:
     iso = _iso(text.strip(), tz)
     if iso is not None:
         return iso
@@ -93,18 +127,20 @@ def parse(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
         raise TimeParseError("缺少时间")
     relative = _RELATIVE.fullmatch(s.replace(" ", ""))
     if relative:
-        return _after(local_now, relative.group(1), relative.group(2))
+        amount, unit, direction = relative.groups()
+        return _after(local_now, amount, unit, ago="前" in direction)
     return _absolute(s, text, local_now)
 
 
-def _after(now: datetime, amount: str, unit: str) -> datetime:
-    """now plus "3天" / "半小时" / "2个月"."""
+def _after(now: datetime, amount: str, unit: str, *, ago: bool = False) -> datetime:
+    """now plus (or, ago, minus) "3天" / "半小时" / "2个月"."""
+    sign = -1 if ago else 1
     if unit == "月":
         if amount == "半":
-            return now + timedelta(days=15)
-        return datetime.combine(add_months(now.date(), int(amount)), now.timetz())
+            return now + sign * timedelta(days=15)
+        return datetime.combine(add_months(now.date(), sign * int(amount)), now.timetz())
     value = 0.5 if amount == "半" else int(amount)
-    return now + timedelta(**{_UNITS[unit]: value})
+    return now + sign * timedelta(**{_UNITS[unit]: value})
 
 
 def add_months(day: date, months: int, day_of_month: int | None = None) -> date:
@@ -207,9 +243,7 @@ def _day(s: str, now: datetime) -> tuple[date | None, str, Roll]:
                 when += timedelta(days=7)
         return when, s[m.end() :], roll
     if m := _REL_DAY.match(s):
-        offset = {"今天": 0, "今日": 0, "今": 0, "明天": 1, "明日": 1, "明": 1, "后天": 2,
-                  "大后天": 3}[m.group(1)]  # fmt: skip
-        return today + timedelta(days=offset), s[m.end() :], None
+        return today + timedelta(days=_REL_DAY_OFFSET[m.group(1)]), s[m.end() :], None
     if (m := _DAYS_LATER.match(s)) and s[m.end() :].strip():  # "3天后下午3点"
         days = int(m.group(1)) * (1 if m.group(2) in ("天", "日") else 7)
         return today + timedelta(days=days), s[m.end() :], None

@@ -6,14 +6,14 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain.timeparse import TimeParseError, normalize, parse
+from bot.domain.timeparse import TimeParseError, TimeTooFarError, normalize, parse
 
 # A word made only of time vocabulary, with a unit or a date shape: meant as a time.
 _TIME_VOCAB = re.compile(
-    r"[\d点时分半刻:/\-.年月日号周星期礼拜今明后天大下上本这个午中晚早凌晨傍夜里以之小钟头底初末]+"
+    r"[\d点时分半刻:/\-.年月日号周星期礼拜今明后昨前天大下上本这个午中晚早凌晨傍夜里以之小钟头底初末]+"
 )
 _TIME_MARK = re.compile(
-    r"\d[点时:号日天]|[今明后]天|(?:周|星期|礼拜)\d|(?<!\d)\d{1,2}[-/]\d{1,2}(?!\d)|月[底末初]"
+    r"\d[点时:号日天]|[今明后昨前]天|(?:周|星期|礼拜)\d|(?<!\d)\d{1,2}[-/]\d{1,2}(?!\d)|月[底末初]"
 )
 
 
@@ -26,7 +26,9 @@ def looks_like_time(word: str) -> bool:
 def split_time(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[str, datetime | None]:
     """Find a time at the end (or start) of free text: (text without it, the time or None).
 
-    A word that is clearly meant as a time but cannot be read ("25点") raises TimeParseError.
+    A word that is clearly meant as a time but cannot be read ("25点") raises TimeParseError,
+    and so does one too far ahead ("999999999小时后"). A past time is returned: refusing it
+    is the caller's business.
     """
     parts = text.split()
     if not parts:
@@ -37,6 +39,8 @@ def split_time(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[str, datetime
             continue
         try:
             when = parse(" ".join(parts[start:end]), now=now, tz=tz)
+        except TimeTooFarError:
+            raise  # a time, just an impossible one: say so rather than keep it as text
         except TimeParseError:
             continue
         return " ".join(parts[:start] + parts[end:]), when
@@ -50,20 +54,25 @@ def split_time(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[str, datetime
 
 
 def _split_glued(parts: list[str], *, now: datetime, tz: ZoneInfo) -> tuple[str, datetime] | None:
-    """A future time written without a space: "回电话明天10点", "明天下午3点回电话"."""
+    """A time written without a space: "回电话明天10点", "明天下午3点回电话".
+
+    At the end the longest readable piece is the time, even when it is past ("回访昨天10点"
+    is refused by the caller, not read as "回访昨天" due at 10:00). At the start only a future
+    time counts: "今天已联系" is a remark, not a due time.
+    """
     last, head = parts[-1], parts[0]
     # Longest piece first, so "14点" wins over "4点"; a single character is never a time.
     for size in range(len(last) - 1, 1, -1):
         if _cuts_number(last, len(last) - size):
             continue
-        when = _future(last[-size:], now=now, tz=tz)
+        when = _read(last[-size:], now=now, tz=tz)
         if when is not None:
             return " ".join([*parts[:-1], last[:-size]]), when
     for size in range(len(head) - 1, 1, -1):
         if _cuts_number(head, size):
             continue
-        when = _future(head[:size], now=now, tz=tz)
-        if when is not None:
+        when = _read(head[:size], now=now, tz=tz)
+        if when is not None and when > now:
             return " ".join([head[size:], *parts[1:]]), when
     return None
 
@@ -73,10 +82,11 @@ def _cuts_number(word: str, at: int) -> bool:
     return word[at - 1 : at + 1].isdigit() and len(word[at - 1 : at + 1]) == 2
 
 
-def _future(text: str, *, now: datetime, tz: ZoneInfo) -> datetime | None:
-    """The time text names if still ahead, else None ("今天已联系" is no due time)."""
+def _read(text: str, *, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """The time text names, or None when it is not one."""
     try:
-        when = parse(text, now=now, tz=tz)
+        return parse(text, now=now, tz=tz)
+    except TimeTooFarError:
+        raise
     except TimeParseError:
         return None
-    return when if when > now else None

@@ -108,9 +108,9 @@ async def transfer_resigned(
     if handover_userid == takeover_userid:
         raise UsageError("离职员工和接手员工不能是同一人")
     ids = await customers_of(session, handover_userid)
-    if not ids:
-        raise UsageError(f"{handover_userid} 名下没有客户")
     labels = await staff_service.labels(session, [takeover_userid, handover_userid])
+    if not ids:
+        raise UsageError(f"{labels.get(handover_userid, handover_userid)} 名下没有客户")
     takeover = labels.get(takeover_userid, takeover_userid)
     for start in range(0, len(ids), PAGE):
         page = ids[start : start + PAGE]

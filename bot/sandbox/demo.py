@@ -28,8 +28,9 @@ logger = logging.getLogger(__name__)
 FAKE = web.AppKey("fake_wecom", FakeWeCom)
 DEMO_CHANNELS = Path(__file__).with_name("demo_channels.yaml")
 
-# The fake's address book: (userid, name, departments, position). Departments: 1 总部,
-# 2 客服一组, 3 客服二组. Settings default lead1 to supervisor and boss to admin in sandbox.
+# The fake's address book: departments, then (userid, name, departments, position).
+# Settings default lead1 to supervisor and boss to admin in sandbox.
+DEMO_DEPARTMENTS = ((1, "花漾肌研"), (2, "客服一组"), (3, "客服二组"))
 DEMO_MEMBERS = (
     ("zhangsan", "张三", (2,), "客服"),
     ("lisi", "李四", (2,), "客服"),
@@ -39,10 +40,17 @@ DEMO_MEMBERS = (
 )
 
 
+# The demo's 微信客服 account (the simulator's kf chat goes to it).
+DEMO_KF_ACCOUNT = ("wksandboxkf0001", "花漾肌研客服")
+
+
 def seed_members(fake: FakeWeCom) -> None:
-    """Give the fake WeCom a small org, so user/get answers like a real corp's."""
+    """Give the fake WeCom a small org, so the address book answers like a real corp's."""
+    for dept_id, name in DEMO_DEPARTMENTS:
+        fake.add_department(dept_id, name)
     for userid, name, departments, position in DEMO_MEMBERS:
         fake.add_member(userid, name, departments, position=position)
+    fake.add_kf_account(*DEMO_KF_ACCOUNT)
 
 
 def mount(app: web.Application) -> FakeWeCom:

@@ -157,6 +157,17 @@ class FakeWeCom:
             position=position, status=status,
         )  # fmt: skip
 
+    def add_department(self, dept_id: int, name: str, parent_id: int = 1) -> JSON:
+        """Add (or rename) a department of the address book (1 is the root)."""
+        return self.state.add_department(dept_id, name, parent_id)
+
+    def add_kf_account(self, open_kfid: str, name: str) -> JSON:
+        """Add a 微信客服 account, as kf/account/list answers it."""
+        account: JSON = {"open_kfid": open_kfid, "name": name, "avatar": "",
+                         "manage_privilege": True}  # fmt: skip
+        self.state.kf_accounts[open_kfid] = account
+        return account
+
     def queue_kf_text(self, open_kfid: str, external_userid: str, text: str) -> str:
         """Queue a customer's kf text for kf/sync_msg; returns its msgid."""
         return self.queue_kf_message(open_kfid, external_userid, "text", {"content": text})

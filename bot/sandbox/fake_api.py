@@ -12,6 +12,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 
+from bot.sandbox import fake_directory
 from bot.sandbox.fake_state import (
     INVALID_AGENTID,
     INVALID_CHATID,
@@ -26,7 +27,6 @@ from bot.sandbox.fake_state import (
     KF_LIMIT,
     NO_RELATION,
     TAG_EXISTS,
-    USER_NOT_FOUND,
     WELCOME_USED,
     FakeApiError,
     FakeState,
@@ -272,14 +272,6 @@ def auth_getuserinfo(state: FakeState, query: Mapping[str, str], body: JSON) -> 
     return {"userid": userid}
 
 
-def user_get(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
-    userid = query.get("userid", "")
-    _need(userid, "userid missing")
-    member = state.members.get(userid)
-    _need(member, "userid not found", USER_NOT_FOUND)
-    return copy.deepcopy(member or {})
-
-
 def webhook_send(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
     _need(query.get("key"), "invalid webhook url", 93000)
     msgtype = body.get("msgtype")
@@ -311,7 +303,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "get_jsapi_ticket": ticket,
     "ticket/get": agent_ticket,
     "auth/getuserinfo": auth_getuserinfo,
-    "user/get": user_get,
+    **fake_directory.ENDPOINTS,
     "webhook/send": webhook_send,
 }
 # Endpoints that take no access_token.

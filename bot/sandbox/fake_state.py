@@ -26,6 +26,7 @@ MISSING_TOKEN = 41001
 WELCOME_USED = 41051
 TOKEN_EXPIRED = 42001
 JSON_ERROR = 47001
+INVALID_PARTY = 60123
 USER_NOT_FOUND = 60111
 NO_RELATION = 84061
 KF_LIMIT = 95001  # (fake) more than 5 kf messages since the customer's last one
@@ -64,6 +65,10 @@ class FakeState:
     kf_msgids: dict[str, set[str]] = field(default_factory=dict)
     group_chats: dict[str, JSON] = field(default_factory=dict)  # chat_id -> group_chat
     members: dict[str, JSON] = field(default_factory=dict)  # userid -> user/get answer
+    # department id -> {id, name, parentid, order}, as department/list answers it.
+    departments: dict[int, JSON] = field(default_factory=dict)
+    # open_kfid -> {open_kfid, name, avatar, manage_privilege}, as kf/account/list answers it.
+    kf_accounts: dict[str, JSON] = field(default_factory=dict)
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self, prefix: str) -> str:
@@ -118,4 +123,16 @@ class FakeState:
             "alias": "", "telephone": "", "enable": 1,
         }  # fmt: skip
         self.members[userid] = member
+        for dept in depts:  # a member's departments exist in the address book
+            self.departments.setdefault(
+                dept, {"id": dept, "name": f"部门{dept}", "parentid": 0 if dept == 1 else 1,
+                       "order": 0},
+            )  # fmt: skip
         return member
+
+    def add_department(self, dept_id: int, name: str, parent_id: int = 1) -> JSON:
+        """Store a department as department/list answers it (the root, 1, has parent 0)."""
+        entry: JSON = {"id": dept_id, "name": name, "parentid": 0 if dept_id == 1 else parent_id,
+                       "order": 0}  # fmt: skip
+        self.departments[dept_id] = entry
+        return entry

@@ -280,6 +280,16 @@ class WeComClient(WeComTransport):
         )
         return await self.post("kf/service_state/trans", body, retry=retry)
 
+    async def kf_account_list(self, offset: int = 0, limit: int = 100) -> JSON:
+        """account_list[{open_kfid, name, avatar, manage_privilege}] of the corp's kf accounts."""
+        return await self.post("kf/account/list", {"offset": offset, "limit": limit})
+
+    async def kf_customer_batchget(self, external_userids: Sequence[str]) -> JSON:
+        """customer_list[{external_userid, nickname, avatar, gender, unionid}] of up to 100
+        kf customers (invalid_external_userid lists the unknown ones)."""
+        body = {"external_userid_list": list(external_userids)}
+        return await self.post("kf/customer/batchget", body)
+
     async def groupchat_get(self, chat_id: str) -> JSON:
         """A customer group's name, owner and member_list (type 1 member, 2 external)."""
         body = {"chat_id": chat_id, "need_name": 1}
@@ -290,6 +300,18 @@ class WeComClient(WeComTransport):
     async def get_user(self, userid: str) -> JSON:
         """A member: name, department ids, main_department, position, status (user/get)."""
         return await self.get("user/get", userid=userid)
+
+    async def list_departments(self, department_id: int | None = None) -> JSON:
+        """department[{id, name, parentid, order}]: one department and all below it, or every
+        department in the app's visible range (department/list)."""
+        if department_id is None:
+            return await self.get("department/list")
+        return await self.get("department/list", id=str(department_id))
+
+    async def list_users(self, department_id: int) -> JSON:
+        """userlist[]: the members directly in one department, each as user/get answers it
+        (user/list with fetch_child=0; sub-departments are listed on their own)."""
+        return await self.get("user/list", department_id=str(department_id), fetch_child="0")
 
     # ----------------------------------------------------------------- OAuth and group robot
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from bot.core.errors import NotFoundError
+from bot.domain import directory, tags
 from bot.domain import staff as staff_service
-from bot.domain import tags
 from bot.outbox import effects, kinds
 from bot.wecom.client import JSON
 from handlers.commands.engine import ArgError, CommandRouter, Context, Prep, Reply, Role, words
@@ -16,31 +17,59 @@ _GROUP_PREFIXES = ("组=", "group=", "分组=")
 LIST_MAX = 10
 
 
+async def _know_member(prep: Prep, args: str) -> None:
+    """Before the transaction: a member who never wrote to the app is looked up in WeCom."""
+    parts = words(args)
+    if not parts:
+        return
+    try:
+        await directory.know_member(prep.db, prep.settings, prep.wecom, parts[0], now=prep.now)
+    except NotFoundError:
+        if len(parts) == 1:
+            raise
+        # Setting a role: a userid WeCom will not show this app (outside its visible range)
+        # may still be given one, with departments by hand.
+
+
+async def _departments(ctx: Context, ids: list[int]) -> str:
+    names = await directory.department_names(ctx.session, ids)
+    return directory.department_label(names, ids)
+
+
 @router.command(
     "role", aliases=["角色"], help="查看或设置员工角色（客服/主管/管理员）和部门",
     usage="/role 员工 [角色] [部门ID…]", example="/role lisi 主管 1 2", role=Role.ADMIN,
+    prepare=_know_member,
 )  # fmt: skip
 async def role_set(ctx: Context, args: str) -> Reply:
     """Show or change a member's role and departments."""
     parts = words(args)
     if not parts:
-        raise ArgError("请写员工 userid")
+        raise ArgError("请写员工姓名或 userid")
     if len(parts) == 1:
         member = await staff_service.find_staff(ctx.session, parts[0])
         label = staff_service.ROLE_LABEL.get(member.role, member.role)
         who = staff_service.label_of(member, member.userid)
-        return Reply(f"{who}：{label}，部门 {member.departments or '—'}")
+        state = "" if member.active else "（已停用或已离职）"
+        return Reply(f"{who}{state}：{label}，部门 {await _departments(ctx, member.departments)}")
     role = staff_service.ROLE_NAMES.get(parts[1].lower())
     if role is None:
         raise ArgError(f"未知角色「{parts[1]}」，可选：客服 / 主管 / 管理员")
     if not all(p.isdecimal() and len(p) <= 10 for p in parts[2:]):
         raise ArgError("部门写数字 ID，用空格分开")
     departments = [int(p) for p in parts[2:]] or None
+    try:
+        userid = (await staff_service.find_staff(ctx.session, parts[0])).userid
+    except NotFoundError:
+        if not directory.USERID.fullmatch(parts[0]):
+            raise
+        userid = parts[0]  # not visible to the app: set by hand
     member = await staff_service.set_role(
-        ctx.session, userid=parts[0], role=role, departments=departments
+        ctx.session, userid=userid, role=role, departments=departments
     )
     label = staff_service.ROLE_LABEL[role]
-    return Reply(f"已把 {member.userid} 设为{label}，部门 {member.departments or '—'}")
+    who = staff_service.label_of(member, member.userid)
+    return Reply(f"已把 {who} 设为{label}，部门 {await _departments(ctx, member.departments)}")
 
 
 def _tag_args(args: str) -> tuple[str, list[str]]:
@@ -68,9 +97,9 @@ async def _create_tags(prep: Prep, args: str) -> tuple[list[str], list[str]]:
 
 
 @router.command(
-    "tagnew", aliases=["新标签"], help="在企业标签库里新建标签",
+    "tagnew", aliases=["新标签"], help="在企业标签库里新建标签（主管和管理员）",
     usage="/tagnew 标签… [组=分组名]", example="/tagnew 高意向 待回访 组=客户意向",
-    role=Role.ADMIN, prepare=_create_tags,
+    role=Role.SUPERVISOR, prepare=_create_tags,
 )  # fmt: skip
 async def tag_create(ctx: Context, args: str) -> Reply:
     """Create corp tags (in WeCom, then locally; done by the prepare step)."""

@@ -152,6 +152,11 @@ class Command:
             lines.append(f"例如：{self.example}")
         return "\n".join(lines)
 
+    def summary(self) -> str:
+        """One /help line: usage, the Chinese aliases, what it does."""
+        aliases = "（" + " ".join(f"/{a}" for a in self.aliases) + "）" if self.aliases else ""
+        return f"{self.usage}{aliases} — {self.help}"
+
     def detail(self) -> str:
         """What `/help name` shows."""
         head = f"/{self.name}"
@@ -255,7 +260,7 @@ class CommandRouter:
         for tier in tiers:
             if len(tiers) > 1:  # a supervisor sees the rep commands and their own, apart
                 lines.append(f"【{tier.label}命令】")
-            lines += [f"{c.usage} — {c.help}" for c in commands if c.role == tier]
+            lines += [c.summary() for c in commands if c.role == tier]
         lines.append("发送 /help 命令名 查看用法和例子")
         return "\n".join(lines)
 

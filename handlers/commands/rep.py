@@ -5,19 +5,9 @@ from __future__ import annotations
 import re
 
 from bot.core.keys import KB
-from bot.domain import (
-    customers,
-    escalations,
-    followups,
-    lookup,
-    notes,
-    notify,
-    tags,
-    timeparse,
-    timesplit,
-)
+from bot.domain import customers, followups, lookup, rep_actions, tags, timeparse
 from bot.domain import staff as staff_service
-from bot.domain.models import Customer, Followup
+from bot.domain.models import Followup
 from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role, first
 
 router = CommandRouter()
@@ -43,9 +33,7 @@ async def note_add(ctx: Context, args: str) -> Reply:
     if not ref or not text:
         raise ArgError("请写明客户和备注内容")
     customer = await ctx.customer(ref)
-    await notes.add_note(
-        ctx.session, external_userid=customer.external_userid, userid=ctx.user.userid, text=text
-    )
+    await rep_actions.add_note(ctx.session, ctx.user, customer.external_userid, text)
     return Reply(f"已记下 {customer.name} 的备注。")
 
 
@@ -58,17 +46,15 @@ async def followup_add(ctx: Context, args: str) -> Reply:
     ref, rest = first(args)
     if not ref or not rest:
         raise ArgError("请写明客户和跟进内容（时间可选：明天10点、3天后、周五下午、11-30 14:00）")
-    try:
-        text, due = timesplit.split_time(rest, now=ctx.now, tz=ctx.tz)
+    try:  # the time first: a bad one is refused before the customer is looked up
+        rep_actions.read_followup(rest, now=ctx.now, tz=ctx.tz)
+        customer = await ctx.customer(ref)
+        item = await rep_actions.add_followup(
+            ctx.session, ctx.user, customer.external_userid, rest, now=ctx.now, tz=ctx.tz
+        )
     except timeparse.TimeParseError as exc:
         raise ArgError(exc.message) from exc
-    if due is not None and due <= ctx.now:
-        raise ArgError(f"提醒时间 {timeparse.describe(due, now=ctx.now, tz=ctx.tz)} 已经过去了")
-    customer = await ctx.customer(ref)
-    item = await followups.add_followup(
-        ctx.session, external_userid=customer.external_userid, userid=ctx.user.userid,
-        note=text or "跟进客户", due_at=due,
-    )  # fmt: skip
+    due = item.due_at
     when = f"，{timeparse.describe(due, now=ctx.now, tz=ctx.tz)} 提醒你" if due else ""
     return Reply(
         f"已记下跟进 #{item.id}：{customer.name} · {item.note}{when}。完成后发 /done {item.id}"
@@ -99,12 +85,8 @@ def _line(ctx: Context, item: Followup, names: dict[str, str]) -> str:
 
 
 async def customer_names(ctx: Context, ids: list[str]) -> dict[str, str]:
-    """external_userid -> name for a list of customers."""
-    out: dict[str, str] = {}
-    for euid in set(ids):
-        row = await ctx.session.get(Customer, euid)
-        out[euid] = row.name if row and row.name else euid
-    return out
+    """external_userid -> how staff know the customer ("张总（张三）") for a list of them."""
+    return {euid: await customers.customer_label(ctx.session, euid) for euid in set(ids)}
 
 
 @router.command("todo", aliases=["待办"], help="我的未完成和逾期跟进", usage="/todo")
@@ -134,11 +116,9 @@ async def escalation_open(ctx: Context, args: str) -> Reply:
     if not ref or not reason:
         raise ArgError("请写明客户和升级原因")
     customer = await ctx.customer(ref)
-    rep = await customers.acting_userid(ctx.session, ctx.user, customer.external_userid)
-    item = await escalations.open_escalation(
-        ctx.session, external_userid=customer.external_userid, userid=rep, reason=reason
+    item, leads = await rep_actions.escalate(
+        ctx.session, ctx.settings, ctx.user, customer.external_userid, reason, now=ctx.now
     )
-    leads = await notify.notify_escalation(ctx.session, ctx.settings, item, now=ctx.now)
     labels = await staff_service.labels(ctx.session, leads)
     who = "、".join(labels[u] for u in leads) if leads else "（暂无主管，已记录）"
     return Reply(f"已升级 #{item.id}：{customer.name} · {item.reason}\n已通知：{who}")

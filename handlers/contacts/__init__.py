@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.core.keys import SETTINGS
-from bot.domain import audit, contacts, notify
+from bot.domain import audit, contacts, customers, notify, staff
 from bot.inbound.router import EventContext, EventRouter
 
 logger = logging.getLogger(__name__)
@@ -61,6 +61,8 @@ async def transfer_failed(ctx: EventContext) -> None:
         )  # fmt: skip
         leads = await notify.supervisors_of(session, takeover, settings=ctx.app[SETTINGS])
         words = FAIL_REASONS.get(reason, reason or "原因未知")
-        text = f"【转接失败】客户 {euid} 未能转给 {takeover}：{words}。客户仍由原员工跟进。"
+        customer = await customers.customer_label(session, euid)
+        who = (await staff.labels(session, [takeover])).get(takeover, takeover)
+        text = f"【转接失败】客户 {customer} 未能转给 {who}：{words}。客户仍由原员工跟进。"
         await notify.notify(session, leads, text)
     logger.info("transfer failed customer=%s takeover=%s reason=%s", euid, takeover, reason)

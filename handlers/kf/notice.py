@@ -8,11 +8,16 @@ ANSWER_PREVIEW = 60
 QUESTION_MAX = 300
 
 
-def notice_text(result: PipelineResult, *, open_kfid: str, reason: str, queued: bool) -> str:
-    """Question, top-3 suggestions with confidence, and rule hits, in one app message."""
+def notice_text(
+    result: PipelineResult, *, customer: str, account: str, reason: str, queued: bool
+) -> str:
+    """Question, top-3 suggestions with confidence, and rule hits, in one app message.
+
+    customer: how staff know the customer ("林小姐"); account: the kf account's name.
+    """
     question = result.text[:QUESTION_MAX]
     head = "【微信客服·排队中】" if queued else "【微信客服·已转给你】"
-    lines = [head, f"客户：{result.external_userid}（{open_kfid}）", f"原因：{reason}",
+    lines = [head, f"客户：{customer}（{account or '微信客服'}）", f"原因：{reason}",
              f"问题：{question}"]  # fmt: skip
     if result.matches:
         lines.append("参考答案：")

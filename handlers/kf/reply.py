@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import WeComError
 from bot.core.keys import CACHE, KB, SETTINGS, WECOM
-from bot.domain import answers
+from bot.domain import answers, customers
 from bot.domain.models import Message
 from bot.domain.pipeline import PipelineResult
 from bot.outbox import effects
@@ -83,6 +83,7 @@ class Conversation:
     session: AsyncSession
     open_kfid: str
     external_userid: str
+    account_name: str = ""  # the kf account's name, for notices
 
     @property
     def group(self) -> str:
@@ -217,8 +218,11 @@ async def handover(
     servicer = await _pick_servicer(conv)
     settings = conv.app[SETTINGS]
     others = list(settings.kf_servicer_ids) or sorted(settings.supervisor_ids)
+    who = await customers.customer_label(conv.session, conv.external_userid)
     texts = {
-        which: notice.notice_text(result, open_kfid=conv.open_kfid, reason=why, queued=queued)
+        which: notice.notice_text(
+            result, customer=who, account=conv.account_name, reason=why, queued=queued
+        )
         for which, why, queued in (
             ("servicer", reason, False),
             ("queue", reason, True),

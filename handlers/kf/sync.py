@@ -22,10 +22,10 @@ from bot.core.cache import LockTimeoutError
 from bot.core.db import utcnow
 from bot.core.errors import WeComError
 from bot.core.keys import CACHE, CLOCK, DB, WECOM
-from bot.domain import answers, pipeline
+from bot.domain import answers, customers, pipeline
 from bot.domain.models import KfCursor, Message
 from bot.inbound.router import EventContext, RetryLaterError
-from handlers.kf import menu, reply
+from handlers.kf import menu, names, reply
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,10 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
             allow_auto_reply=True,
         )  # fmt: skip
     state = reply.HUMAN if stale else await reply.read_state(app, kfid, euid)
+    known = names.Names() if stale else await names.read(app, kfid, euid)
     async with app[DB].begin() as session:
+        if known.customer:  # the kf nickname, before the rules' notices name the customer
+            await customers.upsert_customer(session, external_userid=euid, name=known.customer)
         if prepared is not None:
             result = await pipeline.record(
                 app, session, prepared, open_kfid=kfid, source_msgid=msgid or None
@@ -155,11 +158,12 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
             )  # fmt: skip
         if result.answered:
             return  # another worker finished it meanwhile
-        conv = reply.Conversation(app, session, kfid, euid)
+        conv = reply.Conversation(app, session, kfid, euid, known.account)
         if stale:
             logger.info("kf: message %s is older than 48 h; stored, not answered", msgid)
         elif prepared is not None:
-            await reply.respond(conv, result, state=state, menu_id=str(body.get("menu_id") or ""))
+            menu_id = str(body.get("menu_id") or "")
+            await reply.respond(conv, result, state=state, menu_id=menu_id)
         else:
             await reply.respond_media(conv, result, state=state, msgtype=msgtype)
         await pipeline.mark_answered(session, result.message_id)

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.keys import CLOCK, DB, SETTINGS
 from bot.core.settings import Settings
 from bot.core.tasks import periodic_ctx
-from bot.domain import notify, timeparse
-from bot.domain.models import Customer, Escalation, Followup
+from bot.domain import customers, notify, timeparse
+from bot.domain.models import Escalation, Followup
 from bot.outbox import effects
 
 logger = logging.getLogger(__name__)
@@ -62,8 +62,7 @@ async def remind_due(session: AsyncSession, settings: Settings, now: datetime) -
         query = query.with_for_update(skip_locked=True)
     count = 0
     for followup in list(await session.scalars(query)):
-        customer = await session.get(Customer, followup.external_userid)
-        name = (customer.name if customer else "") or followup.external_userid
+        name = await customers.customer_label(session, followup.external_userid)
         payload = reminder_payload(settings, followup, name, now)
         await effects.add(session, "message", payload, key=f"reminder:{followup.id}")
         followup.reminded_at = now

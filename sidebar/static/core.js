@@ -4,9 +4,13 @@ export const boot = JSON.parse(document.getElementById("boot").textContent);
 export const $ = (id) => document.getElementById(id);
 export const state = {
   euid: "", entry: "", chatId: "", lastAsk: "", events: null, tagsOpen: false, tagNames: new Set(), sending: false,
+  tagGroups: null, canCreateTags: false, tagForm: null,
 };
 
-export class ApiError extends Error {}
+// status: the HTTP status (0 when the network failed), so callers know whether a retry helps.
+export class ApiError extends Error {
+  constructor(message, status = 0) { super(message); this.status = status; }
+}
 export class SdkError extends Error {}
 
 export function el(tag, props = {}, ...children) {
@@ -66,7 +70,7 @@ export async function busy(button, fn) {
 
 export function expired() {
   notice("登录已过期，请重新登录。", { href: boot.login, label: "重新登录" }, "expired");
-  throw new ApiError("登录已过期");
+  throw new ApiError("登录已过期", 401);
 }
 
 export async function api(method, path, body) {
@@ -84,7 +88,7 @@ export async function api(method, path, body) {
   }
   if (resp.status === 401) expired();
   const data = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new ApiError(data.message || `请求失败（${resp.status}）`);
+  if (!resp.ok) throw new ApiError(data.message || `请求失败（${resp.status}）`, resp.status);
   return data;
 }
 

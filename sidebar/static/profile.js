@@ -57,11 +57,29 @@ export async function loadCustomer() {
 }
 
 async function changeTags(add, remove, button) {
-  await busy(button, async () => {
+  return busy(button, async () => {
     const res = await api("POST", customerPath("tags"), { add, remove });
-    toast(res.added.length ? `已添加标签「${res.added.join("、")}」` : res.removed.length ? `已移除标签「${res.removed.join("、")}」` : "没有变化");
+    const made = res.created && res.created.length ? `（已新建「${res.created.join("、")}」）` : "";
+    toast(res.added.length ? `已添加标签「${res.added.join("、")}」${made}` : res.removed.length ? `已移除标签「${res.removed.join("、")}」` : "没有变化");
+    if (made) state.tagGroups = null; // the library grew: read it again when next opened
     await loadCustomer();
+    return res;
   });
+}
+
+// Supervisors and admins may add a tag to the corp library (and to this customer) by name.
+function newTagForm() {
+  const input = el("input", { id: "tag-new", maxlength: "30", placeholder: "新标签名，例如：VIP", "aria-label": "新标签名", autocomplete: "off" });
+  const form = el("form", { class: "row tag-new", id: "tag-new-form" }, input,
+    el("button", { type: "submit", class: "btn btn-default btn-sm" }, "新建并添加"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = input.value.trim();
+    if (!name) return;
+    const res = await changeTags([name], [], form.querySelector("button"));
+    if (res) { input.value = ""; await reloadTagLibrary(); }
+  });
+  return form;
 }
 
 // The corp library; tags the customer already has are pressed, and tapping one removes it.
@@ -73,7 +91,19 @@ function renderTagLibrary() {
       return el("button", { type: "button", class: on ? "chip is-active" : "chip", "aria-pressed": String(on), data: { tag: t.name },
         on: { click: (event) => changeTags(on ? [] : [t.name], on ? [t.name] : [], event.currentTarget) } }, on ? "✓ " + t.name : t.name);
     }))));
-  $("tag-library").replaceChildren(...(groups.length ? groups : [el("p", { class: "muted" }, "企业还没有客户标签，请管理员在企业微信后台添加")]));
+  const empty = el("p", { class: "muted" }, state.canCreateTags ? "企业还没有客户标签，可以在下面新建" : "企业还没有客户标签，请主管或管理员新建");
+  // One form node, kept across re-renders (a live event must not wipe what is being typed).
+  if (state.canCreateTags && !state.tagForm) state.tagForm = newTagForm();
+  const hint = state.canCreateTags ? state.tagForm : el("p", { class: "muted hint-line" }, "没有合适的标签？请主管或管理员新建");
+  $("tag-library").replaceChildren(...(groups.length ? groups : [empty]), hint);
+}
+
+async function reloadTagLibrary() {
+  const data = await attempt(() => api("GET", "/tags"));
+  if (!data) return;
+  state.tagGroups = data.groups;
+  state.canCreateTags = Boolean(data.can_create);
+  renderTagLibrary();
 }
 
 async function toggleTagLibrary() {
@@ -84,10 +114,7 @@ async function toggleTagLibrary() {
   $("tag-library").hidden = !state.tagsOpen;
   if (!state.tagsOpen) return;
   if (!state.tagGroups) $("tag-library").replaceChildren(el("p", { class: "muted" }, "正在加载标签库…"));
-  const data = await attempt(() => api("GET", "/tags"));
-  if (!data) return;
-  state.tagGroups = data.groups;
-  renderTagLibrary();
+  await reloadTagLibrary();
 }
 
 async function doneFollowup(id, button) {

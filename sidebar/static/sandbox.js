@@ -1,13 +1,20 @@
-// SANDBOX ONLY: the customer-chat simulator beside the sidebar (textContent only).
+// SANDBOX ONLY: the customer-chat simulator beside the sidebar, and a member's chat with the
+// app (slash-commands). Everything is put on the page with textContent, never innerHTML.
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
   const kfAccount = $("sim").dataset.kfAccount;
   let seenCalls = 0;
   let customers = [];
+  let members = [];
   let chatId = "";
+  // What each member and the app said to each other: userid -> [{who, text, kind}].
+  const appChats = new Map();
 
-  function line(kind, who, text) {
+  // kf/service_state/trans states (wecom-reference §5.5).
+  const KF_STATES = { 0: "未处理", 1: "由智能助手接待", 2: "待接入池排队中", 3: "由人工接待", 4: "已结束" };
+
+  function bubble(kind, who, ...parts) {
     const node = document.createElement("div");
     node.className = kind === "sys" ? "sys" : `bubble bubble-${kind}`;
     if (who) {
@@ -16,9 +23,51 @@
       label.textContent = who;
       node.append(label);
     }
-    node.append(document.createTextNode(text));
-    $("log").append(node);
-    $("log").scrollTop = $("log").scrollHeight;
+    for (const part of parts) node.append(typeof part === "string" ? document.createTextNode(part) : part);
+    return node;
+  }
+
+  function append(log, node) {
+    log.append(node);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function line(kind, who, text) {
+    append($("log"), bubble(kind, who, text));
+  }
+
+  // A link card, mini program or image as WeChat shows it under the text.
+  function card(item) {
+    const box = document.createElement("div");
+    box.className = "sim-card";
+    const title = document.createElement("strong");
+    const desc = document.createElement("div");
+    desc.className = "muted";
+    const kind = item.msgtype;
+    const body = item[kind] || {};
+    if (kind === "link") {
+      title.textContent = body.title || "链接";
+      desc.textContent = body.desc || body.url || "";
+      if (/^https?:\/\//.test(body.url || "")) {
+        const link = document.createElement("a");
+        link.href = body.url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        link.className = "sim-card-url";
+        link.textContent = body.url;
+        box.append(title, desc, link);
+        return box;
+      }
+    } else if (kind === "miniprogram") {
+      title.textContent = `小程序：${body.title || body.appid || ""}`;
+      desc.textContent = body.page || body.pagepath || "";
+    } else if (kind === "image") {
+      title.textContent = "[图片]";
+    } else {
+      title.textContent = `[${kind}]`;
+    }
+    box.append(title, desc);
+    return box;
   }
 
   async function json(url, body) {
@@ -31,9 +80,13 @@
     return data;
   }
 
-  const rep = () => $("rep").value.trim();
+  const rep = () => $("rep").value;
+  const member = () => $("member").value;
   const euid = () => $("customer").value;
   const radio = (name) => document.querySelector(`input[name=${name}]:checked`).value;
+  const labelOf = (userid) => (members.find((m) => m.userid === userid) || {}).label || userid;
+  const labelsOf = (touser) => String(touser || "").split("|").map(labelOf).join("、");
+
   function sidebarUrl() {
     const entry = radio("entry");
     const where = entry === "group_chat_tools" ? { sbx_chat: chatId } : { sbx_contact: euid() };
@@ -48,6 +101,7 @@
   async function loadCustomers(selected) {
     const data = await json(`/sidebar/sandbox/api/state?${new URLSearchParams({ userid: rep() })}`);
     customers = data.customers;
+    members = data.staff;
     const options = customers.map((c) => {
       const option = document.createElement("option");
       option.value = c.external_userid;
@@ -86,23 +140,66 @@
     }
   }
 
+  // ---------------------------------------------------------------- the member's app chat
+
+  function appSay(userid, kind, who, text) {
+    if (!appChats.has(userid)) appChats.set(userid, []);
+    appChats.get(userid).push({ kind, who, text });
+    if (userid === member()) renderAppChat();
+  }
+
+  function renderAppChat() {
+    const items = appChats.get(member()) || [];
+    const nodes = items.map((m) => bubble(m.kind, m.who, m.text));
+    if (!nodes.length) nodes.push(bubble("sys", "", `${labelOf(member())} 还没有和应用说过话，试试 /help`));
+    $("app-log").replaceChildren(...nodes);
+    $("app-log").scrollTop = $("app-log").scrollHeight;
+  }
+
+  async function sendToApp(event) {
+    event.preventDefault();
+    const text = $("app-text").value.trim();
+    const userid = member();
+    if (!text || !userid) return;
+    $("app-text").value = "";
+    appSay(userid, "rep", labelOf(userid), text);
+    try {
+      const answer = await json("/sandbox/wecom/_events", { type: "app_text", userid, text });
+      // A passive reply comes back in the callback's answer; a slower one arrives later as a
+      // message/send, which the poll below shows.
+      if (answer.reply_text) appSay(userid, "app", "应用", answer.reply_text);
+    } catch (err) {
+      appSay(userid, "sys", "", `发送失败：${err.message}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- WeCom calls, as they happen
+
   function describe(call) {
     const body = call.json || {};
     const path = call.path.replace(/^cgi-bin\//, "");
     if (path === "kf/send_msg" && body.touser === euid()) {
       const part = body[body.msgtype] || {};
-      line("bot", "机器人（微信客服自动回复）", part.content || part.title || `[${body.msgtype}]`);
+      if (body.msgtype === "text") line("bot", "机器人（微信客服）", part.content || "");
+      else append($("log"), bubble("bot", "机器人（微信客服）", card(body)));
     } else if (path === "externalcontact/send_welcome_msg") {
-      line("bot", "欢迎语", (body.text && body.text.content) || "[附件]");
+      const cards = (body.attachments || []).map(card);
+      append($("log"), bubble("bot", "欢迎语", (body.text && body.text.content) || "", ...cards));
     } else if (path === "externalcontact/mark_tag" && body.external_userid === euid()) {
       const add = (body.add_tag || []).length;
       const remove = (body.remove_tag || []).length;
       line("sys", "", `企业微信 mark_tag：添加 ${add} 个标签，移除 ${remove} 个`);
     } else if (path === "kf/service_state/trans" && body.external_userid === euid()) {
-      line("sys", "", `会话状态变更为 ${body.service_state}（转人工/结束）`);
-    } else if (path === "message/send") {
+      const state = KF_STATES[body.service_state] || `状态 ${body.service_state}`;
+      const who = body.servicer_userid ? `，接待人 ${labelOf(body.servicer_userid)}` : "";
+      line("sys", "", `微信客服会话：${state}${who}`);
+    } else if (path === "message/send" && call.errcode) {
+      line("sys", "", `应用消息 → ${labelsOf(body.touser)} 发送失败（errcode ${call.errcode}）`);
+    } else if (path === "message/send" && !call.duplicate) {
       const part = body[body.msgtype] || {};
-      line("sys", "", `应用消息 → ${body.touser}：${part.content || part.title || ""}`);
+      const text = body.msgtype === "textcard" ? `${part.title || ""}\n${(part.description || "").replace(/<[^>]*>/g, " ").trim()}` : part.content || "";
+      line("sys", "", `应用消息 → ${labelsOf(body.touser)}`);
+      for (const userid of String(body.touser || "").split("|")) appSay(userid, "app", "应用", text);
     }
   }
 
@@ -120,15 +217,19 @@
   window.addEventListener("message", (event) => {
     if (event.origin !== location.origin || !event.data || !event.data.sandboxSent) return;
     const msg = event.data.sandboxSent;
-    const part = msg[msg.msgtype] || {};
-    line("rep", `${rep()}（侧边栏 sendChatMessage）`, part.content || part.title || `[${msg.msgtype}]`);
+    const who = `${labelOf(rep())}（侧边栏 sendChatMessage）`;
+    if (msg.msgtype === "text") line("rep", who, (msg.text || {}).content || "");
+    else if (msg.msgtype === "news") {
+      const news = msg.news || {};
+      append($("log"), bubble("rep", who, card({ msgtype: "link", link: { title: news.title, desc: news.desc, url: news.link } })));
+    } else append($("log"), bubble("rep", who, card(msg)));
   });
 
   async function addCustomer(event) {
     event.preventDefault();
     try {
       const data = await json("/sidebar/sandbox/api/customers", { userid: rep(), name: $("new-name").value, state: $("new-state").value });
-      line("sys", "", `新客户「${data.name}」添加了 ${rep()}`);
+      line("sys", "", `新客户「${data.name}」添加了 ${labelOf(rep())}`);
       event.target.reset();
       await loadCustomers(data.external_userid);
       showSidebar(false);
@@ -152,7 +253,7 @@
   async function addGroup() {
     try {
       const ids = customers.map((c) => c.external_userid);
-      const data = await json("/sidebar/sandbox/api/groups", { userid: rep(), name: `${rep()}的客户群`, customers: ids });
+      const data = await json("/sidebar/sandbox/api/groups", { userid: rep(), name: `${labelOf(rep())}的客户群`, customers: ids });
       chatId = data.chat_id;
       line("sys", "", `已建客户群「${data.name}」（${ids.length} 位客户），侧边栏切换到客户群工具栏`);
       document.querySelector("input[name=entry][value=group_chat_tools]").checked = true;
@@ -165,13 +266,16 @@
   async function start() {
     $("new-group").addEventListener("click", addGroup);
     $("say").addEventListener("submit", say);
+    $("app-say").addEventListener("submit", sendToApp);
+    $("member").addEventListener("change", renderAppChat);
     $("new-customer").addEventListener("submit", addCustomer);
-    $("login").addEventListener("click", async () => { await loadCustomers(); showSidebar(true); });
+    $("login").addEventListener("click", async () => { await loadCustomers(); $("member").value = rep(); renderAppChat(); showSidebar(true); });
     $("customer").addEventListener("change", () => showSidebar(false));
     for (const input of document.querySelectorAll("input[name=entry]")) input.addEventListener("change", () => showSidebar(false));
     const calls = await json("/sandbox/wecom/_calls").catch(() => []);
     seenCalls = calls.length;
     await loadCustomers();
+    renderAppChat();
     if (!customers.length) await addFirstCustomer();
     showSidebar(true);
     $("sim").dataset.ready = "true"; // the sample customer is in; tests wait for this

@@ -119,7 +119,10 @@ async function start() {
       notice("请在与客户的单聊或客户群的聊天工具栏中打开本页。");
     }
   } catch (err) {
-    if (!(err instanceof ApiError && err.message === "登录已过期")) notice(err.message || "出错了，请稍后再试", reload, "start");
+    if (err instanceof ApiError && err.status === 401) return; // expired() offers 重新登录
+    // Reloading cannot change a refusal (这不是你的客户) or a missing customer: no button then.
+    const refused = err instanceof ApiError && err.status >= 400 && err.status < 500;
+    notice(err.message || "出错了，请稍后再试", refused ? null : reload, "start");
   } finally {
     $("loading").hidden = true;
   }

@@ -86,13 +86,18 @@ async def test_rep_name_and_main_department_after_sync(
     await say(fake, "lisi", "/help")
     lisi = await _staff(sessionmaker, "lisi")
     assert (lisi.name, lisi.departments, lisi.role) == ("李四", [2, 5], "rep")
-    assert "李四（lisi）：客服，部门 [2, 5]" in await say(fake, "boss", "/role lisi")
+    assert "李四（lisi）：客服，部门 2、5" in await say(fake, "boss", "/role lisi")
 
 
 @pytest.mark.usefixtures("org")
 async def test_sync_never_changes_the_role(fake: FakeWeCom, sessionmaker: Maker) -> None:
-    assert "已把 lisi 设为主管" in await say(fake, "boss", "/role lisi 主管 9")
-    await say(fake, "lisi", "/help")  # first sight for lisi: WeCom's departments replace 9
+    assert "已把 李四（lisi） 设为主管" in await say(fake, "boss", "/role lisi 主管 9")
+    async with sessionmaker.begin() as session:  # a day later: the next sync is due
+        row = await session.get(Staff, "lisi")
+        assert row is not None
+        assert row.departments == [9]
+        row.synced_at = utcnow() - timedelta(days=1, minutes=1)
+    await say(fake, "lisi", "/help")  # WeCom's departments replace 9
     lisi = await _staff(sessionmaker, "lisi")
     assert (lisi.role, lisi.departments, lisi.name) == ("supervisor", [2], "李四")
 
@@ -159,7 +164,7 @@ async def test_unreachable_wecom_is_retried_next_time(client: Client, sessionmak
 async def test_escalation_goes_to_the_synced_supervisor_of_the_reps_department(
     fake: FakeWeCom,
 ) -> None:
-    assert "已把 lead2 设为主管" in await say(fake, "boss", "/role lead2 主管")
+    assert "已把 赵主管（lead2） 设为主管" in await say(fake, "boss", "/role lead2 主管")
     for userid in ("lead1", "lead2", "zhangsan", "wangwu"):
         await say(fake, userid, "/help")
     before = len(fake.calls)

@@ -101,7 +101,7 @@ async def test_follow_todo_done(
         ("c2", "寄样品", False),
     ]
     todo = await say(fake, "alice", "/todo")
-    assert f"#{items[0].id} 张三 · 回电确认报价" in todo
+    assert f"#{items[0].id} 张总 13800001234（张三） · 回电确认报价" in todo
     assert "寄样品" in todo
     assert "已完成" in await say(fake, "alice", f"/done {items[0].id}")
     assert "回电确认报价" not in await say(fake, "alice", "/todo")

@@ -77,6 +77,29 @@ async def test_user_get(wecom_fake: FakeWeCom, client: WeComClient) -> None:
     assert len(wecom_fake.calls_to("user/get")) == 3
 
 
+async def test_address_book(wecom_fake: FakeWeCom, client: WeComClient) -> None:
+    wecom_fake.add_department(1, "总部")
+    wecom_fake.add_department(2, "客服部")
+    wecom_fake.add_department(3, "客服一组", parent_id=2)
+    wecom_fake.add_member("lisi", "李四", [3, 7])  # department 7 appears with the member
+    wecom_fake.add_member("gone", "离职的", [3], status=5)
+    every = await client.list_departments()
+    assert last(wecom_fake)["query"] == {}
+    assert [(d["id"], d["name"], d["parentid"]) for d in every["department"]] == [
+        (1, "总部", 0), (2, "客服部", 1), (3, "客服一组", 2), (7, "部门7", 1),
+    ]  # fmt: skip
+    below = await client.list_departments(2)
+    assert [d["id"] for d in below["department"]] == [2, 3]
+    assert await errcode_of(client.list_departments(99)) == 60123
+    users = await client.list_users(3)
+    assert last(wecom_fake)["query"] == {"department_id": "3", "fetch_child": "0"}
+    assert [(u["userid"], u["name"], u["status"]) for u in users["userlist"]] == [
+        ("lisi", "李四", 1)
+    ]  # a member who left is no longer in the address book
+    assert (await client.list_users(2))["userlist"] == []
+    assert await errcode_of(client.list_users(99)) == 60123
+
+
 async def test_external_contact(wecom_fake: FakeWeCom, client: WeComClient) -> None:
     assert await errcode_of(client.get_external_contact("wmNobody")) == 84061
     wecom_fake.add_contact("wmC1", name="王女士", follow_user=["rep1"], state="spring")

@@ -1,0 +1,60 @@
+"""What the simulator showed wrong: welcome link cards (新人礼包) were missing though the text
+says 「点下方链接领取」; a kf handover read 「会话状态变更为 2」; the sign-in picker listed bare
+userids; /sandbox/ with a trailing slash was a 404."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp.test_utils import TestServer
+
+from tests.sidebar.conftest import page, server
+
+__all__ = ["page", "server"]
+
+
+async def test_welcome_link_card_is_shown(page: Any) -> None:
+    welcome = page.locator("#log .bubble-bot").filter(has_text="点下方链接领取")
+    await welcome.wait_for()
+    card = welcome.locator(".sim-card")
+    assert "新人礼包" in await card.inner_text()
+    assert "首单立减 20 元" in await card.inner_text()
+    assert await card.locator("a").get_attribute("href") == "https://example.com/newcomer?from=douyin"
+
+
+async def test_kf_session_state_has_a_name(page: Any) -> None:
+    await page.locator("#sim[data-ready=true]").wait_for(state="attached")
+    await page.fill("#say-text", "转人工")
+    await page.click("#say button[type=submit]")
+    state = page.locator("#log .sys").filter(has_text="微信客服会话")
+    await state.first.wait_for()
+    text = await state.first.inner_text()
+    assert "待接入池排队中" in text or "由人工接待" in text
+    assert not re.search(r"变更为 \d", await page.locator("#log").inner_text())
+
+
+async def test_sign_in_picker_shows_names_and_roles(page: Any, server: TestServer) -> None:
+    await page.locator("#sim[data-ready=true]").wait_for(state="attached")
+    back = str(server.make_url("/sidebar/auth/callback"))
+    pick = f"/sidebar/sandbox/authorize?redirect_uri={back}&state=s"
+    await page.goto(str(server.make_url(pick)))
+    zhangsan = page.locator(".pick[data-userid=zhangsan]")
+    assert "张三" in await zhangsan.inner_text()
+    assert "客服" in await zhangsan.inner_text()
+    lead = await page.locator(".pick[data-userid=lead1]").inner_text()
+    assert "刘主管" in lead
+    assert "主管" in lead.replace("刘主管", "")
+    assert "管理员" in await page.locator(".pick[data-userid=boss]").inner_text()
+    # The simulator's member pickers name people too.
+    await page.goto(str(server.make_url("/sandbox")))
+    assert "刘主管（lead1） · 主管" in await page.locator("#rep").inner_text()
+
+
+async def test_trailing_slash(page: Any, server: TestServer) -> None:
+    for path in ("/sandbox/", "/sidebar/sandbox/"):
+        answer = await page.request.get(str(server.make_url(path)), max_redirects=0)
+        assert answer.status == 302, path
+        assert answer.headers["location"] == "/sidebar/sandbox"
+    await page.goto(str(server.make_url("/sandbox/")))
+    assert "客户聊天模拟器" in await page.title()

@@ -24,9 +24,6 @@ from bot.domain.models import Department, Staff
 from bot.sandbox.fake import FakeWeCom
 from bot.wecom.client import WeComClient
 from tests.conftest import make_settings
-from tests.server.test_postgres import pg_url
-
-__all__ = ["pg_url"]
 
 Client = TestClient[web.Request, web.Application]
 Maker = async_sessionmaker[AsyncSession]

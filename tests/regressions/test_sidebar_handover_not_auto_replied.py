@@ -34,9 +34,13 @@ async def test_a_handover_is_not_reported_as_an_auto_reply(
     assert fake.calls_to("kf/service_state/trans")  # handed over
     assert event["decision"] == "auto"  # a confident match...
     assert event["auto_replied"] is False  # ...yet the bot did not answer
+    assert event["reply_status"] == "handed_over"
 
 
 async def test_a_real_auto_reply_is_reported(kf_client: Client, fake: FakeWeCom) -> None:
     event = await _event(kf_client, fake, "wmA1", "几天能发货")
     assert fake.calls_to("kf/send_msg")
-    assert event["auto_replied"] is True
+    # Published right after the commit: the answer is on its way (the page re-reads /latest
+    # until it is delivered, and only then says 已自动回复).
+    assert event["reply_status"] in ("sending", "sent")
+    assert event["auto_replied"] is (event["reply_status"] == "sent")

@@ -57,6 +57,10 @@ SYNONYM_COLUMNS = ("canonical", "variants")
 # Longest ids and names the database columns hold (knowledge/store.py).
 ID_MAX = 64
 NAME_MAX = 100
+# WeCom's limit on a corp tag's name: a longer rule tag could never be created there.
+TAG_MAX = 30
+# Columns holding links a customer or rep will open: only web links, never javascript: etc.
+LINK_COLUMNS = ("attachment_url", "attachment_pic_url")
 
 
 def _scalar(value: Any) -> str:
@@ -87,6 +91,17 @@ class RowReader:
         elif limit is not None and len(result) > limit:
             self.error(column, f"too long: {len(result)} characters, at most {limit}")
         return result
+
+    def link(self, column: str) -> str:
+        """A URL cell: empty, or an absolute http(s) link (a javascript: or data: link is
+        refused here rather than sent to customers later)."""
+        value = self.text(column, limit=2000)
+        if not value:
+            return value
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme.lower() not in ("http", "https") or not rest.strip("/"):
+            self.error(column, f"not an http(s) link: {value[:80]!r}")
+        return value
 
     def choice(self, column: str, choices: tuple[str, ...], default: str) -> str:
         """One of `choices` (case-insensitive); an unknown value is an error naming them."""
@@ -140,7 +155,10 @@ def parse_entry(r: RowReader) -> FaqEntry:
     attachment = None
     kind = r.choice("attachment_kind", ATTACHMENT_KINDS, "")
     if kind:
-        fields = {f: r.text(f"attachment_{f}") for f in ATTACHMENT_FIELDS[1:]}
+        fields = {
+            f: (r.link if f"attachment_{f}" in LINK_COLUMNS else r.text)(f"attachment_{f}")
+            for f in ATTACHMENT_FIELDS[1:]
+        }
         attachment = Attachment(kind, **fields)  # type: ignore[arg-type]  # a choice
         if kind == "link" and not attachment.url:
             r.error("attachment_url", "required for a link attachment")
@@ -175,11 +193,15 @@ def parse_quick_reply(r: RowReader) -> QuickReply:
 
 def parse_rule(r: RowReader) -> KeywordRule:
     """A keyword rule from a row."""
+    tags = r.items("tags")
+    for tag in tags:
+        if len(tag) > TAG_MAX:
+            r.error("tags", f"tag {tag[:40]!r} is {len(tag)} characters; WeCom allows {TAG_MAX}")
     return KeywordRule(
         id=r.text("id", required=True, limit=ID_MAX),
         name=r.text("name", required=True, limit=NAME_MAX),
         phrases=r.items("phrases", required=True),
-        tags=r.items("tags"),
+        tags=tags,
         special_care=r.flag("special_care", False),
         caution=r.text("caution"),
         notify=r.flag("notify", False),

@@ -7,6 +7,7 @@ stored it; the customer-facing and ingest paths had the same hole.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,14 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.app import create_app
+from bot.core.keys import DB
 from bot.core.settings import Settings
-from bot.domain.models import Escalation, Followup, Message, Note
+from bot.domain.models import Escalation, Followup, InboxItem, Message, Note
 from bot.sandbox.fake import FakeWeCom
+from tests import helpers
 from tests.conftest import INGEST_TOKEN, make_settings
+from tests.flows.conftest import deliver
 from tests.sidebar.conftest import Client, sign_in
 
 ALICE_C = "wmalice000001"
@@ -78,3 +83,25 @@ async def test_ingest_line_with_nul_is_kept_without_it_or_refused(
     async with sessionmaker() as session:
         stored = list(await session.scalars(select(Message.text)))
     assert stored == ["hi"]
+
+
+async def test_kf_text_with_nul_is_stored_without_it(
+    settings: Settings,
+    fake: FakeWeCom,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+) -> None:
+    """A customer's 微信客服 text carrying U+0000 is answered and stored without it."""
+    app = create_app(settings)
+    test_client = await aiohttp_client(app)
+    fake.callback_url = str(test_client.make_url("/wecom/callback"))
+    helpers.APPS[id(fake)] = app
+    try:
+        fake.queue_kf_text("wkKF001", "wmNUL001", "几天能\x00发货")
+        await deliver(fake, fake.xml_kf_event("wkKF001"))
+        async with app[DB]() as session:
+            stored = list(await session.scalars(select(Message.text).order_by(Message.id)))
+            inbox = list(await session.scalars(select(InboxItem.status)))
+    finally:
+        helpers.APPS.pop(id(fake), None)
+    assert stored[0] == "几天能发货"
+    assert inbox == ["done"]

@@ -95,8 +95,10 @@ def parse_line(line: str) -> ArchiveText | None:
     tolist = item.get("tolist")
     if not isinstance(tolist, list) or not all(isinstance(t, str) for t in tolist):
         raise LineError("tolist must be a list of ids")
-    if any(len(t) > USERID_MAX or "\x00" in t for t in tolist):
-        raise LineError(f"tolist ids must be at most {USERID_MAX} characters, without NUL")
+    if any(len(t) > USERID_MAX for t in tolist):
+        raise LineError(f"tolist ids must be at most {USERID_MAX} characters")
+    if any("\x00" in t for t in tolist):  # PostgreSQL text cannot hold it
+        raise LineError("tolist ids must not contain NUL (U+0000)")
     if item.get("roomid") or item.get("msgtype") != "text":
         return None  # group chats and non-text messages carry no customer question here
     body = item.get("text")

@@ -33,6 +33,10 @@ class CsrfError(UserError):
     status = 403
 
 
+# Pages a member opens in WeCom's webview answer in Chinese, not aiohttp's "404: Not Found".
+PAGE_MESSAGES = {404: "找不到这个地址", 405: "不支持这种请求方式"}
+
+
 def is_api(request: web.Request) -> bool:
     """Whether the request is for the JSON API (errors as JSON) rather than a page."""
     return request.path.startswith(API_PREFIX)
@@ -63,9 +67,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ConnectionResetError:
         raise  # the client went away mid-response: nothing to tell anyone
     except web.HTTPException as exc:
-        if exc.status < 400 or not is_api(request):
+        if exc.status < 400:
             raise
-        message = "找不到这个地址" if exc.status == 404 else "请求无效"
+        if not is_api(request) and exc.status not in PAGE_MESSAGES:
+            raise
+        message = PAGE_MESSAGES.get(exc.status, "请求无效")
         return _render(request, exc.status, f"http_{exc.status}", message)
     except Exception as exc:
         user = _translate(exc)

@@ -50,7 +50,25 @@ async def read_json(request: web.Request) -> JSONDict:
         raise UsageError("请求格式不对（需要 JSON）") from None
     if not isinstance(data, dict):
         raise UsageError("请求格式不对（需要 JSON 对象）")
+    if _has_nul(data):  # PostgreSQL text cannot hold U+0000: refused here, not a 500 later
+        raise UsageError("内容含有无效字符（U+0000），请删除后再试")
     return data
+
+
+def _has_nul(data: object) -> bool:
+    """Whether any string in a parsed JSON value (keys included) contains U+0000."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def text_field(

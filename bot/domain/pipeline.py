@@ -102,7 +102,8 @@ async def prepare(
         raise ValueError(f"unknown source {source!r}")
     if not external_userid:
         raise ValueError("external_userid is required")
-    text = text.strip()[:TEXT_MAX]
+    # U+0000 cannot be stored in PostgreSQL text and means nothing in a chat message.
+    text = text.replace("\x00", "").strip()[:TEXT_MAX]
     snapshot = app[KB].snapshot
     found: RuleResult = snapshot.rules.scan(text)
     decided = matcher.decide(

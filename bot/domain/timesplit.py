@@ -12,6 +12,8 @@ from bot.domain.timeparse import TimeParseError, TimeTooFarError, normalize, par
 _TIME_VOCAB = re.compile(
     r"[\d点时分半刻:/\-.年月日号周星期礼拜今明后昨前天大下上本这个午中晚早凌晨傍夜里以之小钟头底初末]+"
 )
+# A clock time at the start of what follows a day ("明天 25点", "明天25点回访"): part of the time.
+_CLOCK_NEXT = re.compile(r"\d{1,2}[点时:](?:\d{1,2}分?)?")
 _TIME_MARK = re.compile(
     r"\d[点时:号日天]|[今明后昨前]天|(?:周|星期|礼拜)\d|(?<!\d)\d{1,2}[-/]\d{1,2}(?!\d)|月[底末初]"
 )
@@ -43,6 +45,8 @@ def split_time(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[str, datetime
             raise  # a time, just an impossible one: say so rather than keep it as text
         except TimeParseError:
             continue
+        if start == 0 and end < n:
+            when = _with_clock(parts[0:end], parts[end], when, now=now, tz=tz)
         return " ".join(parts[:start] + parts[end:]), when
     glued = _split_glued(parts, now=now, tz=tz)
     if glued is not None:
@@ -72,9 +76,22 @@ def _split_glued(parts: list[str], *, now: datetime, tz: ZoneInfo) -> tuple[str,
         if _cuts_number(head, size):
             continue
         when = _read(head[:size], now=now, tz=tz)
+        if when is not None:
+            when = _with_clock([head[:size]], head[size:], when, now=now, tz=tz)
         if when is not None and when > now:
             return " ".join([head[size:], *parts[1:]]), when
     return None
+
+
+def _with_clock(
+    day: list[str], rest: str, when: datetime, *, now: datetime, tz: ZoneInfo
+) -> datetime:
+    """`when`, unless `rest` starts with a clock time that belongs to it ("明天" + "25点"):
+    then the whole phrase is read, so an impossible clock raises instead of becoming text."""
+    clock = _CLOCK_NEXT.match(normalize(rest))
+    if clock is None:
+        return when
+    return parse(" ".join([*day, clock.group()]), now=now, tz=tz)
 
 
 def _cuts_number(word: str, at: int) -> bool:

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from bot.core.db import utcnow
 from bot.core.errors import NotFoundError, UsageError
 from bot.outbox import kinds
-from bot.outbox.model import DISCARDED, DONE, OPEN_STATUSES, PARKED, PENDING, Effect
+from bot.outbox.model import DISCARDED, DONE, OPEN_STATUSES, PARKED, PENDING, SENDING, Effect
 
 # session.info keys: ids recorded in this transaction, and whom to wake after commit.
+# An effect's status in the words an admin reads in chat (/retry, /discard).
+STATUS_LABEL = {PENDING: "等待发送", SENDING: "正在发送", DONE: "已完成", DISCARDED: "已放弃"}
 _NEW = "outbox_new"
 WAKE = "outbox_wake"
 
@@ -123,7 +125,8 @@ async def _parked_one(session: AsyncSession, effect_id: int) -> Effect:
     if effect is None:
         raise NotFoundError(f"没有编号为 {effect_id} 的待发操作")
     if effect.status != PARKED:
-        raise UsageError(f"操作 #{effect_id} 当前状态是 {effect.status}，只有搁置的可以重试或放弃")
+        label = STATUS_LABEL.get(effect.status, effect.status)
+        raise UsageError(f"操作 #{effect_id} 当前状态是「{label}」，只有搁置的可以重试或放弃")
     return effect
 
 

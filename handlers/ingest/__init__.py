@@ -72,6 +72,8 @@ def _text_field(item: dict[str, Any], name: str, max_len: int) -> str:
         raise LineError(f"{name} must be a non-empty string")
     if len(value) > max_len:
         raise LineError(f"{name} is longer than {max_len} characters")
+    if "\x00" in value:  # PostgreSQL text cannot hold it
+        raise LineError(f"{name} must not contain NUL (U+0000)")
     return value
 
 
@@ -95,6 +97,8 @@ def parse_line(line: str) -> ArchiveText | None:
         raise LineError("tolist must be a list of ids")
     if any(len(t) > USERID_MAX for t in tolist):
         raise LineError(f"tolist ids must be at most {USERID_MAX} characters")
+    if any("\x00" in t for t in tolist):  # PostgreSQL text cannot hold it
+        raise LineError("tolist ids must not contain NUL (U+0000)")
     if item.get("roomid") or item.get("msgtype") != "text":
         return None  # group chats and non-text messages carry no customer question here
     body = item.get("text")

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
+from bot.core.errors import WeComError
 from bot.core.keys import CLOCK
 from bot.domain import contacts
 from bot.inbound.router import EventContext, EventRouter
 
+logger = logging.getLogger(__name__)
+
 router = EventRouter()
+
+# externalcontact/get: the member and the customer are no longer contacts (wecom-reference).
+NO_RELATION = 84061
 
 
 @router.on("event", "change_external_contact", "add_external_contact")
@@ -33,7 +41,15 @@ async def _welcome_and_store(ctx: EventContext) -> None:
     async with ctx.transaction(final=False) as session:
         await contacts.record_add(session, fields, live=ctx.live, now=app[CLOCK].timestamp())
     await contacts.sync_rep(app, userid)
-    detail = await contacts.fetch_contact(app, euid)
+    try:
+        detail = await contacts.fetch_contact(app, euid)
+    except WeComError as exc:
+        if exc.errcode != NO_RELATION:
+            raise
+        # The customer deleted the member before we could read them: nothing left to store,
+        # and retrying cannot change that (the del_* event that follows records the loss).
+        logger.info("customer gone before stored user=%s customer=%s", userid, euid)
+        return
     source_tags = await contacts.prepare_channel(app, state)
     async with ctx.transaction() as session:
         await contacts.store_contact(session, userid=userid, external_userid=euid, detail=detail)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.keys import CLOCK, DB, SETTINGS
@@ -47,25 +47,29 @@ async def tick(app: web.Application, now: datetime | None = None) -> tuple[int, 
 
 async def remind_due(session: AsyncSession, settings: Settings, now: datetime) -> int:
     """Mark due follow-ups reminded and record their reminders; returns how many."""
-    query = (
-        select(Followup)
-        .where(
-            Followup.done_at.is_(None),
-            Followup.reminded_at.is_(None),
-            Followup.due_at.is_not(None),
-            Followup.due_at <= now,
-        )
-        .order_by(Followup.due_at, Followup.id)
-        .limit(BATCH)
+    due = (
+        Followup.done_at.is_(None),
+        Followup.reminded_at.is_(None),
+        Followup.due_at.is_not(None),
+        Followup.due_at <= now,
     )
+    picked = select(Followup.id).where(*due).order_by(Followup.due_at, Followup.id).limit(BATCH)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        picked = picked.with_for_update(skip_locked=True)
+    # Claimed by a conditional update, not read then set: on SQLite two workers can read the
+    # same due row before either writes, and only the one whose update finds it unset counts.
+    claimed = await session.scalars(
+        update(Followup)
+        .where(Followup.id.in_(picked.scalar_subquery()), *due)
+        .values(reminded_at=now)
+        .returning(Followup)
+        .execution_options(synchronize_session=False)
+    )
     count = 0
-    for followup in list(await session.scalars(query)):
+    for followup in sorted(claimed, key=lambda f: f.id):
         name = await customers.customer_label(session, followup.external_userid)
         payload = reminder_payload(settings, followup, name, now)
         await effects.add(session, "message", payload, key=f"reminder:{followup.id}")
-        followup.reminded_at = now
         count += 1
     if count:
         logger.info("reminders recorded: %d", count)

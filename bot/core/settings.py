@@ -327,6 +327,9 @@ class Settings(BaseSettings):
         return tuple(u.strip() for u in self.kf_servicers.split(",") if u.strip())
 
 
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 def load_settings(*, complete: bool = True) -> Settings:
     """Settings from the environment; exits with one clear line naming a bad variable.
 
@@ -336,6 +339,12 @@ def load_settings(*, complete: bool = True) -> Settings:
         settings = Settings()
         if complete and not settings.sandbox:
             settings.require_complete()
+        if complete and settings.sandbox and settings.host not in LOOPBACK:
+            # The sandbox's sign-in stand-in lets anyone be any member: never on a network.
+            raise ConfigError(
+                f"HOST: 沙盒模式只能监听本机地址 (127.0.0.1)，不是 {settings.host} "
+                "(sandbox mode lets anyone sign in as any member: listen on loopback only)"
+            )
     except ValidationError as exc:
         sys.exit("\n".join(lines(exc, Settings.model_fields)))
     except ConfigError as exc:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -176,12 +176,6 @@ async def listing(
     )
     ordered = sorted(rows, key=lambda p: -len(p.reps or []))
     return ordered[:limit]
-
-
-async def count_pending(session: AsyncSession) -> int:
-    """How many proposals wait for a decision."""
-    query = select(func.count()).select_from(KbProposal).where(KbProposal.status == PENDING)
-    return int(await session.scalar(query) or 0)
 
 
 async def accept(session: AsyncSession, proposal_id: int, *, by: str) -> Outcome:

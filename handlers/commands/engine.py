@@ -19,7 +19,7 @@ from rapidfuzz import fuzz, process
 
 from bot.core.errors import UsageError
 from bot.domain import lookup
-from bot.domain.models import ROLE_ADMIN, ROLE_REP, ROLE_SUPERVISOR, Customer, Staff
+from bot.domain.models import ROLE_ADMIN, ROLE_SUPERVISOR, Customer, Staff
 from bot.inbound.router import Reply
 
 if TYPE_CHECKING:
@@ -66,11 +66,6 @@ class Role(IntEnum):
     def label(self) -> str:
         """Chinese name of the role."""
         return {Role.REP: "客服", Role.SUPERVISOR: "主管", Role.ADMIN: "管理员"}[self]
-
-    @property
-    def value_name(self) -> str:
-        """The staff.role column value."""
-        return {Role.REP: ROLE_REP, Role.SUPERVISOR: ROLE_SUPERVISOR, Role.ADMIN: ROLE_ADMIN}[self]
 
 
 class ArgError(UsageError):

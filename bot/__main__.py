@@ -110,14 +110,15 @@ def _serve_fake(settings: Settings, host: str, port: int, callback: str) -> None
     print(f"模拟企业微信 fake WeCom: WECOM_API_BASE=http://{host}:{port}/sandbox/wecom, "
           f"callbacks to {callback}", flush=True)  # fmt: skip
     web.run_app(standalone.create_app(fake), host=host, port=port, print=None)
+
+
 def _ensure_schema(settings: Settings) -> None:
     """SQLite: migrate now; elsewhere: stop with the command to run if the schema is behind."""
     try:
-        done = migrate.ensure_schema(settings.database_url)
+        # It logs what it did; printing that too showed the line twice at start.
+        migrate.ensure_schema(settings.database_url)
     except migrate.SchemaError as exc:
         sys.exit(str(exc))
-    if done is not None:
-        print(done.describe(), flush=True)
 
 
 def _require_schema(settings: Settings) -> None:

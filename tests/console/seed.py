@@ -7,13 +7,24 @@ authz-matrix, scoping and XSS tests cover it.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.db import utcnow
 from bot.domain import audit
-from bot.domain.models import Customer, Department, FollowRelation, Staff
+from bot.domain.models import (
+    Customer,
+    Department,
+    Escalation,
+    FollowRelation,
+    Followup,
+    Message,
+    Staff,
+)
 from bot.sandbox.fake import FakeWeCom
+from knowledge.misses import KBMiss
 
 # Inert when escaped; an element (or a dialog) when not.
 XSS = '<img src=x data-xss=1 onerror="alert(1)">'
@@ -81,7 +92,74 @@ async def org(session: AsyncSession) -> None:
             session.add(FollowRelation(userid=rep, external_userid=euid, state="douyin"))
     await audit.record(session, actor="boss", action="console:test", target=XSS,
                        detail={"note": XSS_SCRIPT})  # fmt: skip
+    await activity(session)
     await session.flush()
+
+
+async def activity(session: AsyncSession) -> None:
+    """This week's messages, a lost customer, escalations, overdue follow-ups and misses."""
+    now = utcnow()
+    hour = timedelta(hours=1)
+    for euid, _name, rep in CUSTOMERS:
+        secret = DEPT3_SECRET if rep == "rep3" else XSS
+        session.add_all(
+            [
+                Message(
+                    source="archive",
+                    direction="in",
+                    external_userid=euid,
+                    userid=rep,
+                    text=f"问题{secret}",
+                    created_at=now - 3 * hour,
+                ),
+                Message(
+                    source="archive",
+                    direction="out",
+                    external_userid=euid,
+                    userid=rep,
+                    text=f"回答{XSS_SCRIPT}",
+                    created_at=now - 2 * hour,
+                ),
+                Message(
+                    source="kf",
+                    direction="in",
+                    external_userid=euid,
+                    text=f"客服问{secret}",
+                    auto_replied=True,
+                    answered_at=now - hour,
+                    created_at=now - hour,
+                ),
+                Escalation(
+                    external_userid=euid,
+                    userid=rep,
+                    reason=f"升级原因{secret}",
+                    created_at=now - 5 * hour,
+                ),
+                Followup(
+                    external_userid=euid,
+                    userid=rep,
+                    note=f"回访{secret}",
+                    due_at=now - 4 * hour,
+                    created_at=now - 6 * hour,
+                ),
+            ]
+        )
+    lost = await session.scalar(select(FollowRelation).where(FollowRelation.userid == "rep3"))
+    if lost is not None:
+        lost.status, lost.ended_at = "lost", now - hour
+    for miss_id, question in ((1, f"可以开发票吗{XSS}"), (2, f"{XSS_SCRIPT}几点下班")):
+        if await session.get(KBMiss, miss_id) is None:
+            session.add(
+                KBMiss(
+                    id=miss_id,
+                    key=f"k{miss_id}",
+                    question=question,
+                    count=3,
+                    source="kf",
+                    first_at=now - 2 * hour,
+                    last_at=now - hour,
+                )
+            )
 
 
 async def staff_names(session: AsyncSession) -> dict[str, str]:

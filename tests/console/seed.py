@@ -20,9 +20,12 @@ from bot.domain.models import (
     Escalation,
     FollowRelation,
     Followup,
+    InboxItem,
     Message,
     Staff,
 )
+from bot.outbox import kinds
+from bot.outbox.model import Effect
 from bot.sandbox.fake import FakeWeCom
 from knowledge.misses import KBMiss
 
@@ -147,6 +150,30 @@ async def activity(session: AsyncSession) -> None:
     lost = await session.scalar(select(FollowRelation).where(FollowRelation.userid == "rep3"))
     if lost is not None:
         lost.status, lost.ended_at = "lost", now - hour
+    for effect_id in (1, 2, 3):  # parked work: 1 is retried, 2 discarded by the tests
+        payload = {**kinds.message_payload("rep2", XSS), "what": f"通知{XSS_SCRIPT}"}
+        session.add(
+            Effect(
+                id=effect_id,
+                kind="message",
+                key=f"seed-{effect_id}",
+                payload=payload,
+                status="parked",
+                last_errcode=81013,
+                last_error=XSS,
+                attempts=3,
+            )
+        )
+    session.add(
+        InboxItem(
+            dedup_key="seed-parked",
+            kind=f"event{XSS}",
+            payload="{}",
+            status="parked",
+            attempts=5,
+            last_error=XSS_SCRIPT,
+        )
+    )
     for miss_id, question in ((1, f"可以开发票吗{XSS}"), (2, f"{XSS_SCRIPT}几点下班")):
         if await session.get(KBMiss, miss_id) is None:
             session.add(

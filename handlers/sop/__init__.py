@@ -10,6 +10,8 @@ middle neither lose nor repeat a step.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -82,9 +84,18 @@ async def tick(app: web.Application, now: datetime | None = None) -> Pass:
         deferred = await runs.defer_closed(session, active, settings, now)
     async with app[DB].begin() as session:
         done = await runs.run_due(session, settings, active, now)
+        _fault(settings.fault == "kill_in_sop_step" and done > 0)
+    _fault(settings.fault == "kill_after_sop_step" and done > 0)
     if started or done:
         logger.info("sop pass started=%d deferred=%d run=%d", started, deferred, done)
     return Pass(started, deferred, done)
+
+
+def _fault(now: bool) -> None:
+    """The crash test's SIGKILL (SIDEKICK_FAULT): inside the step's transaction, or just after
+    its commit before the sender delivers; never set in production."""
+    if now:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # Pass at start-up (catch up after downtime), then every sop_interval seconds.

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 TASK, SENT, DONE, SKIPPED = "task", "sent", "done", "skipped"
-TASK_HINT = "请在侧边栏「SOP 任务」一键发送，或发 /tasks 查看。"
+TASK_HINT = "请在侧边栏「SOP 任务」一键发送，或发 /soptasks 查看。"
 
 
 def render(text: str, *, customer: str, rep: str) -> str:

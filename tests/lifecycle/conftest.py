@@ -44,7 +44,14 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
+def overrides() -> dict[str, object]:
+    """Extra settings of the app under test (a test module may override this fixture)."""
+    return {}
+
+
+@pytest.fixture
 async def life(
+    overrides: dict[str, object],
     db_path: Path,
     fake: FakeWeCom,
     fake_server: TestServer,
@@ -54,7 +61,7 @@ async def life(
     """The app with the default SOP rules (created 60 days ago), demo channels, a team."""
     settings = make_settings(
         db_path, fake_server, timezone=zone_at(clock.now(), 10), sop_interval=3600.0,
-        scheduler_interval=3600.0, pool_daily_claims=2,
+        scheduler_interval=3600.0, pool_daily_claims=2, **overrides,
     )  # fmt: skip
     app = create_app(settings, clock=clock)
     client = await aiohttp_client(app)

@@ -24,6 +24,8 @@ from bot.domain.models import Customer, CustomerTag, FollowRelation, Followup, M
 
 JSON = dict[str, Any]
 ACTIVE = "active"
+# follow_user add_way: 201 shared by a colleague, 202 assigned by an admin (继承).
+HANDED_OVER = (201, 202)
 # Event-driven triggers look back this far (a stopped server catches up on restart; older
 # events are history, not news).
 LOOKBACK = timedelta(days=7)
@@ -102,8 +104,10 @@ def candidates(rule: SopRule, now: datetime, settings: Settings) -> Select[str, 
     if kind == "added":
         occ = literal("add:") + _text(FollowRelation.id) + ":" + _text(FollowRelation.added_at)
         return select(euid, rep, occ).where(
-            FollowRelation.status == ACTIVE, FollowRelation.added_at >= since
-        )
+            FollowRelation.status == ACTIVE, FollowRelation.added_at >= since,
+            # A customer handed over by 继承 or shared by a colleague is not a new customer.
+            FollowRelation.add_way.not_in(HANDED_OVER),
+        )  # fmt: skip
     if kind == "tag_added":
         return (
             select(euid, rep, literal("tag+:") + _text(CustomerTag.id))

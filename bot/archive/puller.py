@@ -153,6 +153,12 @@ class Puller:
                     text=item.text, userid=item.userid,
                 )  # fmt: skip
         async with self.app[DB].begin() as session:
+            # The cursor moves first: this UPDATE opens the transaction. On SQLite a SAVEPOINT
+            # as the first statement (the pipeline's inserts use them) is a transaction of its
+            # own that its RELEASE commits, which would let part of a batch outlive a crash.
+            await cursor.advance(session, self.name, holder=self.holder, from_seq=seq,
+                                 to_seq=batch[-1].seq, skipped=skipped,
+                                 now=self.app[CLOCK].now())  # fmt: skip
             for item in items:
                 stored = await self._store_one(session, item, prepared.get(item.msgid))
                 outcome.stored += stored is not False
@@ -161,9 +167,6 @@ class Puller:
                     outcome.results.append(stored)
                 if self.slow:
                     await asyncio.sleep(0.02)
-            await cursor.advance(session, self.name, holder=self.holder, from_seq=seq,
-                                 to_seq=batch[-1].seq, skipped=skipped,
-                                 now=self.app[CLOCK].now())  # fmt: skip
         return outcome
 
     async def _store_one(

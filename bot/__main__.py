@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     configure_logging(settings)
     if args.command == "archive":
+        if not settings.sandbox:
+            from bot.archive import native
+
+            native.preload()  # before any C++ extension: see bot/archive/native.py
         sys.exit(_archive(settings))
     if args.command == "check":
         mode = "sandbox" if settings.sandbox else "production"

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.archive import keyring as keyring_module
+from bot.archive import native
 from bot.archive.keyring import Keyring
 from bot.archive.source import (
     LOAD_ERROR,
@@ -48,6 +49,9 @@ class SdkSource:
             from pydantic import TypeAdapter
         except ImportError:
             raise ArchiveSDKError("Init", LOAD_ERROR, "pywecomarchive 未安装") from None
+        if library_path is None and native.preload() == native.TOO_LATE:
+            # Loading it now would abort the whole process: refuse with a clear error instead.
+            raise ArchiveSDKError("Init", LOAD_ERROR, "须在进程启动时先加载 (load it first)")
         self._errors: tuple[type[Exception], ...] = (pywecomarchive.SdkError, ValueError)
         self._raw = TypeAdapter(dict[str, Any])
         try:

@@ -77,3 +77,20 @@ async def test_a_clean_stop_hands_the_lease_over_at_once(
     await cursor.release(kb_client.app[DB], first.name, holder="host-a")
     _texts(fake, 3, 3)
     assert (await second.step()).stored == 3
+
+
+async def test_an_sdk_error_shows_in_healthz_and_clears_on_the_next_good_pull(
+    kb_client: Client, fake: FakeWeCom, tmp_path: Path
+) -> None:
+    p = puller(kb_client.app, fake, keyring_for(tmp_path, [1]))
+    fake.archive.fail_next(10009)
+    assert (await p.step()).state == "error"
+    health = await (await kb_client.get("/healthz")).json()
+    assert health["archive"]["error"]["code"] == 10009
+    assert "可信 IP" in health["archive"]["error"]["message"]
+    _texts(fake, 0, 1)
+    assert (await p.step()).state == "pulled"
+    health = await (await kb_client.get("/healthz")).json()
+    assert health["archive"]["status"] == "ok"
+    assert health["archive"]["seq"] == 1
+    assert "error" not in health["archive"]

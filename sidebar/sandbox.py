@@ -180,15 +180,17 @@ async def add_group(request: web.Request) -> web.Response:
 
 @routes.post("/sandbox/api/archive")
 async def archive_message(request: web.Request) -> web.Response:
-    """A customer's 1:1 chat text: it goes into the fake chat archive, sealed as WeCom seals
-    it, and the archive puller brings it through the pipeline (woken now, not at its poll)."""
+    """A 1:1 chat text, the customer's (or with "from": "rep", the rep's): it goes into the fake
+    chat archive, sealed as WeCom seals it, and the archive puller brings it through the
+    pipeline (woken now rather than at its next poll)."""
     _sandbox_only(request)
     data = await views.read_json(request)
     userid = _userid(data.get("userid"))
     euid = views.text_field(data, "external_userid", "客户", max_len=64)
     text = views.text_field(data, "text", "消息", max_len=2000)
+    sender, receiver = (userid, euid) if data.get("from") == "rep" else (euid, userid)
     answer = await _fake_call(request, "/_archive/messages",
-                              {"from": euid, "to": userid, "text": text})  # fmt: skip
+                              {"from": sender, "to": receiver, "text": text})  # fmt: skip
     puller = request.config_dict.get(archive_process.PULLER)
     if puller is not None:  # else another worker holds the lease and pulls at its next poll
         puller.wakeup.set()

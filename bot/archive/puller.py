@@ -20,9 +20,8 @@ from sqlalchemy import select
 from bot.archive import cursor, media, records
 from bot.archive.keyring import KeyMismatchError, Keyring, UnknownKeyVersionError
 from bot.archive.source import ArchiveSDKError, ArchiveSource, EncryptedRecord
-from bot.core import db
 from bot.core.keys import CLOCK, DB, SETTINGS
-from bot.domain import pipeline
+from bot.domain import pipeline, pipeline_batch
 from bot.domain.archive_models import ArchiveMedia
 from bot.domain.models import Message, Staff
 
@@ -145,55 +144,36 @@ class Puller:
         items, ignored = await self._classify(opened)
         outcome = Outcome("pulled", records=len(batch), skipped=skipped)
         outcome.duplicates = len(opened) - ignored - len(items)
-        prepared = {}
-        for item in items:  # reads that decide, before the transaction
-            if item.kind == "customer" and item.is_text:
-                prepared[item.msgid] = await pipeline.prepare(
+        entries = []
+        for item in items:
+            prepared = None
+            if item.kind == "customer" and item.is_text:  # reads that decide, before the tx
+                prepared = await pipeline.prepare(
                     self.app, source=SOURCE, external_userid=item.external_userid,
                     text=item.text, userid=item.userid,
                 )  # fmt: skip
+            entries.append(pipeline_batch.Entry(
+                "in" if item.kind == "customer" else "out", item.external_userid, item.userid,
+                item.text, item.msgid, item.sent_at, prepared,
+            ))  # fmt: skip
+        media = [
+            {"msgid": i.msgid, "msgtype": i.media.msgtype, "sdkfileid": i.media.sdkfileid,
+             "md5sum": i.media.md5sum, "size": i.media.size,
+             "external_userid": i.external_userid, "userid": i.userid}
+            for i in items if i.media is not None
+        ]  # fmt: skip
         async with self.app[DB].begin() as session:
             # The cursor moves first: this UPDATE opens the transaction. On SQLite a SAVEPOINT
-            # as the first statement (the pipeline's inserts use them) is a transaction of its
-            # own that its RELEASE commits, which would let part of a batch outlive a crash.
+            # as the first statement (rule actions use them) is a transaction of its own that
+            # its RELEASE commits, which would let part of a batch outlive a crash.
             await cursor.advance(session, self.name, holder=self.holder, from_seq=seq,
                                  to_seq=batch[-1].seq, skipped=skipped,
                                  now=self.app[CLOCK].now())  # fmt: skip
-            for item in items:
-                stored = await self._store_one(session, item, prepared.get(item.msgid))
-                outcome.stored += stored is not False
-                outcome.duplicates += stored is False
-                if isinstance(stored, pipeline.PipelineResult):
-                    outcome.results.append(stored)
-                if self.slow:
-                    await asyncio.sleep(0.02)
+            outcome.results = await pipeline_batch.record_batch(
+                self.app, session, source=SOURCE, entries=entries
+            )
+            await pipeline_batch.insert_ignore_many(session, ArchiveMedia, media)
+            if self.slow:
+                await asyncio.sleep(0.02 * len(entries))
+        outcome.stored = len(entries)
         return outcome
-
-    async def _store_one(
-        self, session: Any, item: records.Item, prepared: pipeline.Prepared | None
-    ) -> pipeline.PipelineResult | bool:
-        """The item's row; the pipeline result of a new customer text, True for another new
-        row, False for a duplicate."""
-        if prepared is not None:
-            result = await pipeline.record(self.app, session, prepared, source_msgid=item.msgid,
-                                           sent_at=item.sent_at)  # fmt: skip
-            return False if result.duplicate else result
-        if item.kind == "customer":
-            duplicate = (await pipeline.record_inbound(
-                session, source=SOURCE, external_userid=item.external_userid, text=item.text,
-                source_msgid=item.msgid, userid=item.userid, sent_at=item.sent_at,
-            )).duplicate  # fmt: skip
-        else:
-            _, duplicate = await pipeline.record_outbound(
-                session, source=SOURCE, external_userid=item.external_userid,
-                userid=item.userid, text=item.text, source_msgid=item.msgid,
-                sent_at=item.sent_at,
-            )  # fmt: skip
-        if not duplicate and item.media is not None:
-            ref = item.media
-            await db.insert_ignore(
-                session, ArchiveMedia, msgid=item.msgid, msgtype=ref.msgtype,
-                sdkfileid=ref.sdkfileid, md5sum=ref.md5sum, size=ref.size,
-                external_userid=item.external_userid, userid=item.userid,
-            )  # fmt: skip
-        return not duplicate

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
@@ -130,19 +129,17 @@ async def record(
     *,
     open_kfid: str = "",
     source_msgid: str | None = None,
-    sent_at: datetime | None = None,
 ) -> PipelineResult:
     """Store the message and take the rule actions in the caller's transaction.
 
     A message already seen (same source and source_msgid) comes back with duplicate=True and
     nothing is done twice. Publish the result (`publish`) after the transaction commits.
-    sent_at is when the customer sent it, when the source knows (the archive's msgtime).
     """
     p = prepared
     message, duplicate = await _store(
         session, source=p.source, external_userid=p.external_userid, text=p.text,
         userid=p.userid, open_kfid=open_kfid, source_msgid=source_msgid, matches=p.matches,
-        hits=p.rules.hits, sent_at=sent_at,
+        hits=p.rules.hits,
     )  # fmt: skip
     actions: list[str] = []
     if not duplicate and p.rules and p.actions is not None:
@@ -191,16 +188,14 @@ async def record_inbound(
     text: str,
     open_kfid: str = "",
     source_msgid: str | None = None,
-    userid: str = "",
-    sent_at: datetime | None = None,
 ) -> PipelineResult:
     """Store a customer message that carries no question (an image, a voice note) as is.
 
     No rules, no matching, no live event: only the row, so a re-read is a duplicate.
     """
     message, duplicate = await _store(
-        session, source=source, external_userid=external_userid, text=text, userid=userid,
-        open_kfid=open_kfid, source_msgid=source_msgid, matches=(), hits=(), sent_at=sent_at,
+        session, source=source, external_userid=external_userid, text=text, userid="",
+        open_kfid=open_kfid, source_msgid=source_msgid, matches=(), hits=(),
     )  # fmt: skip
     return PipelineResult(
         message_id=message.id, external_userid=external_userid, text=text, matches=(),
@@ -229,7 +224,6 @@ async def _store(
     source_msgid: str | None,
     matches: tuple[Match, ...],
     hits: tuple[RuleHit, ...],
-    sent_at: datetime | None = None,
 ) -> tuple[Message, bool]:
     """Insert the inbound message; (the existing row, True) when it was seen before."""
     if source_msgid:
@@ -247,7 +241,6 @@ async def _store(
         matched_faq=best.entry.id if best else None, score=best.confidence if best else None,
         suggestions=[shapes.suggestion_json(m) for m in matches],
         rule_hits=[{"rule_id": h.rule.id, "name": h.rule.name, "phrase": h.phrase} for h in hits],
-        created_at=sent_at or utcnow(),
     )  # fmt: skip
     try:
         async with session.begin_nested():
@@ -255,41 +248,6 @@ async def _store(
     except IntegrityError:
         # A concurrent delivery of the same message won the insert.
         existing = await _find(session, source, source_msgid or "")
-        if existing is None:
-            raise
-        return existing, True
-    return message, False
-
-
-async def record_outbound(
-    session: AsyncSession,
-    *,
-    source: str,
-    external_userid: str,
-    userid: str,
-    text: str,
-    source_msgid: str,
-    sent_at: datetime | None = None,
-) -> tuple[Message, bool]:
-    """Store a rep's reply seen by a source (the archive) as an outbound message; (row, dup).
-
-    It is the customer's timeline and the first-response time, nothing more: no rules, no
-    matching, no live event.
-    """
-    existing = await _find(session, source, source_msgid)
-    if existing is not None:
-        return existing, True
-    await customers.upsert_customer(session, external_userid=external_userid)
-    message = Message(
-        source=source, source_msgid=source_msgid, direction="out",
-        external_userid=external_userid, userid=userid, text=text,
-        created_at=sent_at or utcnow(),
-    )  # fmt: skip
-    try:
-        async with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        existing = await _find(session, source, source_msgid)
         if existing is None:
             raise
         return existing, True

@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
+# Tencent's Finance SDK for the chat-archive puller: wheels for Linux x86_64 and ARM64 only.
+comma := ,
+ARCHIVE_EXTRA := $(if $(filter Linux-x86_64 Linux-aarch64,$(shell uname -s)-$(shell uname -m)),$(comma)archive)
 
 .PHONY: run test install install-dev lint bench migrate console-vendor
 
@@ -15,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/.installed-dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev$(ARCHIVE_EXTRA)]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     era.add_argument("--code", help="the confirmation code the first run printed")
     sub.add_parser("channels", help="import channels and welcome templates", add_help=False)
     sub.add_parser("sop", help="import / export SOP rules (YAML)", add_help=False)
+    sub.add_parser("archive", help="run the chat-archive (会话存档) puller (Procfile archive:)")
     fake_cmd = sub.add_parser("fake-wecom", help="serve one fake WeCom for sandbox workers")
     fake_cmd.add_argument("--port", type=int, default=9090)
     fake_cmd.add_argument("--host", default="127.0.0.1")
@@ -63,8 +64,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(args_list)
 
     # Only the server needs WeCom's settings; the admin commands need the database alone.
-    settings = load_settings(complete=args.command in (None, "serve", "check", "fake-wecom"))
+    settings = load_settings(
+        complete=args.command in (None, "serve", "check", "fake-wecom", "archive")
+    )
     configure_logging(settings)
+    if args.command == "archive":
+        if not settings.sandbox:
+            from bot.archive import native
+
+            native.preload()  # before any C++ extension: see bot/archive/native.py
+        sys.exit(_archive(settings))
     if args.command == "check":
         mode = "sandbox" if settings.sandbox else "production"
         print(f"配置无误 settings OK: {mode}, WeCom API {settings.api_base}, "
@@ -115,6 +124,28 @@ def _serve_fake(settings: Settings, host: str, port: int, callback: str) -> None
     print(f"模拟企业微信 fake WeCom: WECOM_API_BASE=http://{host}:{port}/sandbox/wecom, "
           f"callbacks to {callback}", flush=True)  # fmt: skip
     web.run_app(standalone.create_app(fake), host=host, port=port, print=None)
+
+
+def _archive(settings: Settings) -> int:
+    """The chat-archive puller process: settings checked, schema current, run until SIGTERM."""
+    from bot.app import create_archive_app
+    from bot.archive import process
+    from bot.archive.source import ArchiveSDKError
+    from bot.core.errors import ConfigError
+
+    try:
+        process.require_settings(settings)
+    except ConfigError as exc:
+        print(f"配置错误 config error: {exc}", file=sys.stderr)
+        return 2
+    _ensure_schema(settings)
+    try:
+        with asyncio.Runner(loop_factory=_new_loop) as runner:
+            runner.run(process.serve(create_archive_app(settings)))
+    except ArchiveSDKError as exc:
+        print(f"会话存档无法启动 archive cannot start: {exc.code} {exc.message}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _ensure_schema(settings: Settings) -> None:

@@ -9,6 +9,8 @@ import uuid
 from aiohttp import web
 
 from bot import health
+from bot.archive import process as archive_process
+from bot.archive import sdk as archive_sdk
 from bot.core import bodies, migrate, resources, tasks
 from bot.core.clock import Clock
 from bot.core.errors import ConfigError
@@ -92,6 +94,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(ingest.routes)
     app.add_subapp("/sidebar", sidebar_app.create_sidebar_app())
     app.add_subapp("/console", console_app.create_console_app())
+    if settings.sandbox:  # the chat-archive puller, on the fake archive, in the sandbox itself
+        from bot.sandbox import fake_archive
+
+        app.cleanup_ctx.append(archive_process.puller_ctx(fake_archive.open_source))
     return app
 
 
@@ -115,3 +121,22 @@ async def app_factory() -> web.Application:
     except migrate.SchemaError as exc:
         sys.exit(str(exc))
     return create_app(settings)
+
+
+def create_archive_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """`python -m bot archive`: the chat-archive puller and what its pipeline needs; no site."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or Clock()
+    app[INSTANCE] = uuid.uuid4().hex[:12]
+    app.cleanup_ctx.extend(
+        [resources.http_ctx, resources.cache_ctx, resources.db_ctx, client.wecom_ctx, kb.kb_ctx,
+         tasks.tasks_ctx, kb.poll_ctx]
+    )  # fmt: skip
+    if settings.sandbox:  # a standalone fake WeCom (python -m bot fake-wecom) holds the archive
+        from bot.sandbox import fake_archive
+
+        app.cleanup_ctx.append(archive_process.puller_ctx(fake_archive.open_source))
+    else:
+        app.cleanup_ctx.append(archive_process.puller_ctx(archive_sdk.open_source))
+    return app

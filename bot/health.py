@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
+from bot.archive import cursor as archive_cursor
 from bot.core.keys import CLOCK, DB, SETTINGS
 from bot.inbound import inbox
 from bot.outbox import effects
@@ -82,6 +83,7 @@ async def health(request: web.Request) -> web.Response:
             by_status = await inbox.counts(session)
             outbox = await effects.counts(session)
             oldest = await effects.oldest_open(session)
+            archive = await archive_cursor.status(session, request.app[CLOCK].now())
     except (SQLAlchemyTimeoutError, TimeoutError) as exc:
         logger.warning("health check: database busy (%s)", type(exc).__name__)
         body = {"ok": False, "database": "busy", "error": "database busy: no free connection"}
@@ -92,13 +94,14 @@ async def health(request: web.Request) -> web.Response:
         return web.json_response(body, status=503)
     now = request.app[CLOCK].now()
     waiting = round((now - oldest).total_seconds(), 1) if oldest is not None else 0.0
-    return web.json_response(
-        {
-            "ok": True,
-            "database": "ok",
-            "inbox": by_status,
-            "outbox": outbox,
-            # How long the oldest effect not yet delivered has waited (a stuck sender shows).
-            "outbox_oldest_waiting_s": waiting,
-        }
-    )
+    body = {
+        "ok": True,
+        "database": "ok",
+        "inbox": by_status,
+        "outbox": outbox,
+        # How long the oldest effect not yet delivered has waited (a stuck sender shows).
+        "outbox_oldest_waiting_s": waiting,
+    }
+    if archive is not None:  # the chat-archive puller's last outcome (python -m bot archive)
+        body["archive"] = archive
+    return web.json_response(body)

@@ -6,11 +6,8 @@ code issued by the fake WeCom and the normal callback; nothing here creates a se
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import secrets
-import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +16,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
+from bot.archive import process as archive_process
 from bot.core.errors import UsageError
 from bot.core.keys import HTTP, SETTINGS, WECOM
 from bot.domain import customers
@@ -182,40 +180,21 @@ async def add_group(request: web.Request) -> web.Response:
 
 @routes.post("/sandbox/api/archive")
 async def archive_message(request: web.Request) -> web.Response:
-    """A customer's 1:1 chat text, fed through the archive ingest endpoint like the puller."""
+    """A 1:1 chat text, the customer's (or with "from": "rep", the rep's): it goes into the fake
+    chat archive, sealed as WeCom seals it, and the archive puller brings it through the
+    pipeline (woken now rather than at its next poll)."""
     _sandbox_only(request)
     data = await views.read_json(request)
     userid = _userid(data.get("userid"))
     euid = views.text_field(data, "external_userid", "客户", max_len=64)
     text = views.text_field(data, "text", "消息", max_len=2000)
-    settings = request.config_dict[SETTINGS]
-    url = f"http://127.0.0.1:{settings.port}/ingest/messages"
-    line = json.dumps(archive_item(userid, euid, text), ensure_ascii=False)
-    headers = {"Authorization": f"Bearer {settings.ingest_token.get_secret_value()}"}
-    try:
-        async with request.config_dict[HTTP].post(
-            url, data=line.encode(), headers=headers
-        ) as resp:
-            answer = await resp.json(content_type=None)
-            status = resp.status
-    except aiohttp.ClientError as exc:
-        raise UsageError(f"会话存档接口不可用：{type(exc).__name__}") from None
-    if status != 200:
-        raise UsageError(f"会话存档接口拒绝了消息（HTTP {status}）")
-    return web.json_response(answer)
-
-
-def archive_item(userid: str, external_userid: str, text: str) -> dict[str, Any]:
-    """One decrypted archive message, as the company's archive puller would post it."""
-    return {
-        "msgid": f"sbx-{secrets.token_hex(8)}",
-        "action": "send",
-        "from": external_userid,
-        "tolist": [userid],
-        "msgtime": int(time.time() * 1000),
-        "msgtype": "text",
-        "text": {"content": text},
-    }
+    sender, receiver = (userid, euid) if data.get("from") == "rep" else (euid, userid)
+    answer = await _fake_call(request, "/_archive/messages",
+                              {"from": sender, "to": receiver, "text": text})  # fmt: skip
+    puller = request.config_dict.get(archive_process.PULLER)
+    if puller is not None:  # else another worker holds the lease and pulls at its next poll
+        puller.wakeup.set()
+    return web.json_response({"msgid": answer["msgid"], "seq": answer["seq"]})
 
 
 @routes.post("/sandbox/api/jssdk-check")

@@ -195,6 +195,45 @@ class Settings(BaseSettings):
         """(high-activity window, silent threshold) in days."""
         parts = [int(p) for p in self.activity_windows.split(",") if p.strip().isdigit()]
         return (parts[0], parts[1]) if len(parts) == 2 and parts[0] < parts[1] else (7, 30)
+    # --- Chat archive (会话存档) puller, `python -m bot archive` (docs/archive.md) ---
+    # The archive's own Secret (管理后台 → 管理工具 → 会话内容存档), not the app's.
+    archive_secret: SecretStr = Field(
+        SecretStr(""), validation_alias=_env("SIDEKICK_ARCHIVE_SECRET", "archive_secret")
+    )
+    # Private keys by publickey_ver: "3:/etc/sidekick/archive_v3.pem,4:env:ARCHIVE_KEY_V4"
+    # (a file path, or env:NAME for a variable holding the PEM). Read at start, never logged.
+    archive_keys: SecretStr = Field(
+        SecretStr(""), validation_alias=_env("SIDEKICK_ARCHIVE_KEYS", "archive_keys")
+    )
+    archive_batch: int = Field(
+        200, validation_alias=_env("SIDEKICK_ARCHIVE_BATCH", "archive_batch"), ge=1, le=1000
+    )
+    archive_poll: float = Field(
+        5.0, validation_alias=_env("SIDEKICK_ARCHIVE_POLL", "archive_poll"), gt=0
+    )
+    # Seconds the puller's lease lasts without renewal; a second puller takes over after it.
+    archive_lease: float = Field(
+        60.0, validation_alias=_env("SIDEKICK_ARCHIVE_LEASE", "archive_lease"), gt=0
+    )
+    # The SDK's own network settings (GetChatData / GetMediaData): timeout, proxy, its password.
+    archive_timeout: int = Field(
+        10, validation_alias=_env("SIDEKICK_ARCHIVE_TIMEOUT", "archive_timeout"), ge=1, le=300
+    )
+    archive_proxy: str = Field(
+        "", validation_alias=_env("SIDEKICK_ARCHIVE_PROXY", "archive_proxy")
+    )
+    archive_proxy_password: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=_env("SIDEKICK_ARCHIVE_PROXY_PASSWORD", "archive_proxy_password"),
+    )
+    # Media (images, voice, files): stored as references; fetched here when set, up to a cap.
+    archive_media_dir: str = Field(
+        "", validation_alias=_env("SIDEKICK_ARCHIVE_MEDIA_DIR", "archive_media_dir")
+    )
+    archive_media_max: int = Field(
+        20 * 1024 * 1024,
+        validation_alias=_env("SIDEKICK_ARCHIVE_MEDIA_MAX", "archive_media_max"), ge=0,
+    )  # fmt: skip
 
     @field_validator("aes_key")
     @classmethod

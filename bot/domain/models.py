@@ -327,3 +327,4 @@ class KbProposal(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 from bot.domain import console_models  # noqa: E402, F401 - the console's indexes
 from bot.domain import lifecycle_models as _lifecycle_models  # noqa: E402,F401 - issue 13 tables
+from bot.domain import archive_models as _archive_models  # noqa: E402, F401 - chat archive

@@ -19,7 +19,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.sandbox import fake_api, fake_events, fake_state, fake_weblogin, fake_xml
+from bot.sandbox import (
+    fake_api,
+    fake_archive,
+    fake_events,
+    fake_state,
+    fake_weblogin,
+    fake_xml,
+)
 from bot.sandbox.fake_state import JSON, FakeApiError, FakeState
 from bot.wecom.crypto import CryptoError, EnvelopeError, WeComCrypto, parse_envelope, parse_plain
 
@@ -64,6 +71,9 @@ class FakeWeCom:
         self.app.router.add_post("/_faults", self._faults_view)
         self.app.router.add_get("/_faults", self._faults_list)
         fake_weblogin.add_routes(self)  # the web login page (扫码登录) stand-in
+        # The chat archive (会话存档), which the real SDK reads from Tencent's servers.
+        self.archive = fake_archive.FakeArchive()
+        fake_archive.add_routes(self.app, self.archive)
 
     # ----------------------------------------------------------------- test controls
 

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from bot.core.errors import NotFoundError, PermissionDeniedError
-from bot.domain import escalations, followups, periods, stats, timeparse
+from bot.domain import escalations, followups, periods, response_times, stats, timeparse
 from bot.domain import staff as staff_service
 from bot.domain.models import Escalation
 from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role, first
@@ -32,6 +32,13 @@ def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
+def _first_response(waits: response_times.FirstResponse) -> str:
+    if not waits.count:
+        return "首次响应：—"
+    return (f"首次响应：中位 {response_times.describe(waits.p50)}　"
+            f"P90 {response_times.describe(waits.p90)}（{waits.count} 次）")  # fmt: skip
+
+
 @router.command(
     "stats", aliases=["统计"], help="团队数据：客户增减、消息、自动回复率、跟进、升级、标签",
     usage="/stats [今天|本周|本月|开始~结束]", example="/stats 本周", role=Role.SUPERVISOR,
@@ -41,11 +48,13 @@ async def stats_show(ctx: Context, args: str) -> Reply:
     start, end, label = _period(ctx, args)
     team = await staff_service.team_userids(ctx.session, ctx.user)
     figures = await stats.compute(ctx.session, team=team, start=start, end=end, now=ctx.now)
+    waits = await response_times.first_response(ctx.session, team=team, start=start, end=end)
     top = "、".join(f"{name}({n})" for name, n in figures.top_tags) or "—"
     return Reply(
         f"【{label}】{'全公司' if team is None else '我的团队'}\n"
         f"新增客户：{figures.new_customers}　流失：{figures.lost_customers}\n"
         f"客户消息：{figures.messages_in}　自动回复率：{_rate(figures.auto_reply_rate)}\n"
+        f"{_first_response(waits)}\n"
         f"完成跟进：{figures.followups_done}　逾期跟进：{figures.followups_overdue}\n"
         f"未处理升级：{figures.open_escalations}\n"
         f"热门标签：{top}" + _hint(ctx)

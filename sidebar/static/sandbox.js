@@ -133,7 +133,8 @@
       if (radio("channel") === "kf") {
         await json("/sandbox/wecom/_events", { type: "kf_text", open_kfid: kfAccount, external_userid: euid(), text });
       } else {
-        await json("/sidebar/sandbox/api/archive", { userid: rep(), external_userid: euid(), text });
+        const answer = await json("/sidebar/sandbox/api/archive", { userid: rep(), external_userid: euid(), text });
+        line("sys", "", `已进入会话存档（第 ${answer.seq} 条，加密存放）；存档拉取程序取回解密后交给侧边栏`);
       }
     } catch (err) {
       line("sys", "", `发送失败：${err.message}`);
@@ -218,7 +219,16 @@
     if (event.origin !== location.origin || !event.data || !event.data.sandboxSent) return;
     const msg = event.data.sandboxSent;
     const who = `${labelOf(rep())}（侧边栏 sendChatMessage）`;
-    if (msg.msgtype === "text") line("rep", who, (msg.text || {}).content || "");
+    if (msg.msgtype === "text") {
+      const text = (msg.text || {}).content || "";
+      line("rep", who, text);
+      // A rep's words in a 1:1 chat are archived too: they become the customer's timeline's
+      // outbound messages (and the first-response time).
+      if (radio("entry") === "single_chat_tools" && msg.to && text) {
+        json("/sidebar/sandbox/api/archive", { userid: rep(), external_userid: msg.to, text, from: "rep" })
+          .catch((err) => line("sys", "", `会话存档失败：${err.message}`));
+      }
+    }
     else if (msg.msgtype === "news") {
       const news = msg.news || {};
       append($("log"), bubble("rep", who, card({ msgtype: "link", link: { title: news.title, desc: news.desc, url: news.link } })));

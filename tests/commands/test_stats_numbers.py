@@ -78,6 +78,7 @@ async def test_stats_today_and_range(
         "【今天】我的团队",
         "新增客户：3\u3000流失：0",  # c1 c2 c3 from the fixture; carol's c4 is another team
         "客户消息：3\u3000自动回复率：33%",
+        "首次响应：中位 0 秒\u3000P90 0 秒（1 次）",  # c1's bot answer, at the same minute
         "完成跟进：1\u3000逾期跟进：1",
         "未处理升级：1",
         "热门标签：VIP(2)、投诉(1)",
@@ -87,6 +88,7 @@ async def test_stats_today_and_range(
         f"【{yesterday}~{yesterday}】我的团队",
         "新增客户：1\u3000流失：1",
         "客户消息：1\u3000自动回复率：0%",
+        "首次响应：—",
         "完成跟进：1\u3000逾期跟进：1",  # overdue and open escalations are as of now
         "未处理升级：1",
         "热门标签：高意向客户(1)",

@@ -1,7 +1,7 @@
 """customer lifecycle: stages, SOP, pool
 
 Revision ID: 993cdffe958a
-Revises: d0d358e471ee
+Revises: b5c701a8bda0
 Create Date: 2026-11-29 23:04:46.067133
 """
 
@@ -16,7 +16,7 @@ import bot.core.db
 
 
 revision: str = '993cdffe958a'
-down_revision: str | None = 'd0d358e471ee'
+down_revision: str | None = 'b5c701a8bda0'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

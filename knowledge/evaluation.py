@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge import calibration, matcher
+from knowledge import text as textmod
 from knowledge.calibration import Calibration
 from knowledge.index import KnowledgeIndex, Match
 from knowledge.live import Snapshot
@@ -18,6 +19,11 @@ from knowledge.model import KnowledgeBase
 
 # The online stream runs in an order shuffled with this seed (deterministic).
 STREAM_SEED = 7
+# Reps' picks are proposals (bot.domain.proposals): they join the KB when a supervisor accepts
+# them, here once every REVIEW_EVERY questions of the stream, or at once when QUORUM picks
+# name the same entry for the same wording (each question is taken as answered by another rep).
+REVIEW_EVERY = 20
+QUORUM = 2
 # Confidence bins of the calibration error (ECE): 0-10%, 10-20%, ... 90-100%.
 ECE_BINS = 10
 
@@ -129,15 +135,26 @@ def evaluate(
     Pass the index of a calibrated snapshot and its calibration: the decisions use its
     thresholds (without one, the uncalibrated defaults).
     """
+    return evaluate_parts([(index, queries)], calibration=calibration, on_query=on_query)
+
+
+def evaluate_parts(
+    parts: Sequence[tuple[KnowledgeIndex, Sequence[LabelledQuery]]],
+    *,
+    calibration: Calibration | None = None,
+    on_query: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """The figures of several (index, queries) runs counted together, one calibration."""
     tally = _Tally()
-    for q in queries:
-        matches = index.match(q.query, limit=3)
-        tally.add(q, matches, matcher.decide(matches, calibration=calibration))
-        if on_query is not None:
-            on_query()
+    for index, queries in parts:
+        for q in queries:
+            matches = index.match(q.query, limit=3)
+            tally.add(q, matches, matcher.decide(matches, calibration=calibration))
+            if on_query is not None:
+                on_query()
     used = calibration or matcher_defaults()
     return {
-        "n_queries": len(queries), "n_in_scope": tally.in_scope,
+        "n_queries": tally.in_scope + tally.out_of_scope, "n_in_scope": tally.in_scope,
         "n_out_of_scope": tally.out_of_scope, **tally.figures(),
         "thresholds": {"auto_reply": used.auto_threshold, "suggest": used.suggest_threshold},
         "calibration": describe(used),
@@ -155,14 +172,16 @@ def online(
     *,
     snapshot: Snapshot | None = None,
     seed: int = STREAM_SEED,
+    review_every: int = REVIEW_EVERY,
 ) -> dict[str, Any]:
     """Online figures over the queries as one stream, the KB learning as it goes.
 
     Each query is decided with the current snapshot. When suggestions were shown and the
-    right answer is among them, the rep confirms it: the query becomes a similar question.
-    A query handed over without a confirmed answer is recorded as a miss. The calibration
-    is redone whenever `Calibration.due` says so, with the misses recorded so far, as
-    LiveKnowledge does.
+    right answer is among them, the rep picks it: a proposal, which changes nothing until
+    it is accepted (by the review every `review_every` queries, or by QUORUM identical
+    picks); then the query is a similar question. A query handed over without a pick is
+    recorded as a miss. The calibration is redone whenever `Calibration.due` says so, with
+    the misses recorded so far, as LiveKnowledge does.
     """
     stream = list(queries)
     random.Random(seed).shuffle(stream)
@@ -170,24 +189,38 @@ def online(
     index, cal, kb = current.index, current.calibration, current.kb
     tally = _Tally()
     misses: list[str] = []
-    recalibrations = 0
-    for q in stream:
+    pending: dict[tuple[str, str], list[str]] = {}  # (entry, wording key) -> the wordings
+    recalibrations = accepted = 0
+
+    def accept(entry_id: str, question: str) -> None:
+        nonlocal index, cal, kb, recalibrations, accepted
+        index = index.add_similar(entry_id, question)
+        kb = kb.with_similar(entry_id, question)
+        accepted += 1
+        if cal.due(calibration.count_similar(kb)):
+            cal = calibration.calibrate(kb, misses, index=index)
+            index = index.with_model(cal.model)
+            recalibrations += 1
+
+    for n, q in enumerate(stream, start=1):
         matches = index.match(q.query, limit=3)
         decision = matcher.decide(matches, calibration=cal)
         tally.add(q, matches, decision)
         shown = [m.entry.id for m in decision.matches]
         if decision.action == "suggest" and q.expected_id and q.expected_id in shown:
-            index = index.add_similar(q.expected_id, q.query)
-            kb = kb.with_similar(q.expected_id, q.query)
-            if cal.due(calibration.count_similar(kb)):
-                cal = calibration.calibrate(kb, misses, index=index)
-                index = index.with_model(cal.model)
-                recalibrations += 1
+            key = (q.expected_id, textmod.normalize(q.query))
+            pending.setdefault(key, []).append(q.query)
+            if len(pending[key]) >= QUORUM:
+                accept(q.expected_id, pending.pop(key)[0])
         elif decision.action != "auto":
             misses.append(q.query)
+        if review_every and n % review_every == 0:
+            for (entry_id, _), wordings in list(pending.items()):
+                accept(entry_id, wordings[0])
+            pending.clear()
     return {
         **tally.figures("online_"), "recalibrations": recalibrations,
-        "final_calibration": describe(cal),
+        "accepted_picks": accepted, "final_calibration": describe(cal),
     }
 
 

@@ -3,10 +3,11 @@
 Everything comes from the KB itself:
 - positives: its similar questions, each asked again with itself left out ("warm" probes),
   and asked as if its entry held only the standard question ("cold" probes, weighted by the
-  share of entries that have no similar questions, so new entries are not over-trusted);
+  estimated share of questions to entries without similar questions, so new entries are not
+  over-trusted);
 - negatives: the caller's recorded misses and the built-in off-topic questions
   (knowledge/data/offtopic.txt), whose top match is wrong whatever the domain.
-A logistic model of five features of the ranking (knowledge.confidence) is fitted on them, so
+A logistic model of six features of the ranking (knowledge.confidence) is fitted on them, so
 a confidence is the probability that the top answer is right in this KB. The auto-reply
 threshold is the lowest confidence at which the probes' precision is still >=
 TARGET_PRECISION with ~90% certainty (Wilson lower bound); the suggestion floor keeps most
@@ -132,10 +133,14 @@ def count_similar(kb: KnowledgeBase) -> int:
 
 
 def features(matches: Sequence[Match]) -> Features:
-    """(top score, lead over the 2nd, lead over the 3rd, coverage, novelty) of a ranking."""
+    """(top score, lead over the 2nd, lead over the 3rd, coverage, novelty, support) of a
+    ranking."""
     scores = [m.score for m in matches[:3]] + [0.0, 0.0, 0.0]
-    covered, novelty = (matches[0].coverage, matches[0].novelty) if matches else (0.0, 1.0)
-    return (scores[0], scores[0] - scores[1], scores[0] - scores[2], covered, novelty)
+    if not matches:
+        return (0.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+    top = matches[0]
+    return (scores[0], scores[0] - scores[1], scores[0] - scores[2], top.coverage, top.novelty,
+            top.support)
 
 
 # A probe: the matches of a held-out question, and the id of the entry it belongs to.
@@ -194,7 +199,7 @@ def calibrate(
 def _probes(
     index: KnowledgeIndex, rng: random.Random
 ) -> tuple[list[Probe], list[Probe], float]:
-    """Warm and cold probes as (matches, right entry id), and the share of cold entries."""
+    """Warm and cold probes as (matches, right entry id), and the cold probes' share."""
     questions = index.questions()
     per_entry: dict[str, int] = {}
     for entry_id, _, _ in questions:
@@ -204,7 +209,14 @@ def _probes(
     cold_docs = _sample([d for d in eligible if questions[d][1] > 0], MAX_PROBES, rng)
     warm = [(index.held_out(d), questions[d][0]) for d in warm_docs]
     cold = [(index.held_out(d, cold=True), questions[d][0]) for d in cold_docs]
-    cold_share = sum(1 for n in per_entry.values() if n == 1) / max(1, len(per_entry))
+    # The share of customer questions whose entry has no similar question yet: the
+    # posterior predictive of a uniform Dirichlet prior over the entries (one pseudo-question
+    # each, Laplace's rule) updated with every similar question as one observed question;
+    # similar questions + entries = all indexed questions. With no similar questions this is
+    # the share of bare entries; as wordings accumulate on the entries customers ask about,
+    # bare entries nobody asks weigh less.
+    bare = sum(1 for n in per_entry.values() if n == 1)
+    cold_share = bare / max(1, len(questions))
     return warm, cold, cold_share
 
 
@@ -225,7 +237,7 @@ def _weigh(
     chat: Sequence[str],
 ) -> list[_Sample]:
     """All samples, weighted: positives sum to 1 - NEGATIVE_SHARE, split warm/cold by the
-    share of cold entries; negatives (misses and off-topic alike) sum to NEGATIVE_SHARE."""
+    cold probes' share; negatives (misses and off-topic alike) sum to NEGATIVE_SHARE."""
     samples: list[_Sample] = []
     parts = [(warm, 1.0 - cold_share if cold else 1.0), (cold, cold_share)]
     for probes, share in parts:

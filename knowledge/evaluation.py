@@ -183,45 +183,68 @@ def online(
     recorded as a miss. The calibration is redone whenever `Calibration.due` says so, with
     the misses recorded so far, as LiveKnowledge does.
     """
-    stream = list(queries)
-    random.Random(seed).shuffle(stream)
-    current = snapshot or Snapshot.build(kb)
-    index, cal, kb = current.index, current.calibration, current.kb
+    start = snapshot or Snapshot.build(kb)
+    return online_parts([(start, queries)], seed=seed, review_every=review_every)
+
+
+def online_parts(
+    parts: Sequence[tuple[Snapshot, Sequence[LabelledQuery]]],
+    *,
+    seed: int = STREAM_SEED,
+    review_every: int = REVIEW_EVERY,
+) -> dict[str, Any]:
+    """The online figures of several streams (each from its own snapshot) counted together."""
     tally = _Tally()
-    misses: list[str] = []
-    pending: dict[tuple[str, str], list[str]] = {}  # (entry, wording key) -> the wordings
-    recalibrations = accepted = 0
+    runs = [_Stream(snapshot, tally, review_every) for snapshot, _ in parts]
+    for run, (_, queries) in zip(runs, parts, strict=True):
+        stream = list(queries)
+        random.Random(seed).shuffle(stream)
+        for q in stream:
+            run.ask(q)
+    return {
+        **tally.figures("online_"), "recalibrations": sum(r.recalibrations for r in runs),
+        "accepted_picks": sum(r.accepted for r in runs),
+        "final_calibration": describe(runs[-1].cal),
+    }
 
-    def accept(entry_id: str, question: str) -> None:
-        nonlocal index, cal, kb, recalibrations, accepted
-        index = index.add_similar(entry_id, question)
-        kb = kb.with_similar(entry_id, question)
-        accepted += 1
-        if cal.due(calibration.count_similar(kb)):
-            cal = calibration.calibrate(kb, misses, index=index)
-            index = index.with_model(cal.model)
-            recalibrations += 1
 
-    for n, q in enumerate(stream, start=1):
-        matches = index.match(q.query, limit=3)
-        decision = matcher.decide(matches, calibration=cal)
-        tally.add(q, matches, decision)
+class _Stream:
+    """One KB answering a stream of questions and learning from reps' accepted picks."""
+
+    def __init__(self, snapshot: Snapshot, tally: _Tally, review_every: int) -> None:
+        self.index, self.cal, self.kb = snapshot.index, snapshot.calibration, snapshot.kb
+        self.tally, self.review_every = tally, review_every
+        self.misses: list[str] = []
+        self.pending: dict[tuple[str, str], list[str]] = {}  # (entry, wording key) -> wordings
+        self.asked = self.recalibrations = self.accepted = 0
+
+    def ask(self, q: LabelledQuery) -> None:
+        """Decide one question, count it, and record the rep's pick or the miss."""
+        matches = self.index.match(q.query, limit=3)
+        decision = matcher.decide(matches, calibration=self.cal)
+        self.tally.add(q, matches, decision)
         shown = [m.entry.id for m in decision.matches]
         if decision.action == "suggest" and q.expected_id and q.expected_id in shown:
             key = (q.expected_id, textmod.normalize(q.query))
-            pending.setdefault(key, []).append(q.query)
-            if len(pending[key]) >= QUORUM:
-                accept(q.expected_id, pending.pop(key)[0])
+            self.pending.setdefault(key, []).append(q.query)
+            if len(self.pending[key]) >= QUORUM:
+                self._accept(q.expected_id, self.pending.pop(key)[0])
         elif decision.action != "auto":
-            misses.append(q.query)
-        if review_every and n % review_every == 0:
-            for (entry_id, _), wordings in list(pending.items()):
-                accept(entry_id, wordings[0])
-            pending.clear()
-    return {
-        **tally.figures("online_"), "recalibrations": recalibrations,
-        "accepted_picks": accepted, "final_calibration": describe(cal),
-    }
+            self.misses.append(q.query)
+        self.asked += 1
+        if self.review_every and self.asked % self.review_every == 0:
+            for (entry_id, _), wordings in list(self.pending.items()):
+                self._accept(entry_id, wordings[0])
+            self.pending.clear()
+
+    def _accept(self, entry_id: str, question: str) -> None:
+        self.index = self.index.add_similar(entry_id, question)
+        self.kb = self.kb.with_similar(entry_id, question)
+        self.accepted += 1
+        if self.cal.due(calibration.count_similar(self.kb)):
+            self.cal = calibration.calibrate(self.kb, self.misses, index=self.index)
+            self.index = self.index.with_model(self.cal.model)
+            self.recalibrations += 1
 
 
 def _ratio(numerator: int, denominator: int) -> float:

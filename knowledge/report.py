@@ -29,6 +29,9 @@ FIGURES = (
     ("online_auto_coverage", "online auto-reply coverage"),
     ("online_oos_auto_rate", "online out-of-scope auto-replied"),
     ("online_calibration_error", "online calibration error (ECE)"),
+    ("new_entry_online_p_at_1", "new entries: online P@1"),
+    ("new_entry_online_auto_precision_pooled", "new entries: online auto-reply precision, pooled"),
+    ("new_entry_online_auto_coverage", "new entries: online auto-reply coverage"),
     ("accepted_picks", "reps' picks accepted as similar questions"),
     ("recalibrations", "recalibrations during the stream"),
 )

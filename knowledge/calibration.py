@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -209,15 +209,21 @@ def _probes(
     cold_docs = _sample([d for d in eligible if questions[d][1] > 0], MAX_PROBES, rng)
     warm = [(index.held_out(d), questions[d][0]) for d in warm_docs]
     cold = [(index.held_out(d, cold=True), questions[d][0]) for d in cold_docs]
-    # The share of customer questions whose entry has no similar question yet: the
-    # posterior predictive of a uniform Dirichlet prior over the entries (one pseudo-question
-    # each, Laplace's rule) updated with every similar question as one observed question;
-    # similar questions + entries = all indexed questions. With no similar questions this is
-    # the share of bare entries; as wordings accumulate on the entries customers ask about,
-    # bare entries nobody asks weigh less.
-    bare = sum(1 for n in per_entry.values() if n == 1)
-    cold_share = bare / max(1, len(questions))
-    return warm, cold, cold_share
+    return warm, cold, bare_share(per_entry.values())
+
+
+def bare_share(questions_per_entry: Iterable[int]) -> float:
+    """The expected share of customer questions whose entry has no similar question yet.
+
+    The posterior predictive of a uniform Dirichlet prior over the entries (one
+    pseudo-question each, Laplace's rule) updated with every similar question as one observed
+    question: bare entries / (entries + similar questions). With no similar questions it is
+    the share of bare entries; as wordings accumulate on the entries customers ask about,
+    bare entries nobody asks weigh less.
+    """
+    counts = list(questions_per_entry)
+    bare = sum(1 for n in counts if n == 1)
+    return bare / max(1, sum(counts))
 
 
 def _sample(items: list[T], limit: int, rng: random.Random) -> list[T]:

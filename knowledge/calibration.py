@@ -3,10 +3,11 @@
 Everything comes from the KB itself:
 - positives: its similar questions, each asked again with itself left out ("warm" probes),
   and asked as if its entry held only the standard question ("cold" probes, weighted by the
-  share of entries that have no similar questions, so new entries are not over-trusted);
+  estimated share of questions to entries without similar questions, so new entries are not
+  over-trusted);
 - negatives: the caller's recorded misses and the built-in off-topic questions
   (knowledge/data/offtopic.txt), whose top match is wrong whatever the domain.
-A logistic model of five features of the ranking (knowledge.confidence) is fitted on them, so
+A logistic model of six features of the ranking (knowledge.confidence) is fitted on them, so
 a confidence is the probability that the top answer is right in this KB. The auto-reply
 threshold is the lowest confidence at which the probes' precision is still >=
 TARGET_PRECISION with ~90% certainty (Wilson lower bound); the suggestion floor keeps most
@@ -19,7 +20,7 @@ from __future__ import annotations
 import functools
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -132,10 +133,14 @@ def count_similar(kb: KnowledgeBase) -> int:
 
 
 def features(matches: Sequence[Match]) -> Features:
-    """(top score, lead over the 2nd, lead over the 3rd, coverage, novelty) of a ranking."""
+    """(top score, lead over the 2nd, lead over the 3rd, coverage, novelty, support) of a
+    ranking."""
     scores = [m.score for m in matches[:3]] + [0.0, 0.0, 0.0]
-    covered, novelty = (matches[0].coverage, matches[0].novelty) if matches else (0.0, 1.0)
-    return (scores[0], scores[0] - scores[1], scores[0] - scores[2], covered, novelty)
+    if not matches:
+        return (0.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+    top = matches[0]
+    return (scores[0], scores[0] - scores[1], scores[0] - scores[2], top.coverage, top.novelty,
+            top.support)
 
 
 # A probe: the matches of a held-out question, and the id of the entry it belongs to.
@@ -194,7 +199,7 @@ def calibrate(
 def _probes(
     index: KnowledgeIndex, rng: random.Random
 ) -> tuple[list[Probe], list[Probe], float]:
-    """Warm and cold probes as (matches, right entry id), and the share of cold entries."""
+    """Warm and cold probes as (matches, right entry id), and the cold probes' share."""
     questions = index.questions()
     per_entry: dict[str, int] = {}
     for entry_id, _, _ in questions:
@@ -204,8 +209,21 @@ def _probes(
     cold_docs = _sample([d for d in eligible if questions[d][1] > 0], MAX_PROBES, rng)
     warm = [(index.held_out(d), questions[d][0]) for d in warm_docs]
     cold = [(index.held_out(d, cold=True), questions[d][0]) for d in cold_docs]
-    cold_share = sum(1 for n in per_entry.values() if n == 1) / max(1, len(per_entry))
-    return warm, cold, cold_share
+    return warm, cold, bare_share(per_entry.values())
+
+
+def bare_share(questions_per_entry: Iterable[int]) -> float:
+    """The expected share of customer questions whose entry has no similar question yet.
+
+    The posterior predictive of a uniform Dirichlet prior over the entries (one
+    pseudo-question each, Laplace's rule) updated with every similar question as one observed
+    question: bare entries / (entries + similar questions). With no similar questions it is
+    the share of bare entries; as wordings accumulate on the entries customers ask about,
+    bare entries nobody asks weigh less.
+    """
+    counts = list(questions_per_entry)
+    bare = sum(1 for n in counts if n == 1)
+    return bare / max(1, sum(counts))
 
 
 def _sample(items: list[T], limit: int, rng: random.Random) -> list[T]:
@@ -225,7 +243,7 @@ def _weigh(
     chat: Sequence[str],
 ) -> list[_Sample]:
     """All samples, weighted: positives sum to 1 - NEGATIVE_SHARE, split warm/cold by the
-    share of cold entries; negatives (misses and off-topic alike) sum to NEGATIVE_SHARE."""
+    cold probes' share; negatives (misses and off-topic alike) sum to NEGATIVE_SHARE."""
     samples: list[_Sample] = []
     parts = [(warm, 1.0 - cold_share if cold else 1.0), (cold, cold_share)]
     for probes, share in parts:

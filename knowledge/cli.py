@@ -68,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         help="also the online figures, the KB learning from reps' confirmations",
     )
     ev.add_argument(
+        "--review-every",
+        type=int,
+        default=evaluation.REVIEW_EVERY,
+        metavar="N",
+        help="with --feedback: a supervisor accepts the pending picks every N questions "
+        f"(default {evaluation.REVIEW_EVERY}; 1: at once; 0: only a quorum of identical picks)",
+    )
+    ev.add_argument(
         "--misses",
         type=Path,
         default=None,
@@ -243,14 +251,18 @@ def _eval(args: argparse.Namespace) -> int:
         title = f"{args.kb.name} / {args.queries.name}"
     report: dict[str, Any]
     if args.cv:
-        report = crossval.cross_validate(kb, queries, args.cv, feedback=args.feedback)
+        report = crossval.cross_validate(
+            kb, queries, args.cv, feedback=args.feedback, review_every=args.review_every
+        )
         text = crossval_report(report, f"{title}: grouped {args.cv}-fold cross-validation")
     else:
-        report = _evaluate(kb, queries, misses, feedback=args.feedback)
+        report = _evaluate(kb, queries, misses, feedback=args.feedback,
+                           review_every=args.review_every)
         text = single_report(report, title)
     if args.kb is not None and not args.no_demo:
         demo = _evaluate(
-            load_demo(), evaluation.read_queries(DEMO_EVAL_PATH), [], feedback=args.feedback
+            load_demo(), evaluation.read_queries(DEMO_EVAL_PATH), [], feedback=args.feedback,
+            review_every=args.review_every,
         )
         report["demo"] = demo
         text += "\n\n" + single_report(demo, "demo KB (another domain; its own test set)")
@@ -264,10 +276,13 @@ def _evaluate(
     misses: list[str],
     *,
     feedback: bool,
+    review_every: int = evaluation.REVIEW_EVERY,
 ) -> dict[str, Any]:
     """Figures of one KB on its labelled queries, calibrated from the KB (and misses) only."""
     snapshot = Snapshot.build(kb, misses=misses)
     report = evaluation.evaluate(snapshot.index, queries, calibration=snapshot.calibration)
     if feedback:
-        report.update(evaluation.online(kb, queries, snapshot=snapshot))
+        report.update(
+            evaluation.online(kb, queries, snapshot=snapshot, review_every=review_every)
+        )
     return report

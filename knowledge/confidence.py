@@ -1,12 +1,13 @@
 """Confidence: the probability that a top match is right, from its score and its leads.
 
-A logistic model over five features of a ranking: the top score, its lead over the 2nd, its
-lead over the 3rd, the share of the query's words the matched question holds (coverage), and
-the share no question of the KB holds (novelty); words are weighted by their idf in the KB and
-by how much they say in general Chinese. The leads separate right from wrong answers far
-better than the raw score; the score keeps a lone weak candidate (a small KB) from looking
-certain; coverage and novelty catch a question that shares only its frame with the KB
-("最近有什么新闻" against "最近有什么活动"). Each KB fits
+A logistic model over six features of a ranking: the top score, its lead over the 2nd, its
+lead over the 3rd, the share of the query's words the matched question holds (coverage), the
+share no question of the KB holds (novelty), and the entry's share of the candidates' scores
+(support); words are weighted by their idf in the KB and by how much they say in general Chinese.
+The leads separate right from wrong answers far better than the raw score; the score keeps a
+lone weak candidate (a small KB) from looking certain; coverage and novelty catch a question
+that shares only its frame with the KB ("最近有什么新闻" against "最近有什么活动"); the support
+tells an entry whose several wordings all come close from one lucky wording. Each KB fits
 its own model (knowledge/calibration.py); `DEFAULT_MODEL` serves KBs with too little data.
 """
 
@@ -16,14 +17,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# (top score, lead over the 2nd, lead over the 3rd, word coverage, novelty)
-Features = tuple[float, float, float, float, float]
+# (top score, lead over the 2nd, lead over the 3rd, word coverage, novelty, support)
+Features = tuple[float, float, float, float, float, float]
 
 
 @dataclass(frozen=True, slots=True)
 class ConfidenceModel:
     """Logistic coefficients: P(right) = sigmoid(score*s + lead2*l2 + lead3*l3 + coverage*c
-    + novelty*n + bias)."""
+    + novelty*n + support*v + bias)."""
 
     score: float
     lead2: float
@@ -31,34 +32,46 @@ class ConfidenceModel:
     coverage: float
     novelty: float
     bias: float
+    support: float = 0.0
 
     def probability(
-        self, score: float, lead2: float, lead3: float, coverage: float, novelty: float
+        self, score: float, lead2: float, lead3: float, coverage: float, novelty: float,
+        support: float = 0.0,
     ) -> float:
         """The probability that a match with these features is the right answer."""
         logit = (self.score * score + self.lead2 * lead2 + self.lead3 * lead3
-                 + self.coverage * coverage + self.novelty * novelty + self.bias)
+                 + self.coverage * coverage + self.novelty * novelty + self.support * support
+                 + self.bias)
         if logit < -30.0:
             return 0.0
         return 1.0 / (1.0 + math.exp(-logit))
 
-    def coefficients(self) -> tuple[float, float, float, float, float, float]:
-        """(score, lead2, lead3, coverage, novelty, bias)."""
-        return (self.score, self.lead2, self.lead3, self.coverage, self.novelty, self.bias)
+    def coefficients(self) -> tuple[float, float, float, float, float, float, float]:
+        """(score, lead2, lead3, coverage, novelty, support, bias): the order of fit's vector."""
+        return (self.score, self.lead2, self.lead3, self.coverage, self.novelty, self.support,
+                self.bias)
+
+    @classmethod
+    def of(cls, coefficients: Sequence[float]) -> ConfidenceModel:
+        """The model of a coefficients() vector."""
+        score, lead2, lead3, coverage, novelty, support, bias = coefficients
+        return cls(score, lead2, lead3, coverage, novelty, bias, support)
 
 
 # The model a KB gets before it has enough similar questions of its own: the fit of the
 # demo KB's calibration (its leave-one-out probes and the built-in off-topic questions; see
-# docs/knowledge.md), rounded. No evaluation set was used.
+# docs/knowledge.md), rounded. No evaluation set was used. Its support weight is 0: a KB on
+# the default has (almost) no similar questions, so support is 0 there anyway; a KB with
+# enough of them fits its own.
 DEFAULT_MODEL = ConfidenceModel(
-    score=6.5, lead2=4.3, lead3=0.65, coverage=-1.05, novelty=-1.7, bias=-2.25
+    score=6.5, lead2=4.3, lead3=0.65, coverage=-1.05, novelty=-1.7, bias=-2.25, support=0.0
 )
 
 # Strength of the pull towards the default model, in samples: a KB with a few dozen probes
 # stays close to it, one with hundreds follows its own data.
 PRIOR_STRENGTH = 8.0
 _NEWTON_STEPS = 25
-_N = 6  # coefficients, the bias included
+_N = 7  # coefficients, the bias included
 
 
 def fit(
@@ -93,7 +106,7 @@ def fit(
         theta = [t - s for t, s in zip(theta, step, strict=True)]
         if max(abs(s) for s in step) < 1e-6:
             break
-    return ConfidenceModel(*theta)
+    return ConfidenceModel.of(theta)
 
 
 def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:

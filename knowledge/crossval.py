@@ -1,11 +1,21 @@
 """Grouped K-fold cross-validation by FAQ intent: nothing is tuned on what it is measured on.
 
-Fold k holds out a set of intents (entry ids). Its KB is the given KB with the other folds'
-in-scope queries as similar questions, as reps' confirmed feedback would have added them; it
-is calibrated from that alone (knowledge.calibration), then measured on the held-out intents'
-queries and on a share of the out-of-scope ones. Out-of-scope queries carry no intent label,
-so they are dealt to the folds round-robin after a seeded shuffle and used only as tests
-(never as misses: a paraphrase of a test question could land among them).
+Each intent's queries are split in two halves (seeded). The KB is measured as a customer's
+KB would hold it: every entry with its standard question and one half of its intent's
+queries as similar questions; the other half are the customer questions asked.
+
+Fold k holds out a set of intents (entry ids). Everything fitted (the confidence model and
+the thresholds) comes from the other intents: the KB with their similar questions only is
+calibrated by the product's own procedure (knowledge.calibration). The held-out intents'
+queries are then asked, each half against that KB plus the other half as their similar
+questions, with that calibration. Beside this, the same queries are asked with the
+held-out entries bare (`new_entry_*`: an entry just added, no similar question yet) and
+against the standard questions alone. The online figures (--feedback) ask the same halves as
+one stream each, the KB learning from reps' picks; `new_entry_online_*` asks all held-out
+queries as one stream starting from the bare entries.
+Out-of-scope queries carry no intent label, so they are dealt to the folds round-robin after
+a seeded shuffle and used only as tests (never as misses: a paraphrase of a test question
+could land among them).
 """
 
 from __future__ import annotations
@@ -60,6 +70,30 @@ def with_similar(kb: KnowledgeBase, queries: Sequence[LabelledQuery]) -> Knowled
     return replace(kb, entries=entries)
 
 
+def split_halves(
+    queries: Sequence[LabelledQuery], seed: int = SEED
+) -> tuple[list[LabelledQuery], list[LabelledQuery]]:
+    """Two halves: each intent's queries alternate after a seeded shuffle; out-of-scope too."""
+    rng = random.Random(seed)
+    groups: dict[str, list[LabelledQuery]] = {}
+    for q in queries:
+        groups.setdefault(q.expected_id, []).append(q)
+    halves: tuple[list[LabelledQuery], list[LabelledQuery]] = ([], [])
+    for intent in sorted(groups):
+        members = groups[intent]
+        rng.shuffle(members)
+        for n, q in enumerate(members):
+            halves[n % 2].append(q)
+    return halves
+
+
+# Figures also reported for the held-out entries held bare (prefix new_entry_).
+NEW_ENTRY_FIGURES = ("p_at_1", "r_at_3", "auto_precision", "auto_coverage", "auto_wrong_rate",
+                     "n_auto", "n_auto_right")
+NEW_ENTRY_ONLINE = ("online_p_at_1", "online_auto_precision", "online_auto_coverage",
+                    "online_n_auto", "online_n_auto_right")
+
+
 def cross_validate(
     kb: KnowledgeBase,
     queries: Sequence[LabelledQuery],
@@ -67,21 +101,38 @@ def cross_validate(
     *,
     feedback: bool = False,
     seed: int = SEED,
+    review_every: int = evaluation.REVIEW_EVERY,
 ) -> dict[str, Any]:
     """Per-fold figures, their mean and spread (sample standard deviation, min, max)."""
     folds = assign_folds(queries, k, seed)
+    halves = split_halves(queries, seed)
+    half_of = {id(q): n for n in (0, 1) for q in halves[n]}
     standard = KnowledgeIndex.build(kb)  # the KB as given: standard questions only
     results: list[dict[str, Any]] = []
     for fold in range(k):
-        train = [q for q, f in zip(queries, folds, strict=True) if f != fold]
         test = [q for q, f in zip(queries, folds, strict=True) if f == fold]
-        fold_kb = with_similar(kb, train)
-        snapshot = Snapshot.build(fold_kb)
-        result = evaluation.evaluate(snapshot.index, test, calibration=snapshot.calibration)
+        written = [q for q, f in zip(queries, folds, strict=True)
+                   if f != fold and half_of[id(q)] == 0]
+        fold_kb = with_similar(kb, written)
+        snapshot = Snapshot.build(fold_kb)  # calibrated on the other intents only
+        cal = snapshot.calibration
+        parts = []
+        for n in (0, 1):
+            held = with_similar(fold_kb, [q for q in test if half_of[id(q)] == n])
+            index = KnowledgeIndex.build(held).with_model(cal.model)
+            start = replace(snapshot, kb=held, index=index)  # the calibration stays
+            parts.append((start, [q for q in test if half_of[id(q)] != n]))
+        result = evaluation.evaluate_parts(
+            [(start.index, asked) for start, asked in parts], calibration=cal
+        )
         result["fold"] = fold
+        bare = evaluation.evaluate(snapshot.index, test, calibration=cal)
+        result.update({f"new_entry_{key}": bare[key] for key in NEW_ENTRY_FIGURES})
         result["p_at_1_standard_only"] = _p_at_1(standard, test)
         if feedback:
-            result.update(evaluation.online(fold_kb, test, snapshot=snapshot))
+            result.update(evaluation.online_parts(parts, review_every=review_every))
+            new = evaluation.online(fold_kb, test, snapshot=snapshot, review_every=review_every)
+            result.update({f"new_entry_{key}": new[key] for key in NEW_ENTRY_ONLINE})
         results.append(result)
     return {**summarise(results), "k": k, "seed": seed, "folds": results}
 
@@ -116,7 +167,7 @@ def summarise(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         mean[key] = round(centre, 4)
         spread[key] = {"sd": round(math.sqrt(var), 4), "min": min(values), "max": max(values),
                        "n_folds": len(values)}
-    for prefix in ("", "online_"):
+    for prefix in ("", "new_entry_", "online_", "new_entry_online_"):
         answered = sum(int(r.get(f"{prefix}n_auto", 0)) for r in results)
         right = sum(int(r.get(f"{prefix}n_auto_right", 0)) for r in results)
         if f"{prefix}n_auto" in results[0]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge import calibration, matcher
+from knowledge import text as textmod
 from knowledge.calibration import Calibration
 from knowledge.index import KnowledgeIndex, Match
 from knowledge.live import Snapshot
@@ -18,6 +19,11 @@ from knowledge.model import KnowledgeBase
 
 # The online stream runs in an order shuffled with this seed (deterministic).
 STREAM_SEED = 7
+# Reps' picks are proposals (bot.domain.proposals): they join the KB when a supervisor accepts
+# them, here once every REVIEW_EVERY questions of the stream, or at once when QUORUM picks
+# name the same entry for the same wording (each question is taken as answered by another rep).
+REVIEW_EVERY = 20
+QUORUM = 2
 # Confidence bins of the calibration error (ECE): 0-10%, 10-20%, ... 90-100%.
 ECE_BINS = 10
 
@@ -129,15 +135,26 @@ def evaluate(
     Pass the index of a calibrated snapshot and its calibration: the decisions use its
     thresholds (without one, the uncalibrated defaults).
     """
+    return evaluate_parts([(index, queries)], calibration=calibration, on_query=on_query)
+
+
+def evaluate_parts(
+    parts: Sequence[tuple[KnowledgeIndex, Sequence[LabelledQuery]]],
+    *,
+    calibration: Calibration | None = None,
+    on_query: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """The figures of several (index, queries) runs counted together, one calibration."""
     tally = _Tally()
-    for q in queries:
-        matches = index.match(q.query, limit=3)
-        tally.add(q, matches, matcher.decide(matches, calibration=calibration))
-        if on_query is not None:
-            on_query()
+    for index, queries in parts:
+        for q in queries:
+            matches = index.match(q.query, limit=3)
+            tally.add(q, matches, matcher.decide(matches, calibration=calibration))
+            if on_query is not None:
+                on_query()
     used = calibration or matcher_defaults()
     return {
-        "n_queries": len(queries), "n_in_scope": tally.in_scope,
+        "n_queries": tally.in_scope + tally.out_of_scope, "n_in_scope": tally.in_scope,
         "n_out_of_scope": tally.out_of_scope, **tally.figures(),
         "thresholds": {"auto_reply": used.auto_threshold, "suggest": used.suggest_threshold},
         "calibration": describe(used),
@@ -155,40 +172,79 @@ def online(
     *,
     snapshot: Snapshot | None = None,
     seed: int = STREAM_SEED,
+    review_every: int = REVIEW_EVERY,
 ) -> dict[str, Any]:
     """Online figures over the queries as one stream, the KB learning as it goes.
 
     Each query is decided with the current snapshot. When suggestions were shown and the
-    right answer is among them, the rep confirms it: the query becomes a similar question.
-    A query handed over without a confirmed answer is recorded as a miss. The calibration
-    is redone whenever `Calibration.due` says so, with the misses recorded so far, as
-    LiveKnowledge does.
+    right answer is among them, the rep picks it: a proposal, which changes nothing until
+    it is accepted (by the review every `review_every` queries, or by QUORUM identical
+    picks); then the query is a similar question. A query handed over without a pick is
+    recorded as a miss. The calibration is redone whenever `Calibration.due` says so, with
+    the misses recorded so far, as LiveKnowledge does.
     """
-    stream = list(queries)
-    random.Random(seed).shuffle(stream)
-    current = snapshot or Snapshot.build(kb)
-    index, cal, kb = current.index, current.calibration, current.kb
+    start = snapshot or Snapshot.build(kb)
+    return online_parts([(start, queries)], seed=seed, review_every=review_every)
+
+
+def online_parts(
+    parts: Sequence[tuple[Snapshot, Sequence[LabelledQuery]]],
+    *,
+    seed: int = STREAM_SEED,
+    review_every: int = REVIEW_EVERY,
+) -> dict[str, Any]:
+    """The online figures of several streams (each from its own snapshot) counted together."""
     tally = _Tally()
-    misses: list[str] = []
-    recalibrations = 0
-    for q in stream:
-        matches = index.match(q.query, limit=3)
-        decision = matcher.decide(matches, calibration=cal)
-        tally.add(q, matches, decision)
+    runs = [_Stream(snapshot, tally, review_every) for snapshot, _ in parts]
+    for run, (_, queries) in zip(runs, parts, strict=True):
+        stream = list(queries)
+        random.Random(seed).shuffle(stream)
+        for q in stream:
+            run.ask(q)
+    return {
+        **tally.figures("online_"), "recalibrations": sum(r.recalibrations for r in runs),
+        "accepted_picks": sum(r.accepted for r in runs),
+        "final_calibration": describe(runs[-1].cal),
+    }
+
+
+class _Stream:
+    """One KB answering a stream of questions and learning from reps' accepted picks."""
+
+    def __init__(self, snapshot: Snapshot, tally: _Tally, review_every: int) -> None:
+        self.index, self.cal, self.kb = snapshot.index, snapshot.calibration, snapshot.kb
+        self.tally, self.review_every = tally, review_every
+        self.misses: list[str] = []
+        self.pending: dict[tuple[str, str], list[str]] = {}  # (entry, wording key) -> wordings
+        self.asked = self.recalibrations = self.accepted = 0
+
+    def ask(self, q: LabelledQuery) -> None:
+        """Decide one question, count it, and record the rep's pick or the miss."""
+        matches = self.index.match(q.query, limit=3)
+        decision = matcher.decide(matches, calibration=self.cal)
+        self.tally.add(q, matches, decision)
         shown = [m.entry.id for m in decision.matches]
         if decision.action == "suggest" and q.expected_id and q.expected_id in shown:
-            index = index.add_similar(q.expected_id, q.query)
-            kb = kb.with_similar(q.expected_id, q.query)
-            if cal.due(calibration.count_similar(kb)):
-                cal = calibration.calibrate(kb, misses, index=index)
-                index = index.with_model(cal.model)
-                recalibrations += 1
+            key = (q.expected_id, textmod.normalize(q.query))
+            self.pending.setdefault(key, []).append(q.query)
+            if len(self.pending[key]) >= QUORUM:
+                self._accept(q.expected_id, self.pending.pop(key)[0])
         elif decision.action != "auto":
-            misses.append(q.query)
-    return {
-        **tally.figures("online_"), "recalibrations": recalibrations,
-        "final_calibration": describe(cal),
-    }
+            self.misses.append(q.query)
+        self.asked += 1
+        if self.review_every and self.asked % self.review_every == 0:
+            for (entry_id, _), wordings in list(self.pending.items()):
+                self._accept(entry_id, wordings[0])
+            self.pending.clear()
+
+    def _accept(self, entry_id: str, question: str) -> None:
+        self.index = self.index.add_similar(entry_id, question)
+        self.kb = self.kb.with_similar(entry_id, question)
+        self.accepted += 1
+        if self.cal.due(calibration.count_similar(self.kb)):
+            self.cal = calibration.calibrate(self.kb, self.misses, index=self.index)
+            self.index = self.index.with_model(self.cal.model)
+            self.recalibrations += 1
 
 
 def _ratio(numerator: int, denominator: int) -> float:

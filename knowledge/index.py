@@ -49,6 +49,9 @@ class Match:
     # Share of the query's words (weighted as for coverage) that no indexed question holds:
     # high for a question about something the KB never mentions.
     novelty: float = 0.0
+    # Score of the entry's second best question among the reranked candidates (0 if none):
+    # an entry whose several wordings come close is a safer answer than one lucky wording.
+    support: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,20 +231,27 @@ class KnowledgeIndex:
         )
         # An entry scores as its best question; ties go to the earlier entry.
         best: dict[int, tuple[float, int]] = {}
+        second: dict[int, float] = {}  # each entry's second best question score
         entry_of = self._docs.entry
         for doc_id, fused in found:
             entry = entry_of[doc_id]
             held = best.get(entry)
-            if held is None or held[0] < fused:
+            if held is None:
                 best[entry] = (fused, doc_id)
+            elif held[0] < fused:
+                second[entry] = held[0]
+                best[entry] = (fused, doc_id)
+            elif second.get(entry, -1.0) < fused:
+                second[entry] = fused
         ranked = sorted((-score, entry, doc) for entry, (score, doc) in best.items())
-        return self._matches(ranked, limit, analysis.words, exclude)
+        return self._matches(ranked, limit, analysis.words, second, exclude)
 
     def _matches(
         self,
         ranked: list[tuple[float, int, int]],
         limit: int,
         words: Sequence[str],
+        second: dict[int, float],
         exclude: Collection[int] = (),
     ) -> list[Match]:
         """Turn ranked (-score, entry, doc) triples into Matches with confidences."""
@@ -266,8 +276,11 @@ class KnowledgeIndex:
             entry = self._entries[entry_pos]
             number = doc_question[doc_id]
             question = entry.question if number == 0 else entry.similar[number - 1]
-            conf = round(probability(score, lead2, lead3, covered, novelty), 4)
-            matches.append(Match(entry, question, round(score, 4), conf, covered, novelty))
+            support = max(0.0, second.get(entry_pos, 0.0))
+            conf = round(probability(score, lead2, lead3, covered, novelty, support), 4)
+            matches.append(
+                Match(entry, question, round(score, 4), conf, covered, novelty, round(support, 4))
+            )
         return matches
 
     def _query_words(

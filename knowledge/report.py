@@ -9,6 +9,9 @@ from typing import Any
 FIGURES = (
     ("p_at_1", "P@1"),
     ("p_at_1_standard_only", "P@1, standard questions only"),
+    ("new_entry_p_at_1", "new entries (no similar question): P@1"),
+    ("new_entry_auto_precision_pooled", "new entries: auto-reply precision, pooled"),
+    ("new_entry_auto_coverage", "new entries: auto-reply coverage"),
     ("r_at_3", "R@3"),
     ("auto_precision", "auto-reply precision"),
     ("auto_precision_pooled", "auto-reply precision, pooled"),
@@ -26,6 +29,10 @@ FIGURES = (
     ("online_auto_coverage", "online auto-reply coverage"),
     ("online_oos_auto_rate", "online out-of-scope auto-replied"),
     ("online_calibration_error", "online calibration error (ECE)"),
+    ("new_entry_online_p_at_1", "new entries: online P@1"),
+    ("new_entry_online_auto_precision_pooled", "new entries: online auto-reply precision, pooled"),
+    ("new_entry_online_auto_coverage", "new entries: online auto-reply coverage"),
+    ("accepted_picks", "reps' picks accepted as similar questions"),
     ("recalibrations", "recalibrations during the stream"),
 )
 

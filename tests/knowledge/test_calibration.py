@@ -74,3 +74,13 @@ def test_offtopic_set_is_generic_and_not_the_demo_test_set() -> None:
     with DEMO_EVAL_PATH.open(encoding="utf-8") as fh:
         demo_queries = {row["query"] for row in csv.DictReader(fh)}
     assert not demo_queries & set(questions)
+
+
+def test_bare_entries_weigh_as_the_questions_they_are_expected_to_get() -> None:
+    # No similar question anywhere: every entry is bare, every question goes to one.
+    assert calibration.bare_share([1, 1, 1, 1]) == 1.0
+    # Two bare entries beside two with four wordings each: 2 / (4 entries + 6 similar).
+    assert calibration.bare_share([1, 1, 4, 4]) == pytest.approx(0.2)
+    # Many bare entries nobody asks weigh less as the asked ones gather wordings.
+    assert calibration.bare_share([1] * 50 + [15] * 50) < 0.1
+    assert calibration.bare_share([]) == 0.0

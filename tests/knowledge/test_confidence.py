@@ -21,8 +21,8 @@ def test_fit_without_data_is_the_prior() -> None:
 
 def test_fit_follows_the_data() -> None:
     # Right answers lead by a lot, wrong ones barely: the fitted model must separate them.
-    right, wrong = (0.8, 0.4, 0.5, 0.9, 0.0), (0.5, 0.05, 0.1, 0.5, 0.5)
-    middle = (0.6, 0.2, 0.3, 0.7, 0.2)
+    right, wrong = (0.8, 0.4, 0.5, 0.9, 0.0, 0.7), (0.5, 0.05, 0.1, 0.5, 0.5, 0.1)
+    middle = (0.6, 0.2, 0.3, 0.7, 0.2, 0.4)
     samples = [(right, True, 1.0)] * 60 + [(wrong, False, 1.0)] * 60
     samples += [(middle, True, 1.0)] * 10 + [(middle, False, 1.0)] * 10
     flat = ConfidenceModel(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -33,7 +33,8 @@ def test_fit_follows_the_data() -> None:
 
 
 def test_weights_are_relative() -> None:
-    samples = [((0.8, 0.4, 0.5, 0.9, 0.0), True, 1.0), ((0.4, 0.0, 0.1, 0.3, 0.6), False, 1.0)]
+    samples = [((0.8, 0.4, 0.5, 0.9, 0.0, 0.6), True, 1.0),
+               ((0.4, 0.0, 0.1, 0.3, 0.6, 0.0), False, 1.0)]
     samples *= 20
     scaled = [(f, right, w * 1000) for f, right, w in samples]
     assert confidence.fit(samples).coefficients() == pytest.approx(

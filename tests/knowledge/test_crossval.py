@@ -57,6 +57,7 @@ def test_cross_validate_reports_folds_mean_and_spread() -> None:
     assert report["p_at_1"] == pytest.approx(sum(values) / 3, abs=1e-4)
     assert report["spread"]["p_at_1"]["min"] == min(values)
     assert {"online_p_at_1", "online_auto_precision", "p_at_1_standard_only"} <= set(report)
+    assert {"new_entry_p_at_1", "new_entry_auto_coverage", "accepted_picks"} <= set(report)
     assert report == crossval.cross_validate(GYM_KB, QUERIES, 3, feedback=True)
 
 
@@ -67,11 +68,42 @@ def test_online_learns_from_confirmed_suggestions(kb: KnowledgeBase) -> None:
     snapshot = Snapshot.build(kb)
     first = snapshot.index.match(queries[0].query)
     assert matcher.decide(first, calibration=snapshot.calibration).action == "suggest"
-    report = evaluation.online(kb, queries, snapshot=snapshot)
+    report = evaluation.online(kb, queries, snapshot=snapshot, review_every=1)
     assert report["online_p_at_1"] == 1.0
     assert report["online_suggested_right_rate"] == 0.5
     assert report["online_auto_coverage"] == 0.5
     assert report["online_auto_precision"] == 1.0
+
+
+def test_halves_split_each_intent_and_cover_every_query() -> None:
+    first, second = crossval.split_halves(QUERIES)
+    assert sorted(first + second, key=QUERIES.index) == QUERIES
+    for intent in {q.expected_id for q in QUERIES}:
+        sizes = [sum(q.expected_id == intent for q in half) for half in (first, second)]
+        assert abs(sizes[0] - sizes[1]) <= 1
+    assert (first, second) == crossval.split_halves(QUERIES)
+
+
+def test_held_out_intents_are_never_calibrated_on() -> None:
+    # The calibration of a fold is the one of the KB with the other folds' written half
+    # only: the held-out intents' queries never shape it.
+    folds = crossval.assign_folds(QUERIES, 3)
+    written = crossval.split_halves(QUERIES)[0]
+    train = [q for q, f in zip(QUERIES, folds, strict=True) if f != 0 and q in written]
+    expected = Snapshot.build(crossval.with_similar(GYM_KB, train)).calibration
+    report = crossval.cross_validate(GYM_KB, QUERIES, 3)
+    assert report["folds"][0]["calibration"] == evaluation.describe(expected)
+
+
+def test_picks_wait_for_review_or_quorum(kb: KnowledgeBase) -> None:
+    # A pick is a proposal: until a review (or a second identical pick) it changes nothing.
+    snapshot = Snapshot.build(kb)
+    twice = [LabelledQuery("我的快递到哪了", "track")] * 2
+    waiting = evaluation.online(kb, twice, snapshot=snapshot, review_every=0)
+    assert waiting["online_auto_coverage"] == 0.0
+    assert waiting["accepted_picks"] == 1  # the quorum of two identical picks
+    reviewed = evaluation.online(kb, twice[:1], snapshot=snapshot, review_every=1)
+    assert reviewed["accepted_picks"] == 1
 
 
 def test_calibration_error() -> None:

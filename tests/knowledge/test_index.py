@@ -142,3 +142,16 @@ def test_with_model_changes_confidences_not_ranking(index: KnowledgeIndex) -> No
 def test_contains_reads_questions_as_analysed(index: KnowledgeIndex) -> None:
     assert index.contains("可以开发票吗？")
     assert not index.contains("可以开收据吗")
+
+
+def test_support_is_the_score_of_the_entrys_next_wording() -> None:
+    kb = KnowledgeBase((
+        FaqEntry("refund", "怎么申请退款", ("退款怎么申请", "如何申请退款"), "a"),
+        FaqEntry("ship", "多久发货", answer="b"),
+    ))
+    index = KnowledgeIndex.build(kb)
+    refund = index.match("我想申请退款")[0]
+    assert refund.entry.id == "refund"
+    assert 0.0 < refund.support <= refund.score
+    # An entry with one question has no second wording to lend support.
+    assert index.match("多久能发货")[0].support == 0.0

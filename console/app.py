@@ -12,7 +12,18 @@ import jinja2
 from aiohttp import web
 
 # Every module that declares console routes registers them when imported (home, signin, ...).
-from console import errors, home, registry, signin, staff  # noqa: F401
+from console import (  # noqa: F401
+    errors,
+    home,
+    kb,
+    kb_proposals,
+    kb_tools,
+    quickreplies,
+    registry,
+    rules,
+    signin,
+    staff,
+)
 
 logger = logging.getLogger(__name__)
 

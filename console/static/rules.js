@@ -28,8 +28,9 @@
       marks.push({ start, end, cls, title });
     };
     ordered.forEach((p) => {
+      // An excluded phrase sits inside its exclusion: the exclusion is what is marked.
+      if (p.by) take(p.by[0], p.by[1], "exclusion", p.rule + "：排除词，不触发");
       take(p.start, p.end, p.status, p.rule + "：" + p.status_label);
-      if (p.by) take(p.by[0], p.by[1], "exclusion", p.rule + "：排除词");
     });
     marks.sort((a, b) => a.start - b.start);
     return marks;

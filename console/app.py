@@ -12,7 +12,21 @@ import jinja2
 from aiohttp import web
 
 # Every module that declares console routes registers them when imported (home, signin, ...).
-from console import audit, dashboard, errors, gaps, lists, registry, signin, staff  # noqa: F401
+from console import (  # noqa: F401
+    audit,
+    dashboard,
+    errors,
+    gaps,
+    kb,
+    kb_proposals,
+    kb_tools,
+    lists,
+    quickreplies,
+    registry,
+    rules,
+    signin,
+    staff,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from array import array
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from knowledge import search, segment
+from knowledge import explain, search, segment
 from knowledge.confidence import DEFAULT_MODEL, ConfidenceModel
 from knowledge.errors import EntryNotFoundError
 from knowledge.model import FaqEntry, KnowledgeBase, Synonyms
@@ -174,6 +174,18 @@ class KnowledgeIndex:
     def match(self, query: str, limit: int = 3) -> list[Match]:
         """The best entries for a query, best first, at most `limit`."""
         return self._match(self._analyzer.analyse(query), limit, ())
+
+    def explain(self, query: str, limit: int = 5) -> list[tuple[Match, explain.Channels]]:
+        """The best entries for a query, each with its score split into the channels."""
+        analysis = self._analyzer.analyse(query)
+        found = []
+        for match in self._match(analysis, limit, ()):
+            pos = next(i for i, e in enumerate(self._entries) if e.id == match.entry.id)
+            number = match.entry.questions.index(match.matched_question)
+            doc = next(d for d in self._siblings()[pos] if self._docs.question[d] == number)
+            weights = (CHAR_WEIGHT, WORD_WEIGHT, FUZZ_WEIGHT)
+            found.append((match, explain.channels(self._corpus, analysis, doc, weights)))
+        return found
 
     def questions(self) -> list[tuple[str, int, str]]:
         """(entry id, question number, question) of every indexed question (calibration)."""

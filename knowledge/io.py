@@ -352,7 +352,7 @@ def _yaml_item(name: str, row: dict[str, str]) -> dict[str, Any]:
     item: dict[str, Any] = {}
     for column in table.columns:
         value = row.get(column, "")
-        if column in ("similar", "keywords", "phrases", "tags", "variants"):
+        if column in ("similar", "keywords", "phrases", "tags", "variants", "negations"):
             item[column] = [v for v in value.split("|") if v]
         elif value in ("true", "false"):
             item[column] = value == "true"

@@ -79,6 +79,9 @@ class KeywordRule:
     notify: bool = False
     escalate: bool = False
     priority: int = 0
+    # Exclusions (排除词): when the text holds one of these, the rule does not fire at all
+    # ("过敏原检测" for a rule on "过敏"). Grammatical negation ("不过敏") needs none.
+    negations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,22 @@ def is_negated(text: str, start: int) -> bool:
     return _NEGATED.search(clause) is not None
 
 
+@dataclass(frozen=True, slots=True)
+class PhraseTrace:
+    """One occurrence of a rule phrase and what became of it (the console's rule test).
+
+    status: "hit" (the rule fires on it), "negated" (a negator right before it), "excluded"
+    (the text holds one of the rule's exclusions, at `by`), "overridden" (an overlapping
+    phrase of a higher-priority rule won, or the rule already fired elsewhere).
+    """
+
+    rule: KeywordRule
+    phrase: str
+    span: tuple[int, int]
+    status: str
+    by: tuple[int, int] | None = None
+
+
 class RuleEngine:
     """All rule phrases in one automaton; scan() is pure and thread-safe."""
 
@@ -82,6 +98,12 @@ class RuleEngine:
                 key = _fold(phrase.strip())
                 if key:
                     phrases.setdefault(key, []).append(pos)
+        # Exclusions are matched as plain substrings of the folded text (few, short, rare).
+        self._exclusions = {
+            pos: tuple(k for k in (_fold(n.strip()) for n in rule.negations) if k)
+            for pos, rule in enumerate(self._rules)
+            if rule.negations
+        }
         if phrases:
             automaton = ahocorasick.Automaton()
             for key, positions in phrases.items():
@@ -100,18 +122,60 @@ class RuleEngine:
         return self._rules
 
     def scan(self, text: str) -> RuleResult:
-        """The rules the text fires, negated phrases excluded, overlaps won by priority."""
+        """The rules the text fires, negated phrases and excluded rules left out, overlaps won
+        by priority."""
         if self._automaton is None or not text:
             return RuleResult()
         folded = _fold(text)
+        excluded = self._excluded(folded)
         found: list[RuleHit] = []
         for end, (phrase, positions) in self._automaton.iter(folded):
             start = end - len(phrase) + 1
             if is_negated(folded, start):
                 continue
             for pos in positions:
-                found.append(RuleHit(self._rules[pos], text[start : end + 1], (start, end + 1)))
+                if pos not in excluded:
+                    span = (start, end + 1)
+                    found.append(RuleHit(self._rules[pos], text[start : end + 1], span))
         return _merge(_resolve(found))
+
+    def _excluded(self, folded: str) -> dict[int, tuple[int, int]]:
+        """Rule position -> the span of the first of its exclusions the text holds."""
+        found: dict[int, tuple[int, int]] = {}
+        for pos, keys in self._exclusions.items():
+            for key in keys:
+                at = folded.find(key)
+                if at >= 0:
+                    found[pos] = (at, at + len(key))
+                    break
+        return found
+
+    def trace(self, text: str) -> list[PhraseTrace]:
+        """Every rule phrase occurrence in the text with what became of it, by position."""
+        if self._automaton is None or not text:
+            return []
+        folded = _fold(text)
+        excluded = self._excluded(folded)
+        traces: list[PhraseTrace] = []
+        candidates: list[RuleHit] = []
+        for end, (phrase, positions) in self._automaton.iter(folded):
+            start = end - len(phrase) + 1
+            span, negated = (start, end + 1), is_negated(folded, start)
+            for pos in positions:
+                rule, said = self._rules[pos], text[start : end + 1]
+                if negated:
+                    traces.append(PhraseTrace(rule, said, span, "negated"))
+                elif pos in excluded:
+                    traces.append(PhraseTrace(rule, said, span, "excluded", excluded[pos]))
+                else:
+                    candidates.append(RuleHit(rule, said, span))
+        kept = {(h.rule.id, h.span) for h in _resolve(list(candidates))}
+        traces += [
+            PhraseTrace(h.rule, h.phrase, h.span,
+                        "hit" if (h.rule.id, h.span) in kept else "overridden")
+            for h in candidates
+        ]  # fmt: skip
+        return sorted(traces, key=lambda t: (t.span, t.rule.id))
 
     def _phrases(self, text: str) -> tuple[set[str], set[str]]:
         """The rule phrases in a text: (negated ones, plain ones)."""

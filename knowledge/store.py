@@ -103,6 +103,7 @@ class KBRule(KBBase):
     notify: Mapped[bool] = mapped_column(default=False)
     escalate: Mapped[bool] = mapped_column(default=False)
     priority: Mapped[int] = mapped_column(default=0)
+    negations: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class KBSynonym(KBBase):
@@ -171,6 +172,7 @@ async def load_kb(session: AsyncSession) -> KnowledgeBase:
             notify=r.notify,
             escalate=r.escalate,
             priority=r.priority,
+            negations=tuple(r.negations or ()),
         )
         for r in await session.scalars(select(KBRule).order_by(KBRule.position))
     )
@@ -230,6 +232,7 @@ async def replace_kb(session: AsyncSession, kb: KnowledgeBase) -> None:
             notify=r.notify,
             escalate=r.escalate,
             priority=r.priority,
+            negations=list(r.negations),
         )
         for pos, r in enumerate(kb.rules)
     )

@@ -26,7 +26,7 @@ Row = Mapping[str, Any]
 LIST_SEPARATOR = "|"
 _LIST_SPLIT = re.compile(r"[|｜\r\n;；]")
 _TERMS_SPLIT = re.compile(r"[|｜\r\n;；、,，]")
-_TERM_COLUMNS = frozenset({"keywords", "phrases", "tags", "variants"})
+_TERM_COLUMNS = frozenset({"keywords", "phrases", "tags", "variants", "negations"})
 _TRUE = {"1", "true", "yes", "y", "是", "启用", "on"}
 _FALSE = {"0", "false", "no", "n", "否", "停用", "off", ""}
 ATTACHMENT_FIELDS = ("kind", "title", "url", "pic_url", "desc", "appid", "page", "media_id")
@@ -52,6 +52,7 @@ RULE_COLUMNS = (
     "notify",
     "escalate",
     "priority",
+    "negations",
 )
 SYNONYM_COLUMNS = ("canonical", "variants")
 # Longest ids and names the database columns hold (knowledge/store.py).
@@ -207,6 +208,7 @@ def parse_rule(r: RowReader) -> KeywordRule:
         notify=r.flag("notify", False),
         escalate=r.flag("escalate", False),
         priority=r.integer("priority", 0),
+        negations=r.items("negations"),
     )
 
 

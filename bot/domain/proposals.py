@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.db import utcnow
 from bot.core.errors import NotFoundError, UsageError
 from bot.domain import audit
-from bot.domain.models import KbProposal, Message, Staff
+from bot.domain.models import ROLE_SUPERVISOR, KbProposal, Message, Staff
 from knowledge import store
 from knowledge import text as textmod
 from knowledge.errors import EntryNotFoundError
@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 PENDING, ACCEPTED, REJECTED, UNDONE = "pending", "accepted", "rejected", "undone"
 STATUS_LABEL = {PENDING: "待审核", ACCEPTED: "已采纳", REJECTED: "已驳回", UNDONE: "已撤销"}
+# Who may list, accept, reject and undo proposals: the /accept commands and the console's
+# proposals queue both read it, so the two faces never disagree.
+DECIDE_ROLE = ROLE_SUPERVISOR
 QUESTION_MAX = 200
 KEY_MAX = 255
 

@@ -14,6 +14,8 @@ from bot.domain import kb, proposals
 from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role
 
 router = CommandRouter()
+# The same rule as the console's proposals queue (bot.domain.proposals.DECIDE_ROLE).
+DECIDE = Role.of(proposals.DECIDE_ROLE)
 
 LIST_MAX = 10
 _STATUS_WORDS = {
@@ -42,7 +44,7 @@ def _after(ctx: Context, outcome: proposals.Outcome) -> None:
 
 @router.command(
     "proposals", aliases=["提议"], help="客服提议的相似问法（采纳后才会用于自动回复）",
-    usage="/proposals [待审核|已采纳|已驳回|已撤销]", example="/proposals", role=Role.SUPERVISOR,
+    usage="/proposals [待审核|已采纳|已驳回|已撤销]", example="/proposals", role=DECIDE,
 )  # fmt: skip
 async def proposal_list(ctx: Context, args: str) -> Reply:
     """Proposals in one status (pending by default), the most supported first."""
@@ -67,7 +69,7 @@ async def proposal_list(ctx: Context, args: str) -> Reply:
 
 @router.command(
     "accept", aliases=["采纳"], help="采纳提议：把客户问法加为知识条目的相似问法",
-    usage="/accept 编号", example="/accept 3", role=Role.SUPERVISOR,
+    usage="/accept 编号", example="/accept 3", role=DECIDE,
 )  # fmt: skip
 async def proposal_accept(ctx: Context, args: str) -> Reply:
     """Accept a pending proposal; the wording joins the entry in every worker."""
@@ -80,7 +82,7 @@ async def proposal_accept(ctx: Context, args: str) -> Reply:
 
 @router.command(
     "reject", aliases=["驳回"], help="驳回提议：不加入知识库",
-    usage="/reject 编号", example="/reject 3", role=Role.SUPERVISOR,
+    usage="/reject 编号", example="/reject 3", role=DECIDE,
 )  # fmt: skip
 async def proposal_reject(ctx: Context, args: str) -> Reply:
     """Reject a pending proposal."""
@@ -90,7 +92,7 @@ async def proposal_reject(ctx: Context, args: str) -> Reply:
 
 @router.command(
     "undo", aliases=["撤销"], help="撤销对提议的决定：已采纳的从知识库移除，已驳回的恢复待审核",
-    usage="/undo 编号", example="/undo 3", role=Role.SUPERVISOR,
+    usage="/undo 编号", example="/undo 3", role=DECIDE,
 )  # fmt: skip
 async def proposal_undo(ctx: Context, args: str) -> Reply:
     """Undo the decision on a proposal."""

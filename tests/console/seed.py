@@ -21,13 +21,17 @@ from bot.domain.models import (
     FollowRelation,
     Followup,
     InboxItem,
+    KbProposal,
     Message,
     Staff,
 )
 from bot.outbox import kinds
 from bot.outbox.model import Effect
 from bot.sandbox.fake import FakeWeCom
+from knowledge import store_edit
 from knowledge.misses import KBMiss
+from knowledge.model import Attachment, FaqEntry, KeywordRule, QuickReply
+from knowledge.store import KBSynonym
 
 # Inert when escaped; an element (or a dialog) when not.
 XSS = '<img src=x data-xss=1 onerror="alert(1)">'
@@ -96,6 +100,48 @@ async def org(session: AsyncSession) -> None:
     await audit.record(session, actor="boss", action="console:test", target=XSS,
                        detail={"note": XSS_SCRIPT})  # fmt: skip
     await activity(session)
+    await session.flush()
+    await knowledge(session)
+
+
+# Knowledge pages (KB, keyword rules, quick replies): the items their sample URLs name.
+KB_ENTRY = FaqEntry(
+    id="faq-xss", question=f"发票问题{XSS}", similar=(f"开票{XSS_SCRIPT}",),
+    answer=f"答案{XSS_SCRIPT}", keywords=(f"词{XSS}",), category=f"分类{XSS}",
+    attachment=Attachment("link", title=f"附件{XSS}", url="https://example.com/x?a=<b>",
+                          desc=XSS_SCRIPT),
+)  # fmt: skip
+KB_RULE = KeywordRule(
+    id="rule-xss", name=f"规则{XSS}", phrases=(f"过敏{XSS}", "红肿"), tags=(f"标签{XSS}"[:30],),
+    caution=f"提醒{XSS_SCRIPT}", negations=(f"排除{XSS}",), special_care=True,
+)  # fmt: skip
+QUICK_REPLIES = [
+    QuickReply(id="qr-xss", title=f"话术{XSS}", content=f"内容{XSS_SCRIPT}",
+               category=f"分组{XSS}", shortcut=f"kj{XSS}"),
+    QuickReply(id="qr-delete-me", title="要删的话术", content="再见"),
+    # Another department's and its rep's own replies: the dept-2 supervisor never sees them.
+    QuickReply(id="qr-dept3", title=DEPT3_SECRET, content=DEPT3_SECRET, scope="department",
+               owner="3"),
+    QuickReply(id="qr-rep3", title=f"{DEPT3_SECRET}个人", content="私人话术",
+               scope="personal", owner="rep3"),
+]  # fmt: skip
+
+
+async def knowledge(session: AsyncSession) -> None:
+    """FAQ entries, a rule, quick replies, a synonym group and a pending proposal."""
+    await store_edit.save_entry(session, KB_ENTRY)
+    await store_edit.save_entry(session, FaqEntry(id="faq-delete-me", question="要删的问题",
+                                                  answer="要删的答案"))  # fmt: skip
+    await store_edit.save_rule(session, KB_RULE)
+    await store_edit.save_rule(session, KeywordRule(id="rule-delete-me", name="要删的规则",
+                                                    phrases=("要删",), notify=True))  # fmt: skip
+    for reply in QUICK_REPLIES:
+        await store_edit.save_quick_reply(session, reply)
+    session.add(KBSynonym(canonical=f"同义{XSS}", variant=f"变体{XSS_SCRIPT}"))
+    session.add(KbProposal(
+        entry_id="faq-xss", question=f"客户问法{XSS}", question_key="xss-proposal",
+        message_ids=[], reps=["rep2"], status="pending", decided_by="", added=False,
+    ))  # fmt: skip
     await session.flush()
 
 

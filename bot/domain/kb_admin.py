@@ -1,0 +1,222 @@
+"""Editing the knowledge base from the console: entries, rules, quick replies, synonyms, files.
+
+Services take the session first and never commit; each change is audited in the same
+transaction and bumps the KB revision. After the commit the caller publishes it to every worker
+with `bot.domain.kb.reload` (the revision poll catches a worker that misses the broadcast).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.errors import NotFoundError, UsageError
+from bot.domain import audit
+from knowledge import io, store, store_edit
+from knowledge.errors import ImportValidationError, KnowledgeError
+from knowledge.model import FaqEntry, KeywordRule, KnowledgeBase, QuickReply, Synonyms
+
+# Audit details keep text short: the row says what changed, not the whole KB.
+_CLIP = 80
+UPLOAD_MAX = 20 * 1024 * 1024
+EXPORT_FORMATS = {"xlsx": ".xlsx", "yaml": ".yaml", "csv": ".csv"}
+SECTION_LABEL = {"entries": "问答条目", "quick_replies": "话术", "rules": "关键词规则",
+                 "synonyms": "同义词"}  # fmt: skip
+ERRORS_SHOWN = 20
+
+
+def _clip(value: str) -> str:
+    return value if len(value) <= _CLIP else value[:_CLIP] + "…"
+
+
+def _entry_summary(entry: FaqEntry | None) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    return {"question": _clip(entry.question), "answer": _clip(entry.answer),
+            "similar": len(entry.similar), "enabled": entry.enabled,
+            "attachment": entry.attachment.kind if entry.attachment else ""}  # fmt: skip
+
+
+async def save_entry(
+    session: AsyncSession, entry: FaqEntry, *, actor: str, creating: bool
+) -> None:
+    """Create (the id must be new) or update (it must exist) an FAQ entry."""
+    before = await store_edit.get_entry(session, entry.id)
+    if creating and before is not None:
+        raise UsageError(f"编号 {entry.id} 已被另一个条目使用，请换一个")
+    if not creating and before is None:
+        raise NotFoundError("这个知识条目已不存在（可能刚被删除）")
+    await store_edit.save_entry(session, entry)
+    await audit.record(
+        session, actor=actor, action="console:kb_entry_create" if creating
+        else "console:kb_entry_edit", target=entry.id,
+        detail={"before": _entry_summary(before), "after": _entry_summary(entry)},
+    )  # fmt: skip
+
+
+async def delete_entry(session: AsyncSession, entry_id: str, *, actor: str) -> None:
+    """Delete an FAQ entry and its similar questions."""
+    before = await store_edit.get_entry(session, entry_id)
+    if before is None or not await store_edit.delete_entry(session, entry_id):
+        raise NotFoundError("这个知识条目已不存在")
+    await audit.record(session, actor=actor, action="console:kb_entry_delete", target=entry_id,
+                       detail={"before": _entry_summary(before)})  # fmt: skip
+
+
+def _rule_summary(rule: KeywordRule | None) -> dict[str, Any] | None:
+    if rule is None:
+        return None
+    data = asdict(rule)
+    data["caution"] = _clip(rule.caution)
+    data.pop("id")
+    return data
+
+
+async def _stored_rule(session: AsyncSession, rule_id: str) -> KeywordRule | None:
+    row = await store_edit.get_rule(session, rule_id)
+    if row is None:
+        return None
+    return KeywordRule(
+        id=row.id, name=row.name, phrases=tuple(row.phrases), tags=tuple(row.tags),
+        special_care=row.special_care, caution=row.caution, notify=row.notify,
+        escalate=row.escalate, priority=row.priority, negations=tuple(row.negations or ()),
+    )  # fmt: skip
+
+
+async def save_rule(
+    session: AsyncSession, rule: KeywordRule, *, actor: str, creating: bool
+) -> None:
+    """Create or update a keyword rule."""
+    before = await _stored_rule(session, rule.id)
+    if creating and before is not None:
+        raise UsageError(f"编号 {rule.id} 已被另一条规则使用，请换一个")
+    if not creating and before is None:
+        raise NotFoundError("这条规则已不存在（可能刚被删除）")
+    await store_edit.save_rule(session, rule)
+    await audit.record(
+        session, actor=actor, action="console:rule_create" if creating else "console:rule_edit",
+        target=rule.id, detail={"before": _rule_summary(before), "after": _rule_summary(rule)},
+    )  # fmt: skip
+
+
+async def delete_rule(session: AsyncSession, rule_id: str, *, actor: str) -> None:
+    """Delete a keyword rule."""
+    before = await _stored_rule(session, rule_id)
+    if before is None or not await store_edit.delete_rule(session, rule_id):
+        raise NotFoundError("这条规则已不存在")
+    await audit.record(session, actor=actor, action="console:rule_delete", target=rule_id,
+                       detail={"before": _rule_summary(before)})  # fmt: skip
+
+
+def _reply_summary(reply: QuickReply | None) -> dict[str, Any] | None:
+    if reply is None:
+        return None
+    return {"title": _clip(reply.title), "content": _clip(reply.content),
+            "category": reply.category, "scope": reply.scope, "owner": reply.owner}  # fmt: skip
+
+
+async def _stored_reply(session: AsyncSession, reply_id: str) -> QuickReply | None:
+    row = await store_edit.get_quick_reply(session, reply_id)
+    if row is None:
+        return None
+    return QuickReply(id=row.id, title=row.title, content=row.content, category=row.category,
+                      scope=row.scope, owner=row.owner,  # type: ignore[arg-type]
+                      shortcut=row.shortcut)  # fmt: skip
+
+
+async def save_quick_reply(
+    session: AsyncSession, reply: QuickReply, *, actor: str, creating: bool
+) -> None:
+    """Create or update a quick reply."""
+    before = await _stored_reply(session, reply.id)
+    if creating and before is not None:
+        raise UsageError(f"编号 {reply.id} 已被另一条话术使用，请换一个")
+    if not creating and before is None:
+        raise NotFoundError("这条话术已不存在（可能刚被删除）")
+    await store_edit.save_quick_reply(session, reply)
+    await audit.record(
+        session, actor=actor, action="console:reply_create" if creating
+        else "console:reply_edit", target=reply.id,
+        detail={"before": _reply_summary(before), "after": _reply_summary(reply)},
+    )  # fmt: skip
+
+
+async def delete_quick_reply(session: AsyncSession, reply_id: str, *, actor: str) -> None:
+    """Delete a quick reply."""
+    before = await _stored_reply(session, reply_id)
+    if before is None or not await store_edit.delete_quick_reply(session, reply_id):
+        raise NotFoundError("这条话术已不存在")
+    await audit.record(session, actor=actor, action="console:reply_delete", target=reply_id,
+                       detail={"before": _reply_summary(before)})  # fmt: skip
+
+
+async def save_synonyms(session: AsyncSession, table: Synonyms, *, actor: str) -> None:
+    """Replace the KB's domain synonyms."""
+    before = (await store.load_kb(session)).synonyms
+    await store_edit.replace_synonyms(session, table)
+    await audit.record(session, actor=actor, action="console:kb_synonyms", target="synonyms",
+                       detail={"groups_before": len(before.groups),
+                               "groups_after": len(table.groups)})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What an import replaced: section -> number of items now stored."""
+
+    counts: dict[str, int]
+
+
+def read_upload(name: str, data: bytes) -> dict[str, list[Any]]:
+    """Parse an uploaded KB file (blocking; run it in a thread); UsageError lists problems."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in io.FORMATS:
+        raise UsageError("只支持 .xlsx、.csv、.yaml 文件")
+    if len(data) > UPLOAD_MAX:
+        raise UsageError("文件太大：最多 20 MB")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        try:
+            return io.read_sections(path)
+        except ImportValidationError as exc:
+            shown = [f"{e.file} 第 {e.row} 行 {e.column}：{e.message}" if e.row
+                     else f"{e.file} {e.column}：{e.message}" for e in exc.errors[:ERRORS_SHOWN]]
+            more = len(exc.errors) - len(shown)
+            tail = f"\n……另有 {more} 处问题" if more > 0 else ""
+            raise UsageError("文件有问题，没有导入任何内容：\n" + "\n".join(shown) + tail) \
+                from None
+        except KnowledgeError as exc:
+            raise UsageError(f"文件无法读取，没有导入任何内容：{exc}") from None
+
+
+async def import_sections(
+    session: AsyncSession, sections: dict[str, list[Any]], *, actor: str, filename: str
+) -> Imported:
+    """Replace the sections the file holds; the others stay as they are."""
+    if not sections:
+        raise UsageError("文件里没有可导入的内容")
+    current = await store.load_kb(session)
+    merged = io.merge(current, sections)
+    await store.replace_kb(session, merged)
+    counts = {name: len(items) for name, items in sections.items()}
+    await audit.record(session, actor=actor, action="console:kb_import", target=filename[:100],
+                       detail={"sections": counts})  # fmt: skip
+    return Imported(counts)
+
+
+def export_bytes(kb: KnowledgeBase, fmt: str, section: str) -> tuple[str, bytes]:
+    """(file name, content) of an export (blocking: XLSX takes a moment on a large KB)."""
+    suffix = EXPORT_FORMATS.get(fmt)
+    if suffix is None:
+        raise UsageError("导出格式只能是 xlsx、yaml 或 csv")
+    if section not in SECTION_LABEL:
+        raise UsageError("请选择要导出的内容")
+    name = f"knowledge-{section}{suffix}" if suffix == ".csv" else f"knowledge{suffix}"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        io.write_kb(path, kb, section=section)
+        return name, path.read_bytes()

@@ -19,7 +19,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.sandbox import fake_api, fake_events, fake_state, fake_weblogin, fake_xml
+from bot.sandbox import (
+    fake_api,
+    fake_contact_way,
+    fake_events,
+    fake_state,
+    fake_weblogin,
+    fake_xml,
+)
 from bot.sandbox.fake_state import JSON, FakeApiError, FakeState
 from bot.wecom.crypto import CryptoError, EnvelopeError, WeComCrypto, parse_envelope, parse_plain
 
@@ -64,6 +71,7 @@ class FakeWeCom:
         self.app.router.add_post("/_faults", self._faults_view)
         self.app.router.add_get("/_faults", self._faults_list)
         fake_weblogin.add_routes(self)  # the web login page (扫码登录) stand-in
+        fake_contact_way.add_routes(self)  # 联系我 QR images
 
     # ----------------------------------------------------------------- test controls
 
@@ -328,6 +336,8 @@ class FakeWeCom:
         call = self._record(path, request, body)
         if self._delays.get(path):
             await asyncio.sleep(self._delays[path])
+        # Where callers reach the fake (QR image URLs point back at it).
+        self.state.public_url = str(request.url.with_query(None)).split("/cgi-bin/", 1)[0]
         endpoint = fake_api.ENDPOINTS.get(path)
         if endpoint is None:
             call["errcode"] = 404

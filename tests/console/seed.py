@@ -82,6 +82,9 @@ async def org(session: AsyncSession) -> None:
     await audit.record(session, actor="boss", action="console:test", target=XSS,
                        detail={"note": XSS_SCRIPT})  # fmt: skip
     await session.flush()
+    from tests.console import seed_ops  # issue 12 pages (it imports this module's payloads)
+
+    await seed_ops.seed(session)
 
 
 async def staff_names(session: AsyncSession) -> dict[str, str]:

@@ -14,6 +14,7 @@ from aiohttp import web
 # Every module that declares console routes registers them when imported (home, signin, ...).
 from console import (  # noqa: F401
     audit,
+    channels,
     dashboard,
     errors,
     gaps,
@@ -26,6 +27,7 @@ from console import (  # noqa: F401
     rules,
     signin,
     staff,
+    welcome_templates,
 )
 
 logger = logging.getLogger(__name__)

@@ -325,6 +325,12 @@ class KbProposal(Base):
     # The accept added a new similar question (so an undo removes it; False: it was known).
     added: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-from bot.domain import console_models  # noqa: E402, F401 - the console's indexes
-from bot.domain import lifecycle_models as _lifecycle_models  # noqa: E402,F401 - issue 13 tables
-from bot.domain import archive_models as _archive_models  # noqa: E402, F401 - chat archive
+
+
+# Feature modules' tables, imported here so Alembic and create_all see every table.
+from bot.domain import (  # noqa: E402, F401
+    archive_models,  # chat archive: cursor, lease, media
+    console_models,  # the console's dashboard indexes
+    lifecycle_models,  # stages, SOP rules and runs, the pool
+    ops_models,  # contact_way (channels' QR codes), kf_handover
+)

@@ -48,7 +48,7 @@ async def _by_names(session: AsyncSession, names: Sequence[str]) -> dict[str, Ta
     return found
 
 
-def _store_group(session_tags: dict[str, Tag], group: dict[str, Any]) -> list[Tag]:
+def store_group(session_tags: dict[str, Tag], group: dict[str, Any]) -> list[Tag]:
     """Tag rows for one tag_group JSON object (updating the known ones in place)."""
     out = []
     for item in group.get("tag") or []:
@@ -98,7 +98,7 @@ async def ensure_tags(
         return [found[n] for n in wanted if n in found]
     async with sm.begin() as session:
         known = {t.id: t for t in await session.scalars(select(Tag))}
-        for tag in _store_group(known, data.get("tag_group") or {}):
+        for tag in store_group(known, data.get("tag_group") or {}):
             session.add(tag)
         await session.flush()
         found = await _by_names(session, wanted)
@@ -267,7 +267,7 @@ async def sync_corp_tags(session: AsyncSession, library: JSON) -> int:
     known = {t.id: t for t in await session.scalars(select(Tag))}
     seen: set[str] = set()
     for group in library.get("tag_group") or []:
-        for tag in _store_group(known, group):
+        for tag in store_group(known, group):
             session.add(tag)
             seen.add(tag.id)
     for tag_id, tag in known.items():

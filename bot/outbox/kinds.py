@@ -283,3 +283,85 @@ KINDS["mass_msg"] = Kind(
     guarantee="at least once; a resend after a crash mid-call would put a second copy in the "
               "rep's 群发助手, which the rep confirms (so a customer never gets it unseen)",
 )  # fmt: skip
+# ----------------------------------------------------------------- issue 12: console changes
+
+
+async def _contact_way_update(ctx: SendContext, p: Mapping[str, Any]) -> Delivery:
+    await ctx.wecom.update_contact_way(
+        p["config_id"], users=p["users"], skip_verify=bool(p["skip_verify"]),
+        remark=p.get("remark") or "", retry=False,
+    )  # fmt: skip
+    return Delivery()
+
+
+async def _contact_way_delete(ctx: SendContext, p: Mapping[str, Any]) -> Delivery:
+    """Delete the config; a refusal for a config WeCom no longer has means it is done (a
+    resend after a crash between the call and recording its outcome)."""
+    try:
+        await ctx.wecom.del_contact_way(p["config_id"], retry=False)
+    except WeComError as exc:
+        if exc.errcode in RETRYABLE:
+            raise
+        try:
+            await ctx.wecom.get_contact_way(p["config_id"])
+        except WeComError as gone:
+            if gone.errcode in RETRYABLE:
+                raise
+            return Delivery("gone")
+        raise
+    return Delivery()
+
+
+async def _corp_tag_edit(ctx: SendContext, p: Mapping[str, Any]) -> Delivery:
+    await ctx.wecom.edit_corp_tag(p["id"], p["name"], retry=False)
+    return Delivery()
+
+
+async def _corp_tag_delete(ctx: SendContext, p: Mapping[str, Any]) -> Delivery:
+    await ctx.wecom.del_corp_tag(p.get("tag_id") or (), p.get("group_id") or (), retry=False)
+    return Delivery()
+
+
+async def _kf_assign(ctx: SendContext, p: Mapping[str, Any]) -> Delivery:
+    """A person claims (or a supervisor assigns) a kf conversation: state 3 with them.
+
+    Nothing to do when they have it already, or when the conversation ended meanwhile. The
+    servicer hears of it (an app message) unless they claimed it themselves.
+    """
+    kfid, euid, servicer = p["open_kfid"], p["external_userid"], p["servicer"]
+    current = await ctx.wecom.kf_service_state_get(kfid, euid)
+    state = int(current.get("service_state") or 0)
+    if state == KF_HUMAN and current.get("servicer_userid") == servicer:
+        return Delivery("already", {"state": state})
+    if state == KF_ENDED:
+        return Delivery("ended", {"state": state})
+    await ctx.wecom.kf_service_state_trans(kfid, euid, KF_HUMAN, servicer, retry=False)
+    notice = p.get("notice") or ""
+    then: tuple[FollowUp, ...] = ()
+    if notice:
+        then = (FollowUp("message", message_payload(servicer, notice), key="notice"),)
+    return Delivery("servicer", {"state": KF_HUMAN, "servicer": servicer}, then)
+
+
+KF_ENDED = 4
+# add_corp_tag / edit / del: WeCom's "invalid tagid" (the tag is gone already).
+TAG_GONE = 40068
+
+KINDS.update(
+    {
+        k.name: k
+        for k in (
+            Kind("contact_way.update", _contact_way_update,
+                 guarantee="at least once; it sets the whole config, so a resend is harmless"),
+            Kind("contact_way.delete", _contact_way_delete,
+                 guarantee="at least once; a resend finds the config gone and counts as done"),
+            Kind("corp_tag.edit", _corp_tag_edit,
+                 guarantee="at least once; renaming to the same name again is harmless"),
+            Kind("corp_tag.delete", _corp_tag_delete, settled={TAG_GONE: "gone"},
+                 guarantee="at least once; deleting a deleted tag is settled as gone"),
+            Kind("kf.assign", _kf_assign, priority=5,
+                 guarantee="at least once; it reads the state first, so a resend to the same "
+                           "servicer is a no-op"),
+        )  # fmt: skip
+    }
+)

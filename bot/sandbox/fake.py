@@ -22,6 +22,7 @@ from aiohttp import web
 from bot.sandbox import (
     fake_api,
     fake_archive,
+    fake_contact_way,
     fake_events,
     fake_state,
     fake_weblogin,
@@ -74,6 +75,7 @@ class FakeWeCom:
         # The chat archive (会话存档), which the real SDK reads from Tencent's servers.
         self.archive = fake_archive.FakeArchive()
         fake_archive.add_routes(self.app, self.archive)
+        fake_contact_way.add_routes(self)  # 联系我 QR images
 
     # ----------------------------------------------------------------- test controls
 
@@ -338,6 +340,8 @@ class FakeWeCom:
         call = self._record(path, request, body)
         if self._delays.get(path):
             await asyncio.sleep(self._delays[path])
+        # Where callers reach the fake (QR image URLs point back at it).
+        self.state.public_url = str(request.url.with_query(None)).split("/cgi-bin/", 1)[0]
         endpoint = fake_api.ENDPOINTS.get(path)
         if endpoint is None:
             call["errcode"] = 404

@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 
-from bot.sandbox import fake_directory, fake_lifecycle
+from bot.sandbox import fake_contact_way, fake_corp_tags, fake_directory, fake_lifecycle
 from bot.sandbox.fake_state import (
     INVALID_AGENTID,
     INVALID_CHATID,
@@ -305,6 +305,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "auth/getuserinfo": auth_getuserinfo,
     **fake_directory.ENDPOINTS,
     **fake_lifecycle.ENDPOINTS,
+    **fake_contact_way.ENDPOINTS,
+    **fake_corp_tags.ENDPOINTS,
     "webhook/send": webhook_send,
 }
 # Endpoints that take no access_token.

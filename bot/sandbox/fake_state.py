@@ -70,6 +70,10 @@ class FakeState:
     # open_kfid -> {open_kfid, name, avatar, manage_privilege}, as kf/account/list answers it.
     kf_accounts: dict[str, JSON] = field(default_factory=dict)
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # Issue 12: 联系我 configs (config_id -> contact_way), and where the fake is served (its
+    # QR images are served there; set from each API request's own URL).
+    contact_ways: dict[str, JSON] = field(default_factory=dict)
+    public_url: str = ""
 
     def new_id(self, prefix: str) -> str:
         """A unique, WeCom-looking opaque id."""

@@ -329,6 +329,48 @@ class WeComClient(WeComTransport):
             retries=None if retry else 0,
         )  # fmt: skip
 
+    # ----------------------------------------------------------------- issue 12: console
+
+    async def add_contact_way(
+        self, *, type: int, state: str, users: Sequence[str], skip_verify: bool, remark: str = ""
+    ) -> JSON:
+        """Create a 联系我 QR config (scene 2); `config_id` and `qr_code` come back."""
+        body = _given(type=type, scene=2, state=state, user=list(users),
+                      skip_verify=skip_verify, remark=remark or None)  # fmt: skip
+        return await self.post("externalcontact/add_contact_way", body)
+
+    async def update_contact_way(
+        self, config_id: str, *, users: Sequence[str], skip_verify: bool, remark: str = "",
+        retry: bool = True,
+    ) -> JSON:  # fmt: skip
+        """Replace a 联系我 config's members and verification (its state and type stay)."""
+        body = _given(config_id=config_id, user=list(users), skip_verify=skip_verify,
+                      remark=remark or None)  # fmt: skip
+        return await self.post("externalcontact/update_contact_way", body, retry=retry)
+
+    async def get_contact_way(self, config_id: str) -> JSON:
+        """A 联系我 config as WeCom has it (contact_way{config_id, type, state, user, qr_code})."""
+        return await self.post("externalcontact/get_contact_way", {"config_id": config_id})
+
+    async def del_contact_way(self, config_id: str, *, retry: bool = True) -> JSON:
+        """Delete a 联系我 config: its QR code stops working."""
+        body = {"config_id": config_id}
+        return await self.post("externalcontact/del_contact_way", body, retry=retry)
+
+    async def edit_corp_tag(
+        self, tag_or_group_id: str, name: str, *, retry: bool = True
+    ) -> JSON:
+        """Rename a corp tag or tag group (the same call takes either id)."""
+        body = {"id": tag_or_group_id, "name": name}
+        return await self.post("externalcontact/edit_corp_tag", body, retry=retry)
+
+    async def del_corp_tag(
+        self, tag_ids: Sequence[str] = (), group_ids: Sequence[str] = (), *, retry: bool = True
+    ) -> JSON:
+        """Delete corp tags and/or whole groups (with their tags)."""
+        body = {"tag_id": list(tag_ids), "group_id": list(group_ids)}
+        return await self.post("externalcontact/del_corp_tag", body, retry=retry)
+
 
 async def wecom_ctx(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: the WeCom API client, on the shared HTTP session and cache."""

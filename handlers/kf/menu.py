@@ -9,7 +9,8 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.keys import KB
+from bot.core.keys import CLOCK, KB
+from bot.domain import kf_queue
 from bot.outbox import effects
 from knowledge.model import KnowledgeBase
 
@@ -58,6 +59,10 @@ async def on_event(
         payload = {"code": code, "msgtype": msgtype, "body": body, "expires_at": sent_at + 20}
         await effects.add(session, "kf.event_send", payload, key=f"kf-welcome:{code}")
         logger.info("kf welcome queued kf=%s customer=%s", open_kfid, event.get("external_userid"))
+    elif kind == "session_status_change":
+        event = {"open_kfid": open_kfid} | event
+        await kf_queue.on_status_change(session, event, app[CLOCK].now())
+        logger.info("kf session change %s kf=%s", event.get("change_type"), open_kfid)
     elif kind == "msg_send_fail":
         logger.warning("kf message %s not delivered (type %s)", event.get("fail_msgid"),
                        event.get("fail_type"))  # fmt: skip

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import WeComError
-from bot.core.keys import CACHE, KB, SETTINGS, WECOM
-from bot.domain import answers, customers
+from bot.core.keys import CACHE, CLOCK, KB, SETTINGS, WECOM
+from bot.domain import answers, customers, kf_queue
 from bot.domain.models import Message
 from bot.domain.pipeline import PipelineResult
 from bot.outbox import effects
@@ -238,7 +238,15 @@ async def handover(
         logger.warning("kf handover customer=%s: nobody to notify", conv.external_userid)
     payload = {"open_kfid": conv.open_kfid, "external_userid": conv.external_userid,
                "servicer": servicer, "notice": notices}  # fmt: skip
-    await effects.add(conv.session, "kf.trans", payload, key=f"{base}:trans", group=conv.group)
+    effect_id = await effects.add(
+        conv.session, "kf.trans", payload, key=f"{base}:trans", group=conv.group
+    )
+    if effect_id is not None:  # the console's handover queue (a replay records nothing twice)
+        await kf_queue.record_handover(
+            conv.session, open_kfid=conv.open_kfid, external_userid=conv.external_userid,
+            message_id=result.message_id, reason=reason, effect_id=effect_id,
+            now=conv.app[CLOCK].now(),
+        )  # fmt: skip
     logger.info("kf handover customer=%s servicer=%s", conv.external_userid, servicer or "-")
 
 

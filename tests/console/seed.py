@@ -102,6 +102,9 @@ async def org(session: AsyncSession) -> None:
     await activity(session)
     await session.flush()
     await knowledge(session)
+    from tests.console import seed_ops  # issue 12 pages (it imports this module's payloads)
+
+    await seed_ops.seed(session)
 
 
 # Knowledge pages (KB, keyword rules, quick replies): the items their sample URLs name.

@@ -1,7 +1,7 @@
 """kb rule exclusions (negations): phrases that stop a keyword rule from firing
 
 Revision ID: 7b9523230448
-Revises: d0d358e471ee
+Revises: 4b24e62053d6
 Create Date: 2026-11-29 22:53:18.001227
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '7b9523230448'
-down_revision: str | None = 'd0d358e471ee'
+down_revision: str | None = '4b24e62053d6'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "b5c701a8bda0"
-down_revision: str | None = "d0d358e471ee"
+down_revision: str | None = 'd0d358e471ee'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

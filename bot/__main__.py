@@ -119,6 +119,8 @@ def _serve_fake(settings: Settings, host: str, port: int, callback: str) -> None
     print(f"模拟企业微信 fake WeCom: WECOM_API_BASE=http://{host}:{port}/sandbox/wecom, "
           f"callbacks to {callback}", flush=True)  # fmt: skip
     web.run_app(standalone.create_app(fake), host=host, port=port, print=None)
+
+
 def _archive(settings: Settings) -> int:
     """The chat-archive puller process: settings checked, schema current, run until SIGTERM."""
     from bot.app import create_archive_app

@@ -77,6 +77,7 @@ class Puller:
             batch = await self.source.get_chat_data(seq, self.batch)
             if not batch:
                 await cursor.mark_ok(sessionmaker, self.name, holder=self.holder, now=now)
+                await media.fetch_pending(self.app, self.source)  # idle time for media
                 return Outcome("idle")
             opened, skipped = await asyncio.to_thread(self._open_all, batch)
         except ArchiveSDKError as exc:

@@ -78,6 +78,7 @@ class FakeArchive:
         self.records: list[JSON] = []
         self.media: dict[str, bytes] = {}
         self.failures: deque[int] = deque()
+        self.media_failures: deque[int] = deque()
         self.pulls = 0  # GetChatData calls answered
 
     def add(self, message: JSON, *, version: int | None = None) -> int:
@@ -104,13 +105,16 @@ class FakeArchive:
                  version=version)  # fmt: skip
         return msgid
 
-    def add_media(self, sender: str, receiver: str, msgtype: str, data: bytes) -> str:
-        """An image, voice note, video or file of these bytes; its msgid."""
+    def add_media(
+        self, sender: str, receiver: str, msgtype: str, data: bytes, *, size: int | None = None
+    ) -> str:
+        """An image, voice note, video or file of these bytes (announcing `size` if given, as
+        a message may); its msgid."""
         msgid = f"fake-{secrets.token_hex(8)}"
         sdkfileid = base64.b64encode(os.urandom(24)).decode()
         self.media[sdkfileid] = data
         body = {"sdkfileid": sdkfileid, "md5sum": hashlib.md5(data).hexdigest(),  # noqa: S324
-                "filesize": len(data)}  # fmt: skip
+                "filesize": len(data) if size is None else size}  # fmt: skip
         self.add(message(msgid, sender, receiver, msgtype, body))
         return msgid
 
@@ -128,6 +132,8 @@ class FakeArchive:
     def media_chunk(self, sdkfileid: str, indexbuf: str) -> MediaChunk:
         """GetMediaData: the chunk at indexbuf (here simply an offset)."""
         data = self.media.get(sdkfileid)
+        if self.media_failures:
+            raise ArchiveSDKError("GetMediaData", self.media_failures.popleft())
         if data is None:
             raise ArchiveSDKError("GetMediaData", 10005)
         start = int(indexbuf or 0)

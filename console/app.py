@@ -12,7 +12,7 @@ import jinja2
 from aiohttp import web
 
 # Every module that declares console routes registers them when imported (home, signin, ...).
-from console import channels, errors, home, registry, signin, staff, welcome_templates  # noqa: F401
+from console import channels, errors, home, registry, signin, staff, tag_library, welcome_templates  # noqa: F401, E501
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,17 @@ import jinja2
 from aiohttp import web
 
 # Every module that declares console routes registers them when imported (home, signin, ...).
-from console import channels, errors, home, registry, signin, staff, tag_library, welcome_templates  # noqa: F401, E501
+from console import (  # noqa: F401
+    channels,
+    errors,
+    home,
+    kf_queue,
+    registry,
+    signin,
+    staff,
+    tag_library,
+    welcome_templates,
+)
 
 logger = logging.getLogger(__name__)
 

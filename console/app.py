@@ -21,12 +21,14 @@ from console import (  # noqa: F401
     kb,
     kb_proposals,
     kb_tools,
+    kf_queue,
     lists,
     quickreplies,
     registry,
     rules,
     signin,
     staff,
+    tag_library,
     welcome_templates,
 )
 

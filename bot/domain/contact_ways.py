@@ -60,20 +60,17 @@ def split_words(raw: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w))
 
 
-def check_input(data: ChannelInput) -> None:
-    """Chinese errors for what WeCom or we would refuse, before anything is asked or stored."""
+def check_input(data: ChannelInput, *, qr: bool = True) -> None:
+    """Chinese errors for what WeCom or we would refuse, before anything is asked or stored.
+
+    qr: the channel has (or gets) a QR code, so its type and members matter.
+    """
     if not data.state or len(data.state) > STATE_MAX or not _STATE.match(data.state):
         raise UsageError(f"渠道标识（state）必填，最多 {STATE_MAX} 个英文字母、数字、- 或 _")
     if not data.name.strip() or len(data.name) > NAME_MAX:
         raise UsageError(f"渠道名称必填，最多 {NAME_MAX} 个字")
-    if data.type not in (SINGLE, MULTI):
-        raise UsageError("请选择单人码或多人码")
-    if not data.users:
-        raise UsageError("请至少选择一位接待成员")
-    if data.type == SINGLE and len(data.users) != 1:
-        raise UsageError("单人码只能有一位接待成员；多位成员请选多人码")
-    if len(data.users) > USERS_MAX:
-        raise UsageError(f"一个活码最多 {USERS_MAX} 位成员")
+    if qr:
+        _check_members(data)
     if len(data.tags) > TAGS_MAX or any(len(t) > TAG_MAX for t in data.tags):
         raise UsageError(f"渠道标签最多 {TAGS_MAX} 个，每个最多 {TAG_MAX} 个字")
     if not data.tag_group.strip() or len(data.tag_group) > TAG_MAX:
@@ -82,15 +79,28 @@ def check_input(data: ChannelInput) -> None:
         raise UsageError(f"备注模板最多 {REMARK_MAX} 个字")
 
 
-async def check_refs(session: AsyncSession, data: ChannelInput) -> None:
+def _check_members(data: ChannelInput) -> None:
+    if data.type not in (SINGLE, MULTI):
+        raise UsageError("请选择单人码或多人码")
+    if not data.users:
+        raise UsageError("请至少选择一位接待成员")
+    if data.type == SINGLE and len(data.users) != 1:
+        raise UsageError("单人码只能有一位接待成员；多位成员请选多人码")
+    if len(data.users) > USERS_MAX:
+        raise UsageError(f"一个活码最多 {USERS_MAX} 位成员")
+
+
+async def check_refs(session: AsyncSession, data: ChannelInput, *, qr: bool = True) -> None:
     """The members are active and the template exists (read before calling WeCom)."""
+    if data.template_id and await session.get(WelcomeTemplate, data.template_id) is None:
+        raise UsageError("所选欢迎语不存在，请刷新页面后重选")
+    if not qr:
+        return
     found = {s.userid: s for s in await session.scalars(
         select(Staff).where(Staff.userid.in_(list(data.users))))}  # fmt: skip
     unknown = [u for u in data.users if u not in found or not found[u].active]
     if unknown:
         raise UsageError(f"这些成员不存在或已停用：{'、'.join(unknown)}")
-    if data.template_id and await session.get(WelcomeTemplate, data.template_id) is None:
-        raise UsageError("所选欢迎语不存在，请刷新页面后重选")
 
 
 async def check_new(session: AsyncSession, data: ChannelInput) -> None:
@@ -141,14 +151,14 @@ async def update(session: AsyncSession, data: ChannelInput) -> bool:
 
     The type and the state of a config cannot change in WeCom; True when WeCom is updated.
     """
-    check_input(data)
     channel = await session.get(Channel, data.state)
     if channel is None:
         raise NotFoundError("找不到这个渠道")
-    await check_refs(session, data)
-    _apply(channel, data)
     way = await session.get(ContactWay, data.state)
-    if way is None:
+    check_input(data, qr=way is not None)
+    await check_refs(session, data, qr=way is not None)
+    _apply(channel, data)
+    if way is None:  # an imported channel without a QR code: nothing in WeCom to change
         await session.flush()
         return False
     if data.type != way.type:

@@ -10,7 +10,11 @@ from wechatpy.work import parse_message
 
 # Events about external contacts all come "from" sys, so FromUserName+CreateTime would collide
 # between two customers added in the same second (wecom-reference §1.7).
-_CONTACT_EVENTS = frozenset({"change_external_contact", "change_external_chat"})
+# Events of several objects can share a second (a tag and its group edited together): their
+# retry key carries the object's ids, not just the time.
+_CONTACT_EVENTS = frozenset(
+    {"change_external_contact", "change_external_chat", "change_external_tag"}
+)
 
 
 @dataclass(frozen=True)

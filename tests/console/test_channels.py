@@ -149,3 +149,26 @@ async def test_edit_and_delete_reach_wecom_through_the_outbox(
             AuditLog.target == "multi01")))  # fmt: skip
     assert actions == ["console:channel.create", "console:channel.update",
                        "console:channel.delete"]  # fmt: skip
+
+
+async def test_an_imported_channel_is_edited_without_members_and_gets_a_qr(
+    server: TestServer, sign_in: SignIn
+) -> None:
+    tab = await sign_in(seed.IDENTITIES["admin"])
+    page = tab.page
+    await page.goto(str(server.make_url("/console/channels/oldchan")))
+    assert await page.locator("#qr-image").count() == 0
+    edit = page.locator("form[action='/console/channels/oldchan']")
+    assert await edit.locator("input[name=users]").count() == 0  # no QR: no members to pick
+    await edit.locator("input[name=tags]").fill("旧 老客")
+    await edit.locator("button[type=submit]").click()
+    await page.wait_for_url("**/console/channels/oldchan?saved=updated")
+    async with server.app[DB]() as db:
+        channel = await db.get(Channel, "oldchan")
+        assert channel is not None
+        assert channel.tags == ["旧", "老客"]
+    # Give it a QR code: the same "call, then record" as a new channel.
+    await page.locator(".qr-card select[name=users]").select_option("rep2")
+    await page.locator(".qr-card button[type=submit]").click()
+    await page.wait_for_url("**/console/channels/oldchan?saved=created")
+    assert (await page.locator("#qr-image").get_attribute("src") or "").startswith("data:image")

@@ -34,7 +34,8 @@ async def test_figures_for_an_admin_and_a_supervisor(server: TestServer, sign_in
     assert figures["新增客户"] == "2"
     assert figures["流失客户"] == "1"
     assert figures["首次响应 p50"] == "1小时0分"  # asked 3 h ago, answered 2 h ago
-    assert figures["FAQ 自动回答率"] == "100.0%"
+    # Two kf questions auto-answered; the kf queue's seed question (seed_ops) still waits.
+    assert figures["FAQ 自动回答率"] == "66.7%"
     assert figures["未处理升级"] == "2"
     assert figures["逾期跟进"] == "2"
     # ECharts (our own copy) drew both charts.

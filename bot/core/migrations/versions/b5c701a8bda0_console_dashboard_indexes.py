@@ -20,8 +20,16 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_index("ix_follow_relation_added_at", "follow_relation", ["added_at"])
     op.create_index("ix_follow_relation_ended_at", "follow_relation", ["ended_at"])
+    op.create_index(
+        "ix_follow_relation_userid_added_at", "follow_relation", ["userid", "added_at"]
+    )
+    op.create_index(
+        "ix_follow_relation_userid_ended_at", "follow_relation", ["userid", "ended_at"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_follow_relation_userid_ended_at", table_name="follow_relation")
+    op.drop_index("ix_follow_relation_userid_added_at", table_name="follow_relation")
     op.drop_index("ix_follow_relation_ended_at", table_name="follow_relation")
     op.drop_index("ix_follow_relation_added_at", table_name="follow_relation")

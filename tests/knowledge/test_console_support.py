@@ -1,0 +1,72 @@
+"""What the console's knowledge pages rest on: rule exclusions (stored, imported, exported),
+the rule trace, the matcher's channel split, form validation and row edits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from bot.core.errors import UsageError
+from bot.domain import kb_forms
+from knowledge import io, store, store_edit
+from knowledge.index import KnowledgeIndex
+from knowledge.model import FaqEntry, KeywordRule, KnowledgeBase
+from knowledge.rules import RuleEngine
+
+ALLERGY = KeywordRule(id="a", name="过敏", phrases=("过敏",), tags=("过敏体质",),
+                      negations=("过敏原检测",))  # fmt: skip
+
+
+def test_an_exclusion_stops_the_rule_and_the_trace_says_why() -> None:
+    engine = RuleEngine.build([ALLERGY])
+    assert engine.scan("用了过敏了").hits
+    assert not engine.scan("想做个过敏原检测").hits
+    traced = engine.trace("我不过敏，想做过敏原检测")
+    assert [(t.phrase, t.span, t.status) for t in traced] == [
+        ("过敏", (2, 4), "negated"), ("过敏", (7, 9), "excluded"),
+    ]  # fmt: skip
+    assert traced[1].by == (7, 12)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".yaml", ".xlsx"])
+def test_exclusions_survive_export_and_import(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"kb{suffix}"
+    io.write_kb(path, KnowledgeBase(rules=(ALLERGY,)), section="rules")
+    assert io.read_kb(path).rules == (ALLERGY,)
+
+
+def test_channels_add_up_to_the_score() -> None:
+    entries = [FaqEntry(id="i", question="怎么开发票", answer="a"),
+               FaqEntry(id="r", question="怎么申请退款", answer="b")]  # fmt: skip
+    for match, parts in KnowledgeIndex.build(entries).explain("发票怎么开"):
+        assert parts.chars + parts.words + parts.fuzzy == pytest.approx(match.score, abs=1e-3)
+
+
+def test_forms_refuse_bad_input_in_chinese() -> None:
+    with pytest.raises(UsageError, match="http"):
+        kb_forms.entry({"question": "q", "answer": "a", "attachment_kind": "link",
+                        "attachment_title": "t", "attachment_url": "javascript:alert(1)"}, "x")
+    with pytest.raises(UsageError, match="动作"):
+        kb_forms.rule({"name": "n", "phrases": "p"}, "x")
+    with pytest.raises(UsageError, match="编号"):
+        kb_forms.new_id({"id": "new"}, "faq")
+    assert kb_forms.synonyms("发票：开票、票据").groups == {"发票": ("开票", "票据")}
+
+
+async def test_row_edits_bump_the_revision(tmp_path: Path) -> None:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'kb.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(store.KBBase.metadata.create_all)
+    async with async_sessionmaker(engine).begin() as db:
+        entry = FaqEntry(id="e1", question="q", similar=("s1",), answer="a")
+        await store_edit.save_entry(db, entry)
+        await store_edit.save_rule(db, ALLERGY)
+        kb = await store.load_kb(db)
+        assert kb.entry("e1") == entry
+        assert kb.rules == (ALLERGY,)
+        assert await store_edit.delete_entry(db, "e1")
+        assert not await store_edit.delete_entry(db, "e1")
+        assert await store.revision(db) == 3
+    await engine.dispose()

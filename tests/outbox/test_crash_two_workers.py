@@ -52,7 +52,10 @@ LEASES = {
 @pytest.fixture
 async def redis_db(redis_url: str) -> AsyncIterator[str]:
     """A Redis database of this test's own (emptied), so no other test's keys meet ours."""
-    own = redis_url.rsplit("/", 1)[0] + "/9"
+    # Derived from the run's own database, so two suites sharing one redis-server (two
+    # checkouts on a dev machine) never share the kf locks and tokens of this test.
+    base, _, number = redis_url.rpartition("/")
+    own = f"{base}/{(int(number or 0) + 8) % 16}"
     client = aioredis.from_url(own)
     await client.flushdb()
     yield own

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-dev lint bench migrate
+.PHONY: run test install install-dev lint bench migrate console-vendor
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ $(VENV)/.installed-dev: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The console's browser libraries (ECharts) from npm, exactly as console/package-lock.json pins
+# them; served by our own server from /console/static/vendor/ (never a CDN).
+console/node_modules/.package-lock.json: console/package.json console/package-lock.json
+	cd console && npm ci --omit=dev --no-audit --no-fund
+
+console-vendor: console/node_modules/.package-lock.json
+
 install-dev: $(VENV)/.installed-dev
 
 migrate: install
@@ -27,7 +34,7 @@ migrate: install
 
 # The product on its embedded defaults: SQLite under ./data (migrated at start), in-process
 # cache, sandbox WeCom.
-run: install
+run: install console-vendor
 	SIDEKICK_SANDBOX=1 $(PY) -m bot
 
 # Debian packages, dev dependencies, a throwaway redis-server on loopback, then pytest.

@@ -21,6 +21,7 @@ from bot.inbound.router import EventRouter
 from bot.outbox import sender
 from bot.wecom import client
 from bot.wecom.crypto import WeComCrypto
+from console import app as console_app
 from handlers import contacts, ingest, kf, reminders, welcome
 from handlers.commands import chat
 from handlers.contacts import tag_events
@@ -88,6 +89,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(health.routes)
     app.add_routes(ingest.routes)
     app.add_subapp("/sidebar", sidebar_app.create_sidebar_app())
+    app.add_subapp("/console", console_app.create_console_app())
     return app
 
 

@@ -265,3 +265,8 @@ async def add_similar_question(session: AsyncSession, entry_id: str, question: s
 async def count_entries(session: AsyncSession) -> int:
     """Number of stored FAQ entries."""
     return int(await session.scalar(select(func.count()).select_from(KBEntry)) or 0)
+
+
+async def note_change(session: AsyncSession) -> None:
+    """Count a change made with the models directly (a new entry), so every worker reloads."""
+    await _bump(session)

@@ -18,7 +18,10 @@ from bot.core.settings import Settings
 from bot.domain import customers
 from bot.domain import staff as staff_service
 from bot.domain.models import Staff
-from sidebar import session as sess
+from bot.web import origin
+from bot.web import session as sess
+from bot.web.origin import base_url as base_url  # re-exported: jssdk and sandbox use it
+from bot.web.origin import is_secure, same_origin
 from sidebar.errors import API_PREFIX, CsrfError, SessionExpiredError
 
 REQUEST_SESSION = web.RequestKey("sidebar_session", sess.Session)
@@ -31,31 +34,15 @@ HOME = "/sidebar/"
 AUTHORIZE = "https://open.weixin.qq.com/connect/oauth2/authorize"
 SANDBOX_AUTHORIZE = "/sidebar/sandbox/authorize"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# A return path rides in the OAuth state cookie, which must stay well under browsers' 4 KB.
-NEXT_MAX = 512
 
 
 def _secret(settings: Settings) -> str:
     return settings.session_secret.get_secret_value()
 
 
-def base_url(request: web.Request) -> str:
-    """The public origin of this server: SIDEKICK_PUBLIC_URL, never the Host header.
-
-    Production refuses to start without it (Settings.require_complete); only the sandbox (and
-    tests) fall back to the request's own origin.
-    """
-    public = request.config_dict[SETTINGS].public_url.rstrip("/")
-    return public or f"{request.scheme}://{request.host}"
-
-
 def safe_next(value: str | None) -> str:
     """A same-site sidebar path to return to after sign-in (no open redirects)."""
-    if not value or not value.startswith(HOME) or value.startswith("//") or "\\" in value:
-        return HOME
-    if len(value) > NEXT_MAX or not value.isprintable():  # control characters, CR/LF
-        return HOME
-    return value
+    return origin.safe_next(value, HOME)
 
 
 def login_url(next_path: str) -> str:
@@ -75,10 +62,6 @@ def authorize_url(settings: Settings, redirect_uri: str, state: str, sandbox_as:
     return f"{AUTHORIZE}?{query}#wechat_redirect"
 
 
-def _secure(request: web.Request) -> bool:
-    return request.secure or base_url(request).startswith("https://")
-
-
 @routes.get("/auth/login")
 async def login(request: web.Request) -> web.Response:
     """Start OAuth: remember a random state and where to return, then go to WeCom."""
@@ -92,7 +75,7 @@ async def login(request: web.Request) -> web.Response:
     response = web.HTTPFound(target)
     response.set_cookie(
         sess.STATE_COOKIE, cookie, max_age=sess.STATE_MAX_AGE, path="/sidebar/auth",
-        httponly=True, samesite="Lax", secure=_secure(request),
+        httponly=True, samesite="Lax", secure=is_secure(request),
     )  # fmt: skip
     raise response
 
@@ -138,7 +121,7 @@ async def callback(request: web.Request) -> web.Response:
     response = web.HTTPFound(safe_next(str(state.get("next"))))
     response.set_cookie(
         sess.COOKIE, value, max_age=sess.MAX_AGE, path="/sidebar", httponly=True,
-        samesite="Lax", secure=_secure(request),
+        samesite="Lax", secure=is_secure(request),
     )  # fmt: skip
     response.del_cookie(sess.STATE_COOKIE, path="/sidebar/auth")
     raise response
@@ -178,13 +161,6 @@ def session_of(request: web.Request) -> sess.Session:
     return found
 
 
-def _same_origin(request: web.Request) -> bool:
-    origin = request.headers.get("Origin")
-    if origin is None or origin == "null":
-        return origin is None
-    return origin.rstrip("/") == base_url(request)
-
-
 async def _signed_in(request: web.Request) -> sess.Session | None:
     """The request's session if its cookie is valid and its member has neither signed out
     since nor left: PermissionDeniedError for a deactivated (departed) member."""
@@ -215,7 +191,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
         if request.method not in _SAFE_METHODS:
             secret = _secret(request.config_dict[SETTINGS])
             token = request.headers.get("X-CSRF-Token")
-            if not _same_origin(request) or not sess.check_csrf(secret, found, token):
+            if not same_origin(request) or not sess.check_csrf(secret, found, token):
                 raise CsrfError("页面已过期，请刷新后再试")
         request[REQUEST_SESSION] = found
     return await handler(request)

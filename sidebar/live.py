@@ -21,8 +21,8 @@ from bot.core.cache import Cache
 from bot.core.keys import CACHE, DB
 from bot.domain import customers, pipeline
 from bot.domain.models import Staff
+from bot.web import session as sess
 from sidebar import auth, views
-from sidebar import session as sess
 
 logger = logging.getLogger(__name__)
 

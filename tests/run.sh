@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v chromium >/dev/null || need_apt+=(chromium)
+command -v npm >/dev/null || need_apt+=(npm)  # the console's ECharts (console/package-lock.json)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_apt+=(fonts-noto-cjk)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
 # Debian's python3 has no ensurepip (so no `python3 -m venv`) without python3-venv.
@@ -26,6 +27,7 @@ if ((${#need_apt[@]})); then
 fi
 
 make -s install-dev
+make -s console-vendor
 
 workdir="$(mktemp -d)"
 port="$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

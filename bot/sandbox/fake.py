@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.sandbox import fake_api, fake_events, fake_state, fake_xml
+from bot.sandbox import fake_api, fake_events, fake_state, fake_weblogin, fake_xml
 from bot.sandbox.fake_state import JSON, FakeApiError, FakeState
 from bot.wecom.crypto import CryptoError, EnvelopeError, WeComCrypto, parse_envelope, parse_plain
 
@@ -63,6 +63,7 @@ class FakeWeCom:
         self.app.router.add_post("/_groups", self._groups_view)
         self.app.router.add_post("/_faults", self._faults_view)
         self.app.router.add_get("/_faults", self._faults_list)
+        fake_weblogin.add_routes(self)  # the web login page (扫码登录) stand-in
 
     # ----------------------------------------------------------------- test controls
 

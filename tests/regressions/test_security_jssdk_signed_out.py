@@ -13,7 +13,7 @@ from yarl import URL
 
 from bot.domain.models import Staff
 from bot.sandbox.fake import FakeWeCom
-from sidebar import session as sess
+from bot.web import session as sess
 from tests.sidebar.conftest import Client, sign_in
 
 pytestmark = pytest.mark.usefixtures("sidebar_team")

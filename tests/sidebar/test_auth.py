@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.sandbox.fake import FakeWeCom
-from sidebar import session as sess
+from bot.web import session as sess
 from tests.sidebar.conftest import Client, Login
 
 

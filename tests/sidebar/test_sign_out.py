@@ -6,7 +6,7 @@ import pytest
 from yarl import URL
 
 from bot.sandbox.fake import FakeWeCom
-from sidebar import session as sess
+from bot.web import session as sess
 from tests.sidebar.conftest import Client, Login
 
 pytestmark = pytest.mark.usefixtures("team")

@@ -1,4 +1,7 @@
-"""Signed session cookies and CSRF tokens (HMAC-SHA256 with settings.session_secret)."""
+"""Signed session cookies and CSRF tokens (HMAC-SHA256 with settings.session_secret).
+
+Shared by every browser face (sidebar, console); each sets its own cookie name and path.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""What the browser faces (sidebar, console) share: signed sessions, CSRF tokens, our origin."""

@@ -1,0 +1,1 @@
+"""The operator console: a face for supervisors and admins, mounted at /console/."""

@@ -1,0 +1,290 @@
+"""The dashboard's figures; every query takes the viewer's Scope (console.scope) and a period.
+
+All of them use an index on the big tables (tests/console/test_explain.py runs EXPLAIN on each).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.models import Customer, Escalation, FollowRelation, Followup, Message
+from bot.domain.stats import CUSTOMER_SOURCES
+from console.scope import Scope
+
+LOST_STATUSES = ("lost", "deleted")
+LOST_LABEL = {"lost": "客户删除了员工", "deleted": "员工删除了客户"}
+LIST_MAX = 500
+
+
+def customers_in(scope: Scope) -> Select[Any]:
+    """External userids of the customers the scope's reps follow (for message queries)."""
+    return select(FollowRelation.external_userid).where(scope.where(FollowRelation.userid))
+
+
+def scoped_messages(scope: Scope) -> Any:
+    """A filter keeping the messages of the scope's customers (everything for an admin)."""
+    if scope.reps is None:
+        return Message.id.is_not(None)
+    return Message.external_userid.in_(customers_in(scope))
+
+
+async def new_by_channel(
+    db: AsyncSession, scope: Scope, start: datetime, end: datetime
+) -> list[tuple[str, int]]:
+    """(channel state, new follow relations) in [start, end), most first."""
+    rows = await db.execute(
+        select(FollowRelation.state, func.count())
+        .where(
+            FollowRelation.added_at >= start,
+            FollowRelation.added_at < end,
+            scope.where(FollowRelation.userid),
+        )
+        .group_by(FollowRelation.state)
+    )
+    return sorted(((str(s or ""), int(n)) for s, n in rows), key=lambda r: (-r[1], r[0]))
+
+
+async def lost_by_kind(
+    db: AsyncSession, scope: Scope, start: datetime, end: datetime
+) -> dict[str, int]:
+    """lost (the customer deleted the rep) / deleted (the rep deleted them) in [start, end)."""
+    rows = await db.execute(
+        select(FollowRelation.status, func.count())
+        .where(
+            FollowRelation.ended_at >= start,
+            FollowRelation.ended_at < end,
+            FollowRelation.status.in_(LOST_STATUSES),
+            scope.where(FollowRelation.userid),
+        )
+        .group_by(FollowRelation.status)
+    )
+    found = {str(s): int(n) for s, n in rows}
+    return {kind: found.get(kind, 0) for kind in LOST_STATUSES}
+
+
+async def count_new(db: AsyncSession, scope: Scope, start: datetime, end: datetime) -> int:
+    """New follow relations in [start, end) (the trend chart)."""
+    return int(
+        await db.scalar(
+            select(func.count())
+            .select_from(FollowRelation)
+            .where(
+                FollowRelation.added_at >= start,
+                FollowRelation.added_at < end,
+                scope.where(FollowRelation.userid),
+            )
+        )
+        or 0
+    )
+
+
+async def count_lost(db: AsyncSession, scope: Scope, start: datetime, end: datetime) -> int:
+    """Lost or deleted follow relations in [start, end) (the trend chart)."""
+    return int(
+        await db.scalar(
+            select(func.count())
+            .select_from(FollowRelation)
+            .where(
+                FollowRelation.ended_at >= start,
+                FollowRelation.ended_at < end,
+                FollowRelation.status.in_(LOST_STATUSES),
+                scope.where(FollowRelation.userid),
+            )
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Answering:
+    """Customer messages in the period and what became of the kf ones."""
+
+    messages_in: int
+    kf_in: int
+    auto_replied: int
+    handed_over: int
+
+    @property
+    def auto_rate(self) -> float | None:
+        """Share of kf customer messages the FAQ answered."""
+        return self.auto_replied / self.kf_in if self.kf_in else None
+
+    @property
+    def handover_rate(self) -> float | None:
+        """Share of kf customer messages the bot passed to a person."""
+        return self.handed_over / self.kf_in if self.kf_in else None
+
+
+def _inbound(scope: Scope, start: datetime, end: datetime) -> Any:
+    return and_(
+        Message.created_at >= start,
+        Message.created_at < end,
+        Message.direction == "in",
+        Message.source.in_(CUSTOMER_SOURCES),
+        scoped_messages(scope),
+    )
+
+
+def message_kind(kind: str) -> Any:
+    """The extra filter of a message drill-down list: in | kf | auto | handover."""
+    kf = Message.source == "kf"
+    return {
+        "kf": kf,
+        "auto": and_(kf, Message.auto_replied.is_(True)),
+        # The bot finished with it without answering: a person took it (or already had it).
+        "handover": and_(kf, Message.auto_replied.is_(False), Message.answered_at.is_not(None)),
+    }.get(kind, Message.id.is_not(None))
+
+
+async def answering(db: AsyncSession, scope: Scope, start: datetime, end: datetime) -> Answering:
+    """FAQ auto-answer and handover counts over the period's customer messages."""
+
+    def flag(cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    row = (
+        await db.execute(
+            select(
+                func.count(),
+                flag(message_kind("kf")),
+                flag(message_kind("auto")),
+                flag(message_kind("handover")),
+            ).where(_inbound(scope, start, end))
+        )
+    ).one()
+    return Answering(*(int(v or 0) for v in row))
+
+
+def messages_query(scope: Scope, start: datetime, end: datetime, kind: str) -> Any:
+    """The customer messages behind an answering figure, newest first."""
+    return (
+        select(Message, Customer.name)
+        .outerjoin(Customer, Customer.external_userid == Message.external_userid)
+        .where(_inbound(scope, start, end), message_kind(kind))
+        .order_by(Message.created_at.desc())
+        .limit(LIST_MAX)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A customer's turn: their first message after a reply, and the first reply to it."""
+
+    external_userid: str
+    asked_at: datetime
+    replied_at: datetime | None
+
+    @property
+    def wait(self) -> float | None:
+        """Seconds until the first reply (None: not answered yet)."""
+        return (
+            None if self.replied_at is None else (self.replied_at - self.asked_at).total_seconds()
+        )
+
+
+async def turns(
+    db: AsyncSession, scope: Scope, start: datetime, end: datetime, grace: datetime
+) -> list[Turn]:
+    """Customer turns starting in [start, end) on kf and archive, with their first reply by a
+    person or the bot (looked for until `grace`)."""
+    order = (Message.created_at, Message.id)
+    inner = (
+        select(
+            Message.external_userid,
+            Message.direction,
+            Message.created_at,
+            func.lag(Message.direction)
+            .over(partition_by=Message.external_userid, order_by=order)
+            .label("prev"),
+            func.min(case((Message.direction == "out", Message.created_at)))
+            .over(partition_by=Message.external_userid, order_by=order, rows=(0, None))
+            .label("reply_at"),
+        )
+        .where(
+            Message.created_at >= start,
+            Message.created_at < grace,
+            Message.source.in_(CUSTOMER_SOURCES),
+            scoped_messages(scope),
+        )
+        .subquery()
+    )
+    rows = await db.execute(
+        select(inner.c.external_userid, inner.c.created_at, inner.c.reply_at).where(
+            inner.c.direction == "in",
+            inner.c.created_at < end,
+            or_(inner.c.prev.is_(None), inner.c.prev == "out"),
+        )
+    )
+    # Both columns keep UTCDateTime through the window functions: aware UTC values.
+    return [Turn(str(euid), asked, replied) for euid, asked, replied in rows]
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-quantile (0..1) by nearest rank; None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+async def per_rep(
+    db: AsyncSession, scope: Scope, start: datetime, end: datetime, now: datetime
+) -> dict[str, Counter[str]]:
+    """userid -> {new, lost, overdue, escalations}: the per-rep table."""
+    table: dict[str, Counter[str]] = {}
+
+    async def tally(name: str, query: Any) -> None:
+        for userid, n in await db.execute(query):
+            table.setdefault(str(userid), Counter())[name] += int(n)
+
+    rep = FollowRelation.userid
+    await tally(
+        "new",
+        select(rep, func.count())
+        .where(FollowRelation.added_at >= start, FollowRelation.added_at < end, scope.where(rep))
+        .group_by(rep),
+    )
+    await tally(
+        "lost",
+        select(rep, func.count())
+        .where(
+            FollowRelation.ended_at >= start,
+            FollowRelation.ended_at < end,
+            FollowRelation.status.in_(LOST_STATUSES),
+            scope.where(rep),
+        )
+        .group_by(rep),
+    )
+    await tally(
+        "overdue",
+        select(Followup.userid, func.count()).where(overdue(scope, now)).group_by(Followup.userid),
+    )
+    await tally(
+        "escalations",
+        select(Escalation.userid, func.count())
+        .where(open_escalations(scope))
+        .group_by(Escalation.userid),
+    )
+    return table
+
+
+def overdue(scope: Scope, now: datetime) -> Any:
+    """Follow-ups not done whose due time has passed, in scope."""
+    return and_(
+        Followup.done_at.is_(None),
+        Followup.due_at.is_not(None),
+        Followup.due_at <= now,
+        scope.where(Followup.userid),
+    )
+
+
+def open_escalations(scope: Scope) -> Any:
+    """Escalations still open, in scope (by the rep they concern)."""
+    return and_(Escalation.status == "open", scope.where(Escalation.userid))

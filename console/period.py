@@ -1,0 +1,74 @@
+"""The dashboard's period: a day, a week (Monday first) or a month in the corp's time zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+GRAINS = {"day": "按日", "week": "按周", "month": "按月"}
+TREND_BUCKETS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """[start, end) as aware datetimes, with how to name and move it."""
+
+    grain: str
+    start: datetime
+    end: datetime
+
+    @property
+    def label(self) -> str:
+        """How the page names the period."""
+        if self.grain == "day":
+            return f"{self.start:%Y-%m-%d}"
+        if self.grain == "week":
+            return f"{self.start:%Y-%m-%d} ~ {self.end - timedelta(days=1):%m-%d}"
+        return f"{self.start:%Y年%m月}"
+
+    @property
+    def short(self) -> str:
+        """A chart axis label."""
+        return f"{self.start:%m-%d}" if self.grain != "month" else f"{self.start:%Y-%m}"
+
+    def shifted(self, steps: int) -> Period:
+        """The period `steps` grains later (earlier when negative)."""
+        return period_of(self.grain, self.start.date(), self.start.tzinfo, steps)  # type: ignore[arg-type]
+
+    def query_args(self) -> dict[str, str]:
+        """?grain=&date= for links to this period."""
+        return {"grain": self.grain, "date": f"{self.start:%Y-%m-%d}"}
+
+
+def period_of(grain: str, day: date, tz: ZoneInfo, steps: int = 0) -> Period:
+    """The day, week or month containing `day`, moved by `steps` grains."""
+    if grain == "day":
+        first = day + timedelta(days=steps)
+        last = first + timedelta(days=1)
+    elif grain == "week":
+        first = day - timedelta(days=day.weekday()) + timedelta(weeks=steps)
+        last = first + timedelta(weeks=1)
+    else:
+        months = day.year * 12 + day.month - 1 + steps
+        first = date(months // 12, months % 12 + 1, 1)
+        last = date((months + 1) // 12, (months + 1) % 12 + 1, 1)
+    start = datetime.combine(first, time(), tzinfo=tz)
+    return Period(grain, start, datetime.combine(last, time(), tzinfo=tz))
+
+
+def parse(query: Any, *, now: datetime, tz: ZoneInfo) -> Period:
+    """?grain=day|week|month&date=YYYY-MM-DD (defaults: this week; bad values: the default)."""
+    grain = str(query.get("grain", "week"))
+    grain = grain if grain in GRAINS else "week"
+    try:
+        day = date.fromisoformat(str(query.get("date", "")))
+    except ValueError:
+        day = now.astimezone(tz).date()
+    return period_of(grain, day, tz)
+
+
+def trend(period: Period) -> list[Period]:
+    """The TREND_BUCKETS periods ending with this one, oldest first."""
+    return [period.shifted(-n) for n in range(TREND_BUCKETS - 1, -1, -1)]

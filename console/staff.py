@@ -1,0 +1,86 @@
+"""Page 9, staff and roles: members from the address book; admins change roles (audited)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.core.errors import NotFoundError, UsageError
+from bot.core.keys import DB
+from bot.domain import audit
+from bot.domain import staff as staff_service
+from bot.domain.models import ROLE_ADMIN, ROLE_SUPERVISOR, Department, Staff
+from console import auth, layout
+from console.registry import Nav, route
+from console.scope import parse_narrowing, scope_for
+
+STATUS = {"active": True, "departed": False}
+PAGE = "/console/staff"
+
+
+def _departments_field(raw: str) -> list[int] | None:
+    """Department ids typed as "2 3" or "2,3"; None when left empty (keep them)."""
+    parts = raw.replace(",", " ").replace("，", " ").split()
+    if not parts:
+        return None
+    if not all(p.isdecimal() and len(p) <= 10 for p in parts):
+        raise UsageError("部门请填数字 ID，用空格分开")
+    return sorted({int(p) for p in parts})
+
+
+@route("GET", "/staff", role=ROLE_SUPERVISOR, nav=Nav("员工与角色", 90))
+async def staff_page(request: web.Request) -> web.StreamResponse:
+    """Members in the viewer's scope, filterable by department, role, status and name."""
+    viewer = auth.viewer_of(request)
+    department, rep = parse_narrowing(request.query)
+    role = request.query.get("role", "")
+    status = request.query.get("status", "")
+    q = request.query.get("q", "").strip()[:64]
+    async with request.config_dict[DB]() as db:
+        scope = await scope_for(db, viewer, department=department)
+        query = select(Staff).where(scope.where(Staff.userid)).order_by(Staff.userid)
+        if role in staff_service.ROLE_RANK:
+            query = query.where(Staff.role == role)
+        if status in STATUS:
+            query = query.where(Staff.active.is_(STATUS[status]))
+        if q:
+            query = query.where(Staff.userid.contains(q, autoescape=True)
+                                | Staff.name.contains(q, autoescape=True))  # fmt: skip
+        members = (await db.scalars(query.limit(1000))).all()
+        depts = {d.id: d.name for d in await db.scalars(select(Department))}
+    choices = sorted(scope.departments) if scope.departments is not None else sorted(depts)
+    context = {
+        "members": members, "departments": depts, "dept_choices": choices,
+        "roles": staff_service.ROLE_LABEL, "filters": {
+            "dept": department, "role": role, "status": status, "q": q,
+        },
+        "can_edit": viewer.is_admin, "saved": request.query.get("saved", ""),
+    }  # fmt: skip
+    return layout.render(request, "console/staff.html", context)
+
+
+@route(
+    "POST", "/staff/{userid}/role", role=ROLE_ADMIN,
+    sample={"userid": "rep2"}, form={"role": "rep", "departments": "2"},
+)  # fmt: skip
+async def change_role(request: web.Request) -> web.StreamResponse:
+    """Set a member's role (and departments); the change and its before/after are audited."""
+    viewer = auth.viewer_of(request)
+    userid = request.match_info["userid"]
+    form = await request.post()
+    role = str(form.get("role", ""))
+    if role not in staff_service.ROLE_RANK:
+        raise UsageError("请选择角色：客服 / 主管 / 管理员")
+    departments = _departments_field(str(form.get("departments", "")))
+    async with request.config_dict[DB].begin() as db:
+        member = await db.get(Staff, userid)
+        if member is None:
+            raise NotFoundError("找不到这位员工")
+        before = {"role": member.role, "departments": list(member.departments or [])}
+        if userid == viewer.userid and role != ROLE_ADMIN:
+            raise UsageError("不能取消自己的管理员角色，请让另一位管理员操作")
+        await staff_service.set_role(db, userid=userid, role=role, departments=departments)
+        after = {"role": member.role, "departments": list(member.departments or [])}
+        await audit.record(db, actor=viewer.userid, action="console:role", target=userid,
+                           detail={"before": before, "after": after})  # fmt: skip
+    raise layout.see_other(PAGE, saved=userid)

@@ -1,0 +1,67 @@
+"""Page 10 in Chromium: the audit log (filters, CSV) and parked work (retry / discard, audited)."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+
+from bot.core.keys import DB
+from bot.domain.models import AuditLog
+from bot.outbox.model import Effect
+from tests.console import seed
+from tests.console.conftest import SignIn
+
+
+async def test_parked_effects_are_retried_and_discarded(
+    server: TestServer, sign_in: SignIn
+) -> None:
+    admin = await sign_in(seed.IDENTITIES["admin"])
+    await admin.page.goto(str(server.make_url("/console/parked")))
+    assert await admin.page.locator("[data-effect]").count() == 3
+    assert "event" in await admin.page.inner_text("#parked-callbacks")
+    await admin.page.locator("[data-effect='1'] button", has_text="重试").click()
+    await admin.page.wait_for_url("**/console/parked?done=retry*")
+    await admin.page.locator("[data-effect='2'] button", has_text="放弃").click()
+    await admin.page.wait_for_url("**/console/parked?done=discard*")
+    assert await admin.page.locator("[data-effect]").count() == 1
+    async with server.app[DB]() as db:
+        assert (await db.get(Effect, 1)).status in ("pending", "sending", "done")  # type: ignore[union-attr]
+        assert (await db.get(Effect, 2)).status == "discarded"  # type: ignore[union-attr]
+        actions = set(await db.scalars(select(AuditLog.action).where(AuditLog.actor == "boss")))
+    assert {"effect_retry", "effect_discard"} <= actions
+    # Filtering by kind keeps only that kind.
+    await admin.page.goto(str(server.make_url("/console/parked?kind=robot")))
+    assert await admin.page.locator("[data-effect]").count() == 0
+
+
+async def test_audit_log_filters_and_exports(server: TestServer, sign_in: SignIn) -> None:
+    admin = await sign_in(seed.IDENTITIES["admin"])
+    await admin.page.goto(str(server.make_url("/console/audit?actor=boss&action=console")))
+    text = await admin.page.inner_text("#t-audit")
+    assert "console:test" in text
+    assert "console.sign_in" in text  # this very sign-in (console.sign_in starts with console)
+    await admin.page.goto(str(server.make_url("/console/audit?actor=nobody")))
+    assert "暂无数据" in await admin.page.inner_text("#t-audit")
+    response = await admin.page.request.get(
+        str(server.make_url("/console/audit?actor=boss&format=csv"))
+    )
+    assert response.status == 200
+    assert "console:test" in (await response.body()).decode()
+
+
+async def test_role_change_is_audited(server: TestServer, sign_in: SignIn) -> None:
+    admin = await sign_in(seed.IDENTITIES["admin"])
+    await admin.page.goto(str(server.make_url("/console/staff")))
+    row = admin.page.locator("tr[data-userid='rep2']")
+    await row.locator("select[name=role]").select_option("supervisor")
+    await row.locator("button", has_text="保存").click()
+    await admin.page.wait_for_url("**/console/staff?saved=rep2")
+    async with server.app[DB]() as db:
+        entry = await db.scalar(select(AuditLog).where(AuditLog.action == "console:role"))
+    assert entry is not None
+    assert entry.target == "rep2"
+    assert entry.detail["before"]["role"] == "rep"
+    assert entry.detail["after"]["role"] == "supervisor"
+    # The new supervisor can open the console now.
+    rep = await sign_in("rep2")
+    assert "数据看板" in await rep.page.title()

@@ -23,6 +23,7 @@ from bot.wecom import client
 from bot.wecom.crypto import WeComCrypto
 from console import app as console_app
 from handlers import contacts, ingest, kf, reminders, welcome
+from handlers import sop as sop_scheduler
 from handlers.commands import chat
 from handlers.contacts import tag_events
 from sidebar import app as sidebar_app
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             resources.gc_freeze_ctx,
         ]
     )
+    app.cleanup_ctx.append(sop_scheduler.sop_ctx)  # issue 13: the SOP scheduler
     app.on_response_prepare.append(health.security_headers)
     app.add_routes(callback.routes)
     app.add_routes(health.routes)

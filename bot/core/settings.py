@@ -160,6 +160,42 @@ class Settings(BaseSettings):
     # Fault injection for the crash-recovery test only: "kill_after_inbox_commit".
     fault: str = Field("", validation_alias=_env("SIDEKICK_FAULT", "fault"))
 
+    # --- customer lifecycle (issue 13; docs/lifecycle.md) ---
+    # The stages, in funnel order; the first is every new customer's.
+    lifecycle_stages: str = Field(
+        "初步了解,意向明确,报价阶段,已成交,流失客户",
+        validation_alias=_env("SIDEKICK_STAGES", "lifecycle_stages"),
+    )
+    # Activity tiers: last interaction within the first number of days = 高活跃, within the
+    # second = 中度互动, older = 沉默N天, never = 未互动.
+    activity_windows: str = Field(
+        "7,30", validation_alias=_env("SIDEKICK_ACTIVITY_WINDOWS", "activity_windows")
+    )
+    # Seconds between SOP scheduler passes.
+    sop_interval: float = Field(
+        60.0, validation_alias=_env("SIDEKICK_SOP_INTERVAL", "sop_interval"), gt=0
+    )
+    # Customers a rep may claim from the 公海 pool per day (the corp's local day).
+    pool_daily_claims: int = Field(
+        10, validation_alias=_env("SIDEKICK_POOL_DAILY_CLAIMS", "pool_daily_claims"), ge=0
+    )
+    # A departed member's customers: "pool", "successor:<userid>" (离职继承), or "" (the
+    # supervisors are told and decide with /transfer or /departpool).
+    departure_policy: str = Field(
+        "", validation_alias=_env("SIDEKICK_DEPARTURE_POLICY", "departure_policy")
+    )
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """The configured stages, in order."""
+        return tuple(s.strip() for s in self.lifecycle_stages.split(",") if s.strip())
+
+    @property
+    def activity_days(self) -> tuple[int, int]:
+        """(high-activity window, silent threshold) in days."""
+        parts = [int(p) for p in self.activity_windows.split(",") if p.strip().isdigit()]
+        return (parts[0], parts[1]) if len(parts) == 2 and parts[0] < parts[1] else (7, 30)
+
     @field_validator("aes_key")
     @classmethod
     def _check_aes_key(cls, value: SecretStr) -> SecretStr:

@@ -29,6 +29,7 @@ from bot.core import db as core_db
 from bot.core.errors import NotFoundError, WeComError
 from bot.core.keys import CLOCK, DB, SETTINGS, WECOM
 from bot.core.settings import Settings
+from bot.domain import churn
 from bot.domain import staff as staff_service
 from bot.domain.models import Department, Staff
 from bot.wecom.client import WeComClient
@@ -68,6 +69,9 @@ class Outcome:
     members: int
     new: int
     left: list[str]
+    # Members this sync found newly departed (active before, inactive now): issue 13 hands
+    # their customers on.
+    departed: list[str] = field(default_factory=list)
 
 
 async def read(db: async_sessionmaker[AsyncSession], wecom: WeComClient) -> Listing:
@@ -109,6 +113,7 @@ async def store(
         dept.synced_at = now
         session.add(dept)
     rows = {s.userid: s for s in await session.scalars(select(Staff))}
+    was_active = {userid for userid, row in rows.items() if row.active}
     new = 0
     for userid, member in listing.members.items():
         new += userid not in rows
@@ -126,7 +131,8 @@ async def store(
         if not gone.active:
             left.append(userid)
     await session.flush()
-    return Outcome(len(listing.departments), len(listing.members), new, left)
+    departed = sorted(u for u in was_active if not rows[u].active)
+    return Outcome(len(listing.departments), len(listing.members), new, left, departed)
 
 
 async def sync(
@@ -149,6 +155,8 @@ async def sync(
         listing = await read(db, wecom)
         async with db.begin() as session:
             outcome = await store(session, settings, listing, now=now)
+            for userid in outcome.departed:
+                await churn.hand_on(session, settings, userid, now=now, by="directory")
     except BaseException:
         with contextlib.suppress(Exception):  # the lease then simply runs out
             async with db.begin() as session:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.errors import NotFoundError, UsageError, WeComError
 from bot.domain import rule_marks
+from bot.domain.lifecycle_models import TagRemoval
 from bot.domain.models import ROLE_ADMIN, ROLE_SUPERVISOR, Customer, CustomerTag, Staff, Tag
 from bot.outbox import effects
 from bot.wecom.client import JSON, WeComClient
@@ -242,6 +243,12 @@ async def remove_tags(
             CustomerTag.external_userid == external_userid,
             CustomerTag.tag_id.in_([t.id for t in gone]),
         )
+    )
+    # Kept for the timeline and the SOP "tag removed" trigger (customer_tag only has present ones).
+    session.add_all(
+        TagRemoval(external_userid=external_userid, tag_id=t.id, tag_name=t.name,
+                   by_kind=by_kind, by=by)  # fmt: skip
+        for t in gone
     )
     requester = by if by_kind == "rep" else ""
     what = await _what(session, external_userid, f"去掉标签「{'、'.join(t.name for t in gone)}」")

@@ -16,6 +16,7 @@ from bot.core.clock import Clock
 from bot.core.errors import WeComError
 from bot.core.settings import Settings
 from bot.wecom import errcodes
+from bot.wecom import lifecycle as wecom_lifecycle
 from bot.wecom.client import RATE_LIMITED_ERRCODE, WeComClient
 from bot.wecom.transport import BUSY_ERRCODES, NETWORK_ERRCODE, TOKEN_ERRCODES
 
@@ -262,3 +263,23 @@ def verdict(kind: Kind, errcode: int) -> str:
     if errcode in RETRYABLE:
         return "retry"
     return "park"
+
+
+# ----------------------------------------------------------------- issue 13: customer lifecycle
+
+
+async def _mass_msg(ctx: SendContext, p: Mapping[str, Any]) -> Delivery:
+    data = await wecom_lifecycle.add_msg_template(
+        ctx.wecom, p["sender"], p["external_userid"], p.get("text") or "",
+        p.get("attachments") or (), retry=False,
+    )  # fmt: skip
+    fails = list(data.get("fail_list") or [])
+    return Delivery("refused" if fails else "sent", {"msgid": data.get("msgid", ""),
+                                                     "fail_list": fails})  # fmt: skip
+
+
+KINDS["mass_msg"] = Kind(
+    "mass_msg", _mass_msg,
+    guarantee="at least once; a resend after a crash mid-call would put a second copy in the "
+              "rep's 群发助手, which the rep confirms (so a customer never gets it unseen)",
+)  # fmt: skip

@@ -17,7 +17,9 @@ from sqlalchemy import func, select
 from bot.core import db
 from bot.core.keys import DB, SETTINGS
 from bot.domain import channels
+from bot.domain.lifecycle_models import SopRule
 from bot.domain.models import WelcomeTemplate
+from bot.domain.sop import rules as sop_rules
 from bot.sandbox import standalone
 from bot.sandbox.fake import FakeWeCom
 from knowledge import demo, store
@@ -27,6 +29,8 @@ logger = logging.getLogger(__name__)
 # The fake WeCom served on this server (absent when the sandbox uses a standalone fake).
 FAKE = web.AppKey("fake_wecom", FakeWeCom)
 DEMO_CHANNELS = Path(__file__).with_name("demo_channels.yaml")
+# The default SOP rules: issue 13's four scenarios.
+DEMO_SOP_RULES = Path(__file__).with_name("sop_rules.yaml")
 
 # The fake's address book: departments, then (userid, name, departments, position).
 # Settings default lead1 to supervisor and boss to admin in sandbox.
@@ -79,6 +83,10 @@ async def seed(app: web.Application) -> None:
             data = await asyncio.to_thread(channels.read_file, DEMO_CHANNELS)
             await channels.store(session, data)
             logger.info("sandbox: demo channels and welcome templates seeded")
+        if not await session.scalar(select(func.count()).select_from(SopRule)):
+            rules = await asyncio.to_thread(sop_rules.read_file, DEMO_SOP_RULES)
+            await sop_rules.store(session, rules, now=db.utcnow())
+            logger.info("sandbox: default SOP rules seeded (%d)", len(rules))
 
 
 async def seed_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 
-from bot.sandbox import fake_directory
+from bot.sandbox import fake_directory, fake_lifecycle
 from bot.sandbox.fake_state import (
     INVALID_AGENTID,
     INVALID_CHATID,
@@ -304,6 +304,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "ticket/get": agent_ticket,
     "auth/getuserinfo": auth_getuserinfo,
     **fake_directory.ENDPOINTS,
+    **fake_lifecycle.ENDPOINTS,
     "webhook/send": webhook_send,
 }
 # Endpoints that take no access_token.

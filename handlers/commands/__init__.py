@@ -6,6 +6,8 @@ from handlers.commands import (
     admin,
     customer_tags,
     help,
+    lifecycle,
+    pool,
     privacy,
     proposals,
     rep,
@@ -24,6 +26,8 @@ def registry() -> CommandRouter:
         supervisor.router,
         proposals.router,
         transfer.router,
+        lifecycle.router,
+        pool.router,
         admin.router,
         privacy.router,
     )

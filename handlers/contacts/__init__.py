@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.core.keys import SETTINGS
-from bot.domain import audit, contacts, customers, notify, staff
+from bot.core.keys import CLOCK, SETTINGS
+from bot.domain import audit, churn, contacts, customers, notify, pool, staff
 from bot.inbound.router import EventContext, EventRouter
 
 logger = logging.getLogger(__name__)
@@ -43,9 +43,11 @@ async def customer_deleted(ctx: EventContext) -> None:
 async def rep_deleted(ctx: EventContext) -> None:
     """The customer deleted the rep: the relation is lost and the supervisors hear of it."""
     fields = ctx.event.fields
+    await churn.prepare(ctx.app)  # the 流失 tag exists in WeCom (a call, before the writes)
     async with ctx.transaction() as session:
         await contacts.end_relation(session, fields, status="lost")
         await contacts.tell_supervisors_lost(session, ctx.app[SETTINGS], fields)
+        await churn.record_churn(session, ctx.app[SETTINGS], fields, now=ctx.app[CLOCK].now())
 
 
 @router.on("event", _EVENT, "transfer_fail")
@@ -55,6 +57,7 @@ async def transfer_failed(ctx: EventContext) -> None:
     takeover, euid = fields.get("UserID", ""), fields.get("ExternalUserID", "")
     reason = fields.get("FailReason", "")
     async with ctx.transaction() as session:
+        await pool.move_failed(session, euid, takeover, FAIL_REASONS.get(reason, reason))
         await audit.record(
             session, actor="wecom", action="transfer_fail", target=euid,
             detail={"takeover": takeover, "reason": reason}, result="failed",
@@ -66,3 +69,13 @@ async def transfer_failed(ctx: EventContext) -> None:
         text = f"【转接失败】客户 {customer} 未能转给 {who}：{words}。客户仍由原员工跟进。"
         await notify.notify(session, leads, text)
     logger.info("transfer failed customer=%s takeover=%s reason=%s", euid, takeover, reason)
+
+
+@router.on("event", "change_contact", "delete_user")
+async def member_deleted(ctx: EventContext) -> None:
+    """A member was removed from the address book: their customers are handed on (policy)."""
+    userid = ctx.event.fields.get("UserID", "")
+    async with ctx.transaction() as session:
+        left = await churn.member_left(session, ctx.app[SETTINGS], userid,
+                                       now=ctx.app[CLOCK].now(), by="change_contact")  # fmt: skip
+    logger.info("member deleted userid=%s handed_on=%s", userid, left)

@@ -1,6 +1,7 @@
 // The customer card and 客户资料: tags, follow-ups, notes, escalations.
 // Every piece of data is put on the page with textContent, never innerHTML.
 import { $, api, attempt, busy, el, fmtTime, state, toast } from "./core.js";
+import { refreshLifecycle } from "./lifecycle.js";
 
 const customerPath = (tail) => `/customers/${encodeURIComponent(state.euid)}/${tail}`;
 
@@ -53,6 +54,7 @@ export async function loadCustomer() {
   const euid = state.euid;
   const data = await api("GET", `/customers/${encodeURIComponent(euid)}`);
   if (euid === state.euid) renderCustomer(data);
+  refreshLifecycle(); // stage, SOP tasks and the timeline follow every change to the card
   return data;
 }
 

@@ -5,6 +5,7 @@ import {
 } from "./core.js";
 import { loadCustomer, wireProfile } from "./profile.js";
 import { loadLatest, loadQuickReplies, showLatest, wireReply } from "./reply.js";
+import { wireLifecycle } from "./lifecycle.js";
 
 // ------------------------------------------------------------------ live updates
 
@@ -89,6 +90,7 @@ function selectTab(tab) {
 function wire() {
   wireReply();
   wireProfile();
+  wireLifecycle();
   const tabs = [...document.querySelectorAll("[role=tab]")];
   for (const tab of tabs) tab.addEventListener("click", () => selectTab(tab));
   $("tabs").addEventListener("keydown", (event) => {

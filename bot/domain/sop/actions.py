@@ -1,0 +1,155 @@
+"""What one due SOP step does, inside the transaction that marks it done.
+
+Every outward effect is an outbox row keyed on the run and the action's place in the step
+("sop:<run id>:<n>"), recorded together with the run's status: a crash before the commit
+leaves the step pending with no effect, after it both are there; never one without the other.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.errors import UserError
+from bot.core.settings import Settings
+from bot.domain import customers, followups, notify, pool, stages, tags
+from bot.domain import staff as staff_service
+from bot.domain.lifecycle_models import SopRule, SopRun
+from bot.domain.models import FollowRelation, Message
+from bot.outbox import effects
+
+logger = logging.getLogger(__name__)
+
+JSON = dict[str, Any]
+TASK, SENT, DONE, SKIPPED = "task", "sent", "done", "skipped"
+TASK_HINT = "请在侧边栏「SOP 任务」一键发送，或发 /soptasks 查看。"
+
+
+def render(text: str, *, customer: str, rep: str) -> str:
+    """The text with {customer} and {rep} filled in (other braces stay as typed)."""
+    return text.replace("{customer}", customer).replace("{rep}", rep)
+
+
+def still_applies(rule: SopRule, tag_names: set[str]) -> bool:
+    """Whether the customer's tags still fit the rule (a tag trigger's tag included)."""
+    conds = rule.conditions
+    if not set(conds.get("tags") or []) <= tag_names:
+        return False
+    if set(conds.get("not_tags") or []) & tag_names:
+        return False
+    return not (rule.trigger.get("kind") == "tag_added" and rule.trigger["tag"] not in tag_names)
+
+
+async def _replied_since_start(session: AsyncSession, run: SopRun) -> bool:
+    first = await session.scalar(
+        select(SopRun.done_at).where(
+            SopRun.rule_id == run.rule_id, SopRun.external_userid == run.external_userid,
+            SopRun.occurrence == run.occurrence, SopRun.step == 0,
+        )  # fmt: skip
+    )
+    if first is None:
+        return False
+    wrote = await session.scalar(
+        select(Message.id).where(
+            Message.external_userid == run.external_userid, Message.direction == "in",
+            Message.created_at > first,
+        ).limit(1)
+    )  # fmt: skip
+    return wrote is not None
+
+
+async def skip_reason(session: AsyncSession, rule: SopRule, run: SopRun) -> str:
+    """Why the step must not run ("" when it should)."""
+    relation = await session.scalar(
+        select(FollowRelation.status).where(
+            FollowRelation.userid == run.userid,
+            FollowRelation.external_userid == run.external_userid,
+        )
+    )
+    if relation != "active":
+        return "客户已不在该员工名下"
+    names = {t.name for t in await tags.customer_tags(session, run.external_userid)}
+    if not still_applies(rule, names):
+        return "客户已不符合规则条件"
+    step = rule.steps[run.step] if run.step < len(rule.steps) else {}
+    if step.get("skip_if_replied") and await _replied_since_start(session, run):
+        return "客户已回复"
+    return ""
+
+
+async def run_step(
+    session: AsyncSession, settings: Settings, rule: SopRule, run: SopRun, *, now: datetime
+) -> str:
+    """Carry out a claimed step's actions; its final status (task, done or skipped)."""
+    why = await skip_reason(session, rule, run)
+    if why:
+        run.status, run.note = SKIPPED, why
+        return SKIPPED
+    step = rule.steps[run.step]
+    name = await customers.customer_label(session, run.external_userid)
+    rep = (await staff_service.labels(session, [run.userid])).get(run.userid, run.userid)
+    status, notes = DONE, []
+    for index, action in enumerate(step.get("actions") or []):
+        key = f"sop:{run.id}:{index}"
+        text = render(str(action.get("text") or ""), customer=name, rep=rep)
+        try:
+            done = await _act(session, settings, rule, run, action, text, key=key, now=now)
+        except UserError as exc:  # e.g. a tag missing from the library: noted, not retried
+            done = f"失败：{exc.message}"
+        if action["type"] == "task":
+            status, run.note = TASK, text
+            head = f"【SOP 任务】{rule.name}\n客户：{name}\n{text}\n{TASK_HINT}"
+            await notify.notify(session, run.userid, head, key=key)
+        elif done:
+            notes.append(done)
+    if status != TASK:
+        run.note = "；".join(notes)[:1000]
+    run.status = status
+    return status
+
+
+async def _act(
+    session: AsyncSession, settings: Settings, rule: SopRule, run: SopRun, action: JSON,
+    text: str, *, key: str, now: datetime,
+) -> str:  # fmt: skip
+    kind, euid = action["type"], run.external_userid
+    if kind == "mass":
+        payload: JSON = {"sender": run.userid, "external_userid": [euid], "text": text}
+        if action.get("link"):
+            payload["attachments"] = [{"msgtype": "link", "link": action["link"]}]
+        await effects.add(session, "mass_msg", payload, key=key, group=f"sop:{euid}")
+        return "已提交企业群发，待员工确认"
+    if kind == "tag_add":
+        added = await tags.add_tags(session, external_userid=euid, userid=run.userid,
+                                    names=action["tags"], by_kind="sop", by=rule.id)  # fmt: skip
+        return f"加标签 {'、'.join(added)}" if added else ""
+    if kind == "tag_remove":
+        gone = await tags.remove_tags(session, external_userid=euid, userid=run.userid,
+                                      names=action["tags"], by_kind="sop", by=rule.id)  # fmt: skip
+        return f"去标签 {'、'.join(gone)}" if gone else ""
+    if kind == "stage":
+        change = await stages.change_stage(session, settings, euid, action["stage"],
+                                           by_kind="sop", by=rule.id, userid=run.userid,
+                                           now=now)  # fmt: skip
+        return f"阶段→{change.to_stage}" if change else ""
+    if kind == "pool":
+        entry = await pool.enter(session, euid, by_kind="sop", by=rule.id, reason=rule.name,
+                                 now=now)  # fmt: skip
+        return "移入公海" if entry else ""
+    if kind == "notify":
+        to: list[str] = []
+        if action.get("to") in ("rep", "both"):
+            to.append(run.userid)
+        if action.get("to") in ("supervisor", "both"):
+            to += await notify.supervisors_of(session, run.userid, settings=settings)
+        await notify.notify(session, sorted(set(to)), f"【SOP】{rule.name}\n{text}", key=key)
+        return "已通知"
+    if kind == "followup":
+        await followups.add_followup(session, external_userid=euid, userid=run.userid,
+                                     note=text, due_at=now)  # fmt: skip
+        return "已建跟进"
+    return ""  # "task" is handled by the caller

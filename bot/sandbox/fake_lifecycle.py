@@ -1,0 +1,32 @@
+"""The fake WeCom's customer-lifecycle endpoints: 企业群发 (add_msg_template). Same
+conventions as `bot.sandbox.fake_api`; transfers are answered there."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.sandbox.fake_state import INVALID_PARAM, JSON, FakeApiError, FakeState
+
+
+def _need(cond: object, errmsg: str, errcode: int = INVALID_PARAM) -> None:
+    if not cond:
+        raise FakeApiError(errcode, errmsg)
+
+
+def add_msg_template(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
+    """A mass-send task for the sender to confirm; customers the sender does not follow fail."""
+    _need(body.get("chat_type", "single") in ("single", "group"), "invalid chat_type")
+    ids = [str(e) for e in body.get("external_userid") or []]
+    _need(ids or body.get("chat_type") == "group", "external_userid missing")
+    _need(body.get("text") or body.get("attachments"), "text or attachments required")
+    sender = str(body.get("sender") or "")
+    fails = []
+    for euid in ids:
+        try:
+            state.follow(sender, euid)
+        except FakeApiError:
+            fails.append(euid)
+    return {"fail_list": fails, "msgid": state.new_id("msg")}
+
+
+ENDPOINTS = {"externalcontact/add_msg_template": add_msg_template}

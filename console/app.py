@@ -12,7 +12,21 @@ import jinja2
 from aiohttp import web
 
 # Every module that declares console routes registers them when imported (home, signin, ...).
-from console import audit, dashboard, errors, gaps, lists, registry, signin, staff  # noqa: F401
+from console import (  # noqa: F401
+    audit,
+    customers,
+    dashboard,
+    errors,
+    gaps,
+    lists,
+    pool,
+    registry,
+    signin,
+    sop,
+    sop_edit,
+    staff,
+    stages,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from bot.outbox import kinds
 from bot.outbox.model import Effect
 from bot.sandbox.fake import FakeWeCom
 from knowledge.misses import KBMiss
+from tests.console import seed_lifecycle
 
 # Inert when escaped; an element (or a dialog) when not.
 XSS = '<img src=x data-xss=1 onerror="alert(1)">'
@@ -96,6 +97,7 @@ async def org(session: AsyncSession) -> None:
     await audit.record(session, actor="boss", action="console:test", target=XSS,
                        detail={"note": XSS_SCRIPT})  # fmt: skip
     await activity(session)
+    await seed_lifecycle.lifecycle(session, XSS, XSS_SCRIPT, DEPT3_SECRET)
     await session.flush()
 
 

@@ -58,8 +58,8 @@ async def build(
             data.LOST_LABEL[kind], Cell(n, link("/list/customers", args, kind=kind), numeric=True)
         )
     answering = await data.answering(db, scope, start, end)
-    turns = await data.turns(db, scope, start, end, grace=end + (end - start))
-    waits = [t.wait for t in turns if t.wait is not None]
+    all_waits = await data.waits(db, scope, start, end, grace=end + (end - start))
+    waits = [w for w in all_waits if w is not None]
     reps = await data.per_rep(db, scope, start, end, now)
     labels = await staff_service.labels(db, reps)
     rep_table = Table("reps", "按员工", ("员工", "新增客户", "流失客户", "逾期跟进", "未处理升级"))
@@ -80,10 +80,11 @@ async def build(
     for g in gaps:
         gap_table.add(g.question, g.count, "；".join(g.examples))
     trend = periods.trend(period)
+    buckets = [(p.start, p.end) for p in trend]
     series = {
         "labels": [p.short for p in trend],
-        "new": [await data.count_new(db, scope, p.start, p.end) for p in trend],
-        "lost": [await data.count_lost(db, scope, p.start, p.end) for p in trend],
+        "new": await data.series(db, scope, buckets, lost=False),
+        "lost": await data.series(db, scope, buckets, lost=True),
         "channels": [{"name": row[0].value, "value": row[1].value} for row in channels.rows],
     }
     entries = [
@@ -121,7 +122,7 @@ async def build(
         "gaps": [(g, fmt.when(g.last_at, tz)) for g in gaps],
         "entries": entries,
         "tables": [channels, lost_table, rep_table, escalations, followups, gap_table],
-        "unanswered": sum(1 for t in turns if t.replied_at is None),
+        "unanswered": len(all_waits) - len(waits),
         "args": args,
     }
 

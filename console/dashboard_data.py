@@ -6,6 +6,7 @@ All of them use an index on the big tables (tests/console/test_explain.py runs E
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,37 +69,21 @@ async def lost_by_kind(
     return {kind: found.get(kind, 0) for kind in LOST_STATUSES}
 
 
-async def count_new(db: AsyncSession, scope: Scope, start: datetime, end: datetime) -> int:
-    """New follow relations in [start, end) (the trend chart)."""
-    return int(
-        await db.scalar(
-            select(func.count())
-            .select_from(FollowRelation)
-            .where(
-                FollowRelation.added_at >= start,
-                FollowRelation.added_at < end,
-                scope.where(FollowRelation.userid),
-            )
-        )
-        or 0
+async def series(
+    db: AsyncSession, scope: Scope, buckets: Sequence[tuple[datetime, datetime]], *, lost: bool
+) -> list[int]:
+    """New (or lost) follow relations per bucket, in one query over the buckets' whole range."""
+    column = FollowRelation.ended_at if lost else FollowRelation.added_at
+    sums = [
+        func.coalesce(func.sum(case((and_(column >= a, column < b), 1), else_=0)), 0)
+        for a, b in buckets
+    ]
+    query = select(*sums).where(
+        column >= buckets[0][0], column < buckets[-1][1], scope.where(FollowRelation.userid)
     )
-
-
-async def count_lost(db: AsyncSession, scope: Scope, start: datetime, end: datetime) -> int:
-    """Lost or deleted follow relations in [start, end) (the trend chart)."""
-    return int(
-        await db.scalar(
-            select(func.count())
-            .select_from(FollowRelation)
-            .where(
-                FollowRelation.ended_at >= start,
-                FollowRelation.ended_at < end,
-                FollowRelation.status.in_(LOST_STATUSES),
-                scope.where(FollowRelation.userid),
-            )
-        )
-        or 0
-    )
+    if lost:
+        query = query.where(FollowRelation.status.in_(LOST_STATUSES))
+    return [int(n or 0) for n in (await db.execute(query)).one()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +106,19 @@ class Answering:
         return self.handed_over / self.kf_in if self.kf_in else None
 
 
+def customer_sources() -> Any:
+    """kf and archive messages. Wrapped so no index on source is chosen over the time range:
+    SQLite prefers any equality (here the unique (source, source_msgid) index), which reads
+    every kf and archive message ever stored instead of the period's."""
+    return func.coalesce(Message.source, "").in_(CUSTOMER_SOURCES)
+
+
 def _inbound(scope: Scope, start: datetime, end: datetime) -> Any:
     return and_(
         Message.created_at >= start,
         Message.created_at < end,
         Message.direction == "in",
-        Message.source.in_(CUSTOMER_SOURCES),
+        customer_sources(),
         scoped_messages(scope),
     )
 
@@ -179,20 +171,21 @@ class Turn:
     external_userid: str
     asked_at: datetime
     replied_at: datetime | None
-
-    @property
-    def wait(self) -> float | None:
-        """Seconds until the first reply (None: not answered yet)."""
-        return (
-            None if self.replied_at is None else (self.replied_at - self.asked_at).total_seconds()
-        )
+    wait: float | None  # seconds until the first reply (None: not answered yet)
 
 
-async def turns(
-    db: AsyncSession, scope: Scope, start: datetime, end: datetime, grace: datetime
-) -> list[Turn]:
-    """Customer turns starting in [start, end) on kf and archive, with their first reply by a
-    person or the bot (looked for until `grace`)."""
+def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
+    """later - earlier in seconds, computed by the database (no datetimes cross the wire)."""
+    if dialect == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _turn_starts(
+    dialect: str, scope: Scope, start: datetime, end: datetime, grace: datetime
+) -> Any:
+    """Customer turns starting in [start, end) on kf and archive with their first reply by a
+    person or the bot (looked for until `grace`): a subquery with the wait in seconds."""
     order = (Message.created_at, Message.id)
     inner = (
         select(
@@ -209,20 +202,40 @@ async def turns(
         .where(
             Message.created_at >= start,
             Message.created_at < grace,
-            Message.source.in_(CUSTOMER_SOURCES),
+            customer_sources(),
             scoped_messages(scope),
         )
         .subquery()
     )
-    rows = await db.execute(
-        select(inner.c.external_userid, inner.c.created_at, inner.c.reply_at).where(
+    wait = _seconds(dialect, inner.c.reply_at, inner.c.created_at).label("wait")
+    return (
+        select(inner.c.external_userid, inner.c.created_at, inner.c.reply_at, wait)
+        .where(
             inner.c.direction == "in",
             inner.c.created_at < end,
             or_(inner.c.prev.is_(None), inner.c.prev == "out"),
         )
+        .subquery()
     )
-    # Both columns keep UTCDateTime through the window functions: aware UTC values.
-    return [Turn(str(euid), asked, replied) for euid, asked, replied in rows]
+
+
+async def waits(
+    db: AsyncSession, scope: Scope, start: datetime, end: datetime, grace: datetime
+) -> list[float | None]:
+    """The wait of every turn in the period (None: not answered yet)."""
+    turns = _turn_starts(db.get_bind().dialect.name, scope, start, end, grace)
+    return [None if w is None else float(w) for w in await db.scalars(select(turns.c.wait))]
+
+
+async def slowest_turns(
+    db: AsyncSession, scope: Scope, start: datetime, end: datetime, grace: datetime, *, limit: int
+) -> list[Turn]:
+    """The period's turns, unanswered first, then the longest waits."""
+    turns = _turn_starts(db.get_bind().dialect.name, scope, start, end, grace)
+    rows = await db.execute(
+        select(turns).order_by(turns.c.wait.is_(None).desc(), turns.c.wait.desc()).limit(limit)
+    )
+    return [Turn(str(e), a, r, None if w is None else float(w)) for e, a, r, w in rows]
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -10,7 +10,7 @@ def wait(seconds: float | None) -> str:
     """3秒 / 4分12秒 / 2小时5分 / 3天4小时; "—" when there is none."""
     if seconds is None:
         return "—"
-    s = max(0, int(seconds))
+    s = max(0, round(seconds))  # julianday arithmetic is a float: 3599.9999 is an hour
     if s < 60:
         return f"{s}秒"
     if s < 3600:

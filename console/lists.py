@@ -124,11 +124,14 @@ async def _messages(
 async def _responses(
     db: AsyncSession, scope: Scope, period: periods.Period, now: datetime, tz: ZoneInfo, query: Any
 ) -> Table:
-    turns = await data.turns(
-        db, scope, period.start, period.end, grace=period.end + (period.end - period.start)
+    turns = await data.slowest_turns(
+        db,
+        scope,
+        period.start,
+        period.end,
+        grace=period.end + (period.end - period.start),
+        limit=data.LIST_MAX,
     )
-    turns.sort(key=lambda t: -(t.wait if t.wait is not None else float("inf")))
-    turns = turns[: data.LIST_MAX]
     names = {
         c.external_userid: c.name
         for c in await db.scalars(

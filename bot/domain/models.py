@@ -325,4 +325,5 @@ class KbProposal(Base):
     # The accept added a new similar question (so an undo removes it; False: it was known).
     added: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+from bot.domain import console_models  # noqa: E402, F401 - the console's indexes
 from bot.domain import lifecycle_models as _lifecycle_models  # noqa: E402,F401 - issue 13 tables

@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> None:
         from bot.domain import channels
 
         sys.exit(channels.main(args_list[1:]))
+    if args_list[:1] == ["sop"]:  # issue 13: SOP rules as YAML
+        from bot.domain.sop import cli as sop_cli
+
+        sys.exit(sop_cli.main(args_list[1:]))
     parser = argparse.ArgumentParser(prog="python -m bot", description="WeCom Sidekick server")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the server (default)")
@@ -47,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     era.add_argument("external_userid")
     era.add_argument("--code", help="the confirmation code the first run printed")
     sub.add_parser("channels", help="import channels and welcome templates", add_help=False)
+    sub.add_parser("sop", help="import / export SOP rules (YAML)", add_help=False)
     fake_cmd = sub.add_parser("fake-wecom", help="serve one fake WeCom for sandbox workers")
     fake_cmd.add_argument("--port", type=int, default=9090)
     fake_cmd.add_argument("--host", default="127.0.0.1")

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.db import Base, UTCDateTime, utcnow
-from bot.domain.models import Customer
+from bot.domain.models import Customer, CustomerTag, FollowRelation, Followup
 
 
 class CustomerStage(Base):
@@ -77,6 +77,9 @@ class SopRule(Base):
     # Events before this never trigger the rule (a new rule does not replay history).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the scheduler last looked for what fires the rule: the next pass only looks at
+    # what happened since (less a margin), so a pass over a large corp reads narrow ranges.
+    scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class SopRun(Base):
@@ -86,6 +89,8 @@ class SopRun(Base):
     __table_args__ = (
         UniqueConstraint("rule_id", "external_userid", "occurrence", "step"),
         Index("ix_sop_run_due", "status", "due_at"),
+        # The window deferral moves one (rule, step)'s due rows at a time.
+        Index("ix_sop_run_rule_step_due", "rule_id", "step", "status", "due_at"),
         Index("ix_sop_run_customer", "external_userid", "id"),
         Index("ix_sop_run_user", "userid", "status"),
     )
@@ -153,5 +158,9 @@ class CustomerMove(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-# The silent-customer trigger and the activity-tier filters scan this column.
+# The SOP triggers read these columns by range (what happened since the last pass); the
+# activity-tier filters read the first.
 Index("ix_customer_last_interaction", Customer.last_interaction_at)
+Index("ix_customer_tag_tag_created", CustomerTag.tag_id, CustomerTag.created_at)
+Index("ix_follow_relation_added", FollowRelation.added_at)
+Index("ix_followup_created", Followup.created_at)

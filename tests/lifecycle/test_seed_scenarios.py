@@ -7,11 +7,11 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.core.clock import ManualClock
 from bot.core.keys import CLOCK, DB, SETTINGS
-from bot.domain.lifecycle_models import CustomerStage, PoolEntry, SopRun, StageChange
+from bot.domain.lifecycle_models import CustomerStage, PoolEntry, SopRule, SopRun, StageChange
 from bot.domain.models import Customer, FollowRelation, Followup
 from bot.sandbox.fake import FakeWeCom
 from handlers import reminders
@@ -126,6 +126,10 @@ async def test_silent_customers_get_care_then_a_coupon_unless_they_answer(
     long_ago = clock.now() - timedelta(days=31)
     await _customer(life, fake, "wmS1", "回复者", last_interaction=long_ago)
     await _customer(life, fake, "wmS2", "沉默者", last_interaction=long_ago)
+    async with life.app[DB].begin() as session:
+        # As if the rules were just imported: their first scan covers every silence that
+        # began since they were created (a later scan only what began since the one before).
+        await session.execute(update(SopRule).values(scanned_at=None))
     await _pass(life, clock)
     assert sorted(_tracked(fake)) == ["externalcontact/mark_tag"] * 2 + ["message/send"] * 2
     added = {b["external_userid"]: b["add_tag"] for b in bodies(fake, "externalcontact/mark_tag")}

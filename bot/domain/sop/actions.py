@@ -8,6 +8,7 @@ leaves the step pending with no effect, after it both are there; never one witho
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import UserError
 from bot.core.settings import Settings
-from bot.domain import customers, followups, notify, pool, stages, tags
+from bot.domain import followups, notify, pool, stages, tags
 from bot.domain import staff as staff_service
 from bot.domain.lifecycle_models import SopRule, SopRun
-from bot.domain.models import FollowRelation, Message
+from bot.domain.models import Customer, CustomerTag, FollowRelation, Message, Tag
 from bot.outbox import effects
 
 logger = logging.getLogger(__name__)
@@ -62,18 +63,49 @@ async def _replied_since_start(session: AsyncSession, run: SopRun) -> bool:
     return wrote is not None
 
 
-async def skip_reason(session: AsyncSession, rule: SopRule, run: SopRun) -> str:
+@dataclass
+class Known:
+    """What a batch of steps needs to know, read in a few set-based queries up front."""
+
+    relations: dict[tuple[str, str], tuple[str, str]]  # (rep, customer) -> (status, remark)
+    names: dict[str, str]  # customer -> name
+    tags: dict[str, set[str]]  # customer -> tag names
+    reps: dict[str, str]  # rep -> label
+
+    def label(self, run: SopRun) -> str:
+        """How staff see the step's customer: remark（name）, or name."""
+        name = self.names.get(run.external_userid) or run.external_userid[-6:]
+        remark = self.relations.get((run.userid, run.external_userid), ("", ""))[1]
+        return f"{remark}（{name}）" if remark and remark != name else name
+
+
+async def prefetch(session: AsyncSession, batch: list[SopRun]) -> Known:
+    """Relations, names, tags and rep labels of a batch of claimed steps."""
+    euids = sorted({r.external_userid for r in batch})
+    rows = await session.execute(
+        select(FollowRelation.userid, FollowRelation.external_userid, FollowRelation.status,
+               FollowRelation.remark).where(FollowRelation.external_userid.in_(euids))
+    )  # fmt: skip
+    relations = {(u, e): (st, rm) for u, e, st, rm in rows.all()}
+    names = dict((await session.execute(
+        select(Customer.external_userid, Customer.name).where(Customer.external_userid.in_(euids))
+    )).all())  # fmt: skip
+    tag_rows = await session.execute(
+        select(CustomerTag.external_userid, Tag.name).join(Tag, Tag.id == CustomerTag.tag_id)
+        .where(CustomerTag.external_userid.in_(euids))
+    )  # fmt: skip
+    tag_names: dict[str, set[str]] = {}
+    for euid, name in tag_rows.all():
+        tag_names.setdefault(euid, set()).add(name)
+    reps = await staff_service.labels(session, {r.userid for r in batch})
+    return Known(relations, names, tag_names, reps)
+
+
+async def skip_reason(session: AsyncSession, rule: SopRule, run: SopRun, known: Known) -> str:
     """Why the step must not run ("" when it should)."""
-    relation = await session.scalar(
-        select(FollowRelation.status).where(
-            FollowRelation.userid == run.userid,
-            FollowRelation.external_userid == run.external_userid,
-        )
-    )
-    if relation != "active":
+    if known.relations.get((run.userid, run.external_userid), ("", ""))[0] != "active":
         return "客户已不在该员工名下"
-    names = {t.name for t in await tags.customer_tags(session, run.external_userid)}
-    if not still_applies(rule, names):
+    if not still_applies(rule, known.tags.get(run.external_userid, set())):
         return "客户已不符合规则条件"
     step = rule.steps[run.step] if run.step < len(rule.steps) else {}
     if step.get("skip_if_replied") and await _replied_since_start(session, run):
@@ -82,16 +114,17 @@ async def skip_reason(session: AsyncSession, rule: SopRule, run: SopRun) -> str:
 
 
 async def run_step(
-    session: AsyncSession, settings: Settings, rule: SopRule, run: SopRun, *, now: datetime
-) -> str:
+    session: AsyncSession, settings: Settings, rule: SopRule, run: SopRun, known: Known, *,
+    now: datetime,
+) -> str:  # fmt: skip
     """Carry out a claimed step's actions; its final status (task, done or skipped)."""
-    why = await skip_reason(session, rule, run)
+    why = await skip_reason(session, rule, run, known)
     if why:
         run.status, run.note = SKIPPED, why
         return SKIPPED
     step = rule.steps[run.step]
-    name = await customers.customer_label(session, run.external_userid)
-    rep = (await staff_service.labels(session, [run.userid])).get(run.userid, run.userid)
+    name = known.label(run)
+    rep = known.reps.get(run.userid, run.userid)
     status, notes = DONE, []
     for index, action in enumerate(step.get("actions") or []):
         key = f"sop:{run.id}:{index}"

@@ -83,11 +83,14 @@ async def run_due(
             .execution_options(synchronize_session=False)
         )
     )
-    for run in sorted(claimed, key=lambda r: (r.due_at, r.id)):
-        await actions.run_step(session, settings, by_id[run.rule_id], run, now=now)
+    if not claimed:
+        return 0
+    known = await actions.prefetch(session, claimed)
+    with session.no_autoflush:  # the claimed rows' new statuses go out in one flush below
+        for run in sorted(claimed, key=lambda r: (r.due_at, r.id)):
+            await actions.run_step(session, settings, by_id[run.rule_id], run, known, now=now)
     await session.flush()
-    if claimed:
-        logger.info("sop steps run: %d", len(claimed))
+    logger.info("sop steps run: %d", len(claimed))
     return len(claimed)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, exists, func, literal, select
+from sqlalchemy import String, and_, case, cast, exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
@@ -24,11 +24,32 @@ from bot.domain.models import Customer, CustomerTag, FollowRelation, Followup, M
 
 JSON = dict[str, Any]
 ACTIVE = "active"
+# follow_user add_way: 201 shared by a colleague, 202 assigned by an admin (继承).
+HANDED_OVER = (201, 202)
 # Event-driven triggers look back this far (a stopped server catches up on restart; older
 # events are history, not news).
 LOOKBACK = timedelta(days=7)
 # A customer's reply counts for the "replied" trigger this long after the SOP step.
 REPLY_WINDOW = timedelta(days=30)
+# Each pass looks at what happened since the previous one less this margin: a row stamped
+# just before a pass but committed just after it is still seen (the unique key makes the
+# overlap harmless).
+MARGIN = timedelta(minutes=10)
+
+
+def since_of(rule: SopRule, now: datetime) -> datetime:
+    """Events at or after this time may fire the rule in this pass."""
+    since = max(rule.created_at, now - LOOKBACK)
+    if rule.scanned_at is not None:
+        since = max(since, rule.scanned_at - MARGIN)
+    return since
+
+
+def became_since(rule: SopRule) -> datetime:
+    """A state reached (silent, idle) at or after this time is news to this pass."""
+    if rule.scanned_at is None:
+        return rule.created_at
+    return max(rule.created_at, rule.scanned_at - MARGIN)
 
 
 def _text(value: Any) -> ColumnElement[str]:
@@ -77,14 +98,16 @@ def conditions(
 
 def candidates(rule: SopRule, now: datetime, settings: Settings) -> Select[str, str, str] | None:
     """SELECT (external_userid, userid, occurrence) of what fires the rule now, or None."""
-    trig, since = rule.trigger, max(rule.created_at, now - LOOKBACK)
+    trig, since = rule.trigger, since_of(rule, now)
     kind = trig.get("kind")
     euid, rep = FollowRelation.external_userid, FollowRelation.userid
     if kind == "added":
         occ = literal("add:") + _text(FollowRelation.id) + ":" + _text(FollowRelation.added_at)
         return select(euid, rep, occ).where(
-            FollowRelation.status == ACTIVE, FollowRelation.added_at >= since
-        )
+            FollowRelation.status == ACTIVE, FollowRelation.added_at >= since,
+            # A customer handed over by 继承 or shared by a colleague is not a new customer.
+            FollowRelation.add_way.not_in(HANDED_OVER),
+        )  # fmt: skip
     if kind == "tag_added":
         return (
             select(euid, rep, literal("tag+:") + _text(CustomerTag.id))
@@ -112,8 +135,9 @@ def candidates(rule: SopRule, now: datetime, settings: Settings) -> Select[str, 
         return (
             select(euid, rep, literal("silent:") + _text(last))
             .join(Customer, Customer.external_userid == euid)
-            # Silent now, and the silence began after the rule existed (no replay of history).
-            .where(_newest_relation(), last < now - days, last >= rule.created_at - days)
+            # Silent now, and the silence began since the last pass (and after the rule existed:
+            # no replay of history); an index range on last_interaction_at.
+            .where(last < now - days, last >= became_since(rule) - days, _newest_relation())
         )
     if kind == "no_followup":
         return _no_followup(rule, now)
@@ -133,39 +157,60 @@ def candidates(rule: SopRule, now: datetime, settings: Settings) -> Select[str, 
 
 def _no_followup(rule: SopRule, now: datetime) -> Select[str, str, str]:
     """No follow-up since the later of: the last follow-up, the trigger tag's arrival (or the
-    relation's start) — for `days` days."""
+    relation's start) — for `days` days, reached since the last pass."""
     trig = rule.trigger
     days = timedelta(days=int(trig["days"]))
+    low, high = became_since(rule) - days, now - days
     last_followup = (
         select(func.max(Followup.created_at))
         .where(Followup.external_userid == FollowRelation.external_userid)
         .scalar_subquery()
     )
-    start: Any = FollowRelation.added_at
     tags = rule.conditions.get("tags") or []
+    # The anchor is the later of two times, so it lies in [low, high) only if one of them
+    # does: two index ranges find the few candidates before the anchor is computed.
+    touched = select(Followup.external_userid).where(Followup.created_at >= low,
+                                                     Followup.created_at < high)  # fmt: skip
+    start: Any = FollowRelation.added_at
     if tags:
-        start = (
-            select(func.max(CustomerTag.created_at))
+        tagged = (
+            select(CustomerTag.created_at)
             .join(Tag, Tag.id == CustomerTag.tag_id)
             .where(CustomerTag.external_userid == FollowRelation.external_userid,
                    Tag.name == tags[0])  # fmt: skip
-            .scalar_subquery()
+        )
+        start = tagged.with_only_columns(func.max(CustomerTag.created_at)).scalar_subquery()
+        began = (
+            select(CustomerTag.external_userid)
+            .join(Tag, Tag.id == CustomerTag.tag_id)
+            .where(Tag.name == tags[0], CustomerTag.created_at >= low,
+                   CustomerTag.created_at < high)  # fmt: skip
+        )
+    else:
+        began = select(FollowRelation.external_userid).where(
+            FollowRelation.added_at >= low, FollowRelation.added_at < high
         )
     anchor = case((and_(last_followup.is_not(None), last_followup > start), last_followup),
                   else_=start)  # fmt: skip
+    candidates = touched.union(began).subquery()
     return select(
         FollowRelation.external_userid, FollowRelation.userid,
         literal("nofollow:") + _text(anchor),
-    ).where(_newest_relation(), anchor < now - days, anchor >= rule.created_at - days)
+    ).where(
+        FollowRelation.external_userid.in_(select(candidates.c[0])),
+        _newest_relation(), anchor < high, anchor >= low,
+    )  # fmt: skip
 
 
 def _replied(rule: SopRule, now: datetime) -> Select[str, str, str]:
-    """Customers who wrote after a done step of the named rule (within REPLY_WINDOW)."""
+    """Customers who wrote (since the last pass) after a step of the named rule was carried
+    out (within REPLY_WINDOW)."""
     earlier = SopRun.__table__.alias("earlier")
+    since = since_of(rule, now)
     wrote = exists(
         select(Message.id).where(
             Message.external_userid == earlier.c.external_userid, Message.direction == "in",
-            Message.created_at > earlier.c.done_at,
+            Message.created_at > earlier.c.done_at, Message.created_at >= since,
         )  # fmt: skip
     )
     return (
@@ -191,6 +236,11 @@ async def start_runs(
     base = candidates(rule, now, settings)
     if base is None or rule.paused:
         return 0
+    # Committed with the runs: a pass that fails leaves the mark, and the next one looks again.
+    await session.execute(
+        update(SopRule).where(SopRule.id == rule.id).values(scanned_at=now)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
     base = base.where(*conditions(settings, rule.conditions, department_members))
     found = base.subquery("fired")
     euid, userid, occ = found.c[0], found.c[1], found.c[2]

@@ -1,0 +1,68 @@
+"""SOP rules as data: the seeds validate, YAML export and import round-trip, bad rules get a
+Chinese error naming what is wrong, send windows open and close in the corp's time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.core.errors import UsageError
+from bot.domain.lifecycle_models import SopRule
+from bot.domain.sop import rules, runs
+from bot.sandbox import demo
+
+
+def test_seed_rules_round_trip_through_yaml() -> None:
+    seeds = rules.read_file(demo.DEMO_SOP_RULES)
+    assert [r["id"] for r in seeds] == ["icebreak", "warming", "silent", "silent-replied",
+                                        "idle-to-pool"]  # fmt: skip
+    stored = [SopRule(id=r["id"], name=r["name"], trigger=r["trigger"],
+                      conditions=r["conditions"], steps=r["steps"], paused=r["paused"])
+              for r in seeds]  # fmt: skip
+    again = rules.read_yaml(rules.to_yaml(stored))
+    assert again == seeds
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"id": "Bad"}, "只能用小写字母"),
+        ({"id": "a", "trigger": {"kind": "moon"}}, "触发条件 kind 应为"),
+        ({"id": "a", "trigger": {"kind": "silent", "days": 0}}, "days 应为 1-365"),
+        ({"id": "a", "trigger": {"kind": "tag_added"}}, "触发条件需要 tag"),
+        ({"id": "a", "trigger": {"kind": "added"}, "steps": []}, "需要 1-10 个步骤"),
+        ({"id": "a", "trigger": {"kind": "added"}, "steps": [{"actions": [{"type": "x"}]}]},
+         "动作类型应为"),
+        ({"id": "a", "trigger": {"kind": "added"},
+          "steps": [{"delay": "soon", "actions": [{"type": "pool"}]}]}, "延迟「soon」看不懂"),
+        ({"id": "a", "trigger": {"kind": "added"},
+          "steps": [{"window": "21:00-09:00", "actions": [{"type": "pool"}]}]}, "开始要早于结束"),
+        ({"id": "a", "trigger": {"kind": "added"},
+          "steps": [{"actions": [{"type": "mass", "text": "x",
+                                  "link": {"url": "http://x"}}]}]}, "链接必须是 https"),
+    ],
+)  # fmt: skip
+def test_bad_rules_are_refused_in_chinese(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        rules.validate(raw)
+
+
+def test_yaml_errors_name_the_problem() -> None:
+    with pytest.raises(UsageError, match="YAML 格式错误"):
+        rules.read_yaml("rules: [")
+    one = "{id: a, trigger: {kind: added}, steps: [{actions: [{type: pool}]}]}"
+    with pytest.raises(UsageError, match="规则 id 重复"):
+        rules.read_yaml(f"rules: [{one}, {one}]")
+
+
+def test_send_window_in_the_corp_time_zone() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    window = rules.Window(*rules.parse_window("09:00-21:00"))
+    at_22 = datetime(2026, 11, 29, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
+    opening = runs.next_open(window, at_22, tz)
+    assert opening == datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # 09:00 the next morning
+    at_07 = datetime(2026, 11, 29, 23, 0, tzinfo=UTC)  # 07:00 on the 30th
+    assert runs.next_open(window, at_07, tz) == datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    assert runs.next_open(window, datetime(2026, 11, 30, 2, 0, tzinfo=UTC), tz) is None

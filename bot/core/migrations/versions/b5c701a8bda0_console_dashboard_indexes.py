@@ -1,7 +1,7 @@
 """console dashboard indexes: new and lost customers are counted by period
 
 Revision ID: b5c701a8bda0
-Revises: d0d358e471ee
+Revises: 993cdffe958a
 Create Date: 2026-11-29 23:00:18.187691
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "b5c701a8bda0"
-down_revision: str | None = "d0d358e471ee"
+down_revision: str | None = "993cdffe958a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -158,15 +158,10 @@ async def import_rules(request: web.Request) -> web.StreamResponse:
     viewer = auth.viewer_of(request)
     settings = request.config_dict[SETTINGS]
     now = request.config_dict[CLOCK].now()
-    posted = await request.post()
-    upload = posted.get("file")
-    text = str(posted.get("yaml", "") or "")
+    # A plain form (the file picker fills the text area in the page): multipart bodies are
+    # already consumed by bot.core.bodies before the console could parse them.
+    text = str((await request.post()).get("yaml", "") or "")
     try:
-        if isinstance(upload, web.FileField) and upload.filename:
-            try:
-                text = upload.file.read(1_000_001).decode("utf-8")
-            except UnicodeDecodeError:
-                raise UsageError("文件不是 UTF-8 编码的 YAML") from None
         if not text.strip():
             raise UsageError("请粘贴 YAML 或选择文件")
         found = editing.rules_from_yaml(text, settings)

@@ -72,3 +72,10 @@ async def test_sign_out_ends_the_session(server: TestServer, sign_in: SignIn) ->
     await tab.page.wait_for_url("**/console/auth/signed-out")
     await tab.page.goto(str(server.make_url("/console/staff")))
     assert "/wwlogin/sso/login" in tab.page.url
+
+
+async def test_fake_web_login_checks_the_app(server: TestServer, sign_in: SignIn) -> None:
+    tab = await sign_in(None)
+    base = "/sandbox/wecom/wwlogin/sso/login?login_type=CorpApp&agentid=1&redirect_uri=http://x/"
+    response = await tab.page.goto(str(server.make_url(base + "&appid=wrong")))
+    assert response.status == 400

@@ -9,7 +9,6 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.db import utcnow
 from bot.core.errors import UsageError
 from bot.core.keys import CLOCK, SETTINGS
 from bot.domain import audit, customers, stages, timeline
@@ -51,7 +50,8 @@ async def lifecycle(request: web.Request) -> web.Response:
         body = {
             "stage": await stages.stage_of(db, settings, euid),
             "stages": list(settings.stage_names),
-            "tier": stages.tier_of(settings, customer.last_interaction_at, utcnow()),
+            "tier": stages.tier_of(settings, customer.last_interaction_at,
+                                   request.config_dict[CLOCK].now()),
             "tasks": [await _task_json(db, run) for run in tasks],
         }
     return web.json_response(body)

@@ -185,6 +185,17 @@ class Settings(BaseSettings):
         "", validation_alias=_env("SIDEKICK_DEPARTURE_POLICY", "departure_policy")
     )
 
+    @field_validator("lifecycle_stages")
+    @classmethod
+    def _check_stages(cls, value: str) -> str:
+        names = [s.strip() for s in value.split(",") if s.strip()]
+        if len(names) < 2 or len(set(names)) != len(names) or any(len(n) > 32 for n in names):
+            raise BilingualValueError(
+                "应为至少 2 个不重复的阶段名，用逗号分隔，每个最多 32 字",
+                "must be at least 2 distinct comma-separated stage names of at most 32 chars",
+            )
+        return value
+
     @property
     def stage_names(self) -> tuple[str, ...]:
         """The configured stages, in order."""

@@ -101,15 +101,12 @@ async def change_stage(
     stage = check_stage(settings, stage)
     row = await session.get(CustomerStage, external_userid)
     before = row.stage if row is not None else first_stage(settings)
-    if row is None:
-        row = CustomerStage(external_userid=external_userid, stage=stage, changed_at=now)
-        session.add(row)
-    elif row.stage == stage:
-        return None
     if before == stage:
-        await session.flush()
         return None
-    row.stage, row.changed_at = stage, now
+    if row is None:
+        session.add(CustomerStage(external_userid=external_userid, stage=stage, changed_at=now))
+    else:
+        row.stage, row.changed_at = stage, now
     change = StageChange(
         external_userid=external_userid, from_stage=before, to_stage=stage, by_kind=by_kind,
         by=by, userid=userid or (by if by_kind == "rep" else ""), at=now,

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from bot.core.errors import UsageError
+from bot.core.settings import Settings
 from bot.domain.lifecycle_models import SopRule
 from bot.domain.sop import rules, runs
 from bot.sandbox import demo
@@ -66,3 +68,16 @@ def test_send_window_in_the_corp_time_zone() -> None:
     at_07 = datetime(2026, 11, 29, 23, 0, tzinfo=UTC)  # 07:00 on the 30th
     assert runs.next_open(window, at_07, tz) == datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
     assert runs.next_open(window, datetime(2026, 11, 30, 2, 0, tzinfo=UTC), tz) is None
+
+
+@pytest.mark.parametrize("value", ["只有一个", "甲,甲", "," * 3])
+def test_stage_setting_needs_two_distinct_stages(value: str) -> None:
+    with pytest.raises(ValidationError, match="至少 2 个不重复的阶段名"):
+        Settings(lifecycle_stages=value)
+
+
+def test_stage_setting_and_activity_windows() -> None:
+    settings = Settings(lifecycle_stages="新,老", activity_windows="3,14")
+    assert settings.stage_names == ("新", "老")
+    assert settings.activity_days == (3, 14)
+    assert Settings(activity_windows="9,2").activity_days == (7, 30)  # nonsense: the default

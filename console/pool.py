@@ -66,7 +66,7 @@ async def _context(request: web.Request, *, error: str = "") -> dict[str, Any]:
         members = await _members(db, scope)
         claims = await pool_views.claims_today(db, settings, [m.userid for m in members], now)
         moves = await pool_views.moves(db, userids=scope.reps)
-        refused = await pool_views.refused_takes(db, userids=scope.reps)
+        refused = await pool_views.refused_takes(db, userids=scope.reps, now=now)
         names = {
             c.external_userid: c.name
             for c in await db.scalars(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, or_, select, true
@@ -24,6 +24,9 @@ from bot.domain.pool import OPEN, STARTED
 
 # Audit actions of pool takes (bot.domain.pool.take records refusals with result "failed").
 TAKE_ACTIONS = ("pool_claim", "pool_assign")
+REFUSALS_WINDOW = timedelta(days=30)
+# Refusals read before the scope filter (department filtering is on the JSON detail).
+SCAN_MAX = 2000
 
 
 def _pool_scope(userids: Collection[str] | None) -> ColumnElement[bool]:
@@ -124,14 +127,23 @@ async def moves(
 
 
 async def refused_takes(
-    session: AsyncSession, *, userids: Collection[str] | None, limit: int = 50
+    session: AsyncSession,
+    *,
+    userids: Collection[str] | None,
+    now: datetime,
+    limit: int = 50,
 ) -> list[AuditLog]:
-    """Claims and assignments WeCom (or a limit) refused, newest first (from the audit log)."""
+    """Claims and assignments WeCom (or a limit) refused in the last REFUSALS_WINDOW, newest
+    first (from the audit log; the window keeps the read on the created_at index range)."""
     rows = await session.scalars(
         select(AuditLog)
-        .where(AuditLog.action.in_(TAKE_ACTIONS), AuditLog.result == "failed")
+        .where(
+            AuditLog.created_at >= now - REFUSALS_WINDOW,
+            AuditLog.action.in_(TAKE_ACTIONS),
+            AuditLog.result == "failed",
+        )
         .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
-        .limit(limit * 4)
+        .limit(SCAN_MAX)
     )
     wanted = None if userids is None else set(userids)
     out = [

@@ -4,6 +4,7 @@ Creating, editing and importing rules is for admins (console.sop_edit)."""
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -20,6 +21,8 @@ from console.registry import Nav, route
 from console.scope import parse_narrowing, scope_for
 
 PAGE = "/console/sop"
+# The notices a change redirects with: only these are shown (never arbitrary text).
+DONE = re.compile(r"(paused|resumed|saved)-[a-z0-9][a-z0-9_-]{0,63}|imported-\d{1,4}")
 RUN_LIMIT = 200
 
 
@@ -35,6 +38,11 @@ def summary(rule: SopRule, counts: dict[str, int]) -> dict[str, object]:
         "total": sum(counts.values()),
         "completion": fmt.rate(counts.get("sent", 0) / issued if issued else None),
     }
+
+
+def _done(raw: str) -> str:
+    """The notice after a change ("paused-<id>", "imported-<n>"...); anything else: none."""
+    return raw if DONE.fullmatch(raw) else ""
 
 
 @route("GET", "/sop", role=ROLE_SUPERVISOR, nav=Nav("SOP 规则", 75))
@@ -53,7 +61,7 @@ async def sop_page(request: web.Request) -> web.StreamResponse:
         "rules": [summary(r, counts.get(r.id, {})) for r in items],
         "statuses": editing.STATUS_LABEL,
         "can_edit": viewer.is_admin,
-        "done": request.query.get("done", ""),
+        "done": _done(request.query.get("done", "")),
     }
     return layout.render(request, "console/sop.html", context)
 

@@ -43,6 +43,9 @@ async def test_supervisor_pauses_and_resumes_and_sees_runs_in_scope(
     await page.locator("tr[data-rule='warming'] button", has_text="恢复").click()
     await page.wait_for_url("**/console/sop?done=resumed-warming")
     assert (await _rule(server, "warming"))["paused"] is False  # type: ignore[index]
+    # The notice names only what a change redirects with, never text from a crafted link.
+    await page.goto(str(server.make_url("/console/sop?done=paused-x 请联系 400-123")))
+    assert await page.locator("#done").count() == 0
     pauses = await _audits(server, "console:sop_pause")
     assert [(a.actor, a.target, a.detail["paused"]) for a in pauses] == [
         ("sup2", "warming", True), ("sup2", "warming", False)

@@ -162,16 +162,31 @@ def form_of(rule: JSON) -> dict[str, str]:
         "trigger_kind": str(trigger.get("kind", "")),
         "trigger_value": str(trigger.get(param, "")) if param else "",
         "paused": "1" if rule.get("paused") else "",
-        "steps": yaml.safe_dump(rule.get("steps") or [], allow_unicode=True, sort_keys=False),
+        "steps": yaml.safe_dump(
+            _readable(list(rule.get("steps") or [])), allow_unicode=True, sort_keys=False
+        ),
     }
     for key in CONDITION_LABEL:
         out[key] = ", ".join(str(v) for v in conditions.get(key) or [])
     return out
 
 
+def delay_text(seconds: int) -> str | int:
+    """A delay as an admin writes it ("2d", "24h", "10m"); 0 and odd seconds stay numbers."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return seconds
+
+
+def _readable(steps: list[JSON]) -> list[JSON]:
+    return [{**step, "delay": delay_text(int(step.get("delay") or 0))} for step in steps]
+
+
 def rule_yaml(rule: JSON) -> str:
-    """One rule as the YAML editor shows it."""
-    return yaml.safe_dump(rule, allow_unicode=True, sort_keys=False)
+    """One rule as the YAML editor shows it (delays as 2d / 24h / 10m)."""
+    shown = {**rule, "steps": _readable(list(rule.get("steps") or []))}
+    return yaml.safe_dump(shown, allow_unicode=True, sort_keys=False)
 
 
 def describe_conditions(conditions: JSON) -> list[str]:

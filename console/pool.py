@@ -23,6 +23,7 @@ from bot.domain.models import ROLE_SUPERVISOR, Customer, Staff
 from console import auth, fmt, layout
 from console.registry import Nav, route
 from console.scope import Scope, parse_narrowing, scope_for
+from console.stages import choices
 
 logger = logging.getLogger(__name__)
 PAGE = "/console/pool"
@@ -64,6 +65,7 @@ async def _context(request: web.Request, *, error: str = "") -> dict[str, Any]:
             db, settings, userids=scope.reps, filters=filters, now=now
         )
         members = await _members(db, scope)
+        picks = await choices(db, await scope_for(db, viewer))
         claims = await pool_views.claims_today(db, settings, [m.userid for m in members], now)
         moves = await pool_views.moves(db, userids=scope.reps)
         refused = await pool_views.refused_takes(db, userids=scope.reps, now=now)
@@ -120,6 +122,8 @@ async def _context(request: web.Request, *, error: str = "") -> dict[str, Any]:
         for r in refused
     ]
     return {
+        "departments": picks["departments"],
+        "department": scope.department,
         "entries": entries,
         "total": total,
         "filters": filters,

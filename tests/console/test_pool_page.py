@@ -144,6 +144,12 @@ async def test_pool_filters_and_claims_against_the_limit(
     await page.goto(str(server.make_url(f"/console/pool?tag=高意向{seed.XSS}")))
     assert await page.locator("tr[data-entry='1']").count() == 1
     assert await page.locator("tr[data-entry='2']").count() == 0
+    await page.goto(str(server.make_url("/console/pool")))
+    await page.select_option("select[name=dept]", "3")
+    await page.click("main form.filters button[type=submit]")
+    await page.wait_for_url("**/console/pool?dept=3*")
+    assert await page.locator("tr[data-entry='2']").count() == 1
+    assert await page.locator("tr[data-entry='1']").count() == 0
     claims = await page.inner_text("#t-claims")
     assert "上限 10 位" in claims
     bad = await page.goto(str(server.make_url("/console/pool?stage=没有的阶段")))

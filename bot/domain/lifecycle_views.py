@@ -82,6 +82,17 @@ class CustomerRow:
     tags: list[str]
 
 
+def _followed(userids: Collection[str] | None) -> Select:  # type: ignore[type-arg]
+    """The active relations of `userids` of the customer in the outer query."""
+    query = select(FollowRelation.id).where(
+        FollowRelation.external_userid == Customer.external_userid,
+        FollowRelation.status == ACTIVE,
+    )
+    if userids is not None:
+        query = query.where(FollowRelation.userid.in_(list(userids)))
+    return query
+
+
 async def customers(
     session: AsyncSession,
     settings: Settings,
@@ -91,42 +102,53 @@ async def customers(
     now: datetime,
     limit: int = 100,
 ) -> tuple[int, list[CustomerRow]]:
-    """(how many match, the first `limit`) active customers of `userids`, most recent first."""
-    query = (
+    """(how many match, the first `limit`) active customers of `userids`, most recent first.
+
+    The rows walk customer.last_interaction_at's index newest first and stop at `limit`; the
+    count is a separate aggregate (no GROUP BY over every relation). Never-active customers
+    come last on SQLite and PostgreSQL alike (NULLS LAST)."""
+    base = (
         select(
             Customer.external_userid,
             Customer.name,
             stages.stage_column(settings),
             Customer.last_interaction_at,
-            func.min(FollowRelation.userid),
         )
-        .join(FollowRelation, FollowRelation.external_userid == Customer.external_userid)
         .outerjoin(CustomerStage, CustomerStage.external_userid == Customer.external_userid)
-        .where(FollowRelation.status == ACTIVE)
-        .group_by(
-            Customer.external_userid,
-            Customer.name,
-            CustomerStage.stage,
-            Customer.last_interaction_at,
-        )
+        .where(exists(_followed(userids)))
     )
-    if userids is not None:
-        query = query.where(FollowRelation.userid.in_(list(userids)))
-    query = filtered(query, settings, filters, now)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    base = filtered(base, settings, filters, now)
+    if filters == Filters():
+        # Unfiltered: count the relations (an index), not a subquery per customer.
+        count = select(func.count(FollowRelation.external_userid.distinct())).where(
+            FollowRelation.status == ACTIVE
+        )
+        if userids is not None:
+            count = count.where(FollowRelation.userid.in_(list(userids)))
+        total = await session.scalar(count)
+    else:
+        total = await session.scalar(select(func.count()).select_from(base.subquery()))
     rows = (
         await session.execute(
-            query.order_by(
-                Customer.last_interaction_at.is_(None),
-                Customer.last_interaction_at.desc(),
-                Customer.external_userid,
+            base.order_by(
+                Customer.last_interaction_at.desc().nulls_last(), Customer.external_userid
             ).limit(limit)
         )
     ).all()
-    tags = await tags_of(session, [r[0] for r in rows])
+    ids = [r[0] for r in rows]
+    reps: dict[str, str] = {}
+    if ids:
+        rel = select(FollowRelation.external_userid, func.min(FollowRelation.userid)).where(
+            FollowRelation.external_userid.in_(ids), FollowRelation.status == ACTIVE
+        )
+        if userids is not None:
+            rel = rel.where(FollowRelation.userid.in_(list(userids)))
+        found = await session.execute(rel.group_by(FollowRelation.external_userid))
+        reps = {euid: rep for euid, rep in found.all()}
+    tags = await tags_of(session, ids)
     return int(total or 0), [
-        CustomerRow(euid, name or euid, stage, last, rep or "", tags.get(euid, []))
-        for euid, name, stage, last, rep in rows
+        CustomerRow(euid, name or euid, stage, last, reps.get(euid, ""), tags.get(euid, []))
+        for euid, name, stage, last in rows
     ]
 
 
@@ -156,8 +178,8 @@ async def stages_by_rep(
     stage = stages.stage_column(settings)
     query = (
         select(FollowRelation.userid, stage, func.count())
-        .join(Customer, Customer.external_userid == FollowRelation.external_userid)
-        .outerjoin(CustomerStage, CustomerStage.external_userid == Customer.external_userid)
+        .select_from(FollowRelation)
+        .outerjoin(CustomerStage, CustomerStage.external_userid == FollowRelation.external_userid)
         .where(FollowRelation.status == ACTIVE)
         .group_by(FollowRelation.userid, stage)
     )

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.settings import Settings
@@ -82,15 +82,22 @@ class CustomerRow:
     tags: list[str]
 
 
-def _followed(userids: Collection[str] | None) -> Select:  # type: ignore[type-arg]
-    """The active relations of `userids` of the customer in the outer query."""
-    query = select(FollowRelation.id).where(
-        FollowRelation.external_userid == Customer.external_userid,
-        FollowRelation.status == ACTIVE,
+def _followed(userids: Collection[str] | None) -> ColumnElement[bool]:
+    """The customer in the outer query has an active relation with one of `userids`."""
+    if userids is None:
+        return exists(
+            select(FollowRelation.id).where(
+                FollowRelation.external_userid == Customer.external_userid,
+                FollowRelation.status == ACTIVE,
+            )
+        )
+    # A set of the scope's customers (the userid index), not a correlated probe per customer:
+    # SQLite would otherwise probe by userid for every customer of the corp.
+    return Customer.external_userid.in_(
+        select(FollowRelation.external_userid).where(
+            FollowRelation.userid.in_(list(userids)), FollowRelation.status == ACTIVE
+        )
     )
-    if userids is not None:
-        query = query.where(FollowRelation.userid.in_(list(userids)))
-    return query
 
 
 async def customers(
@@ -115,7 +122,7 @@ async def customers(
             Customer.last_interaction_at,
         )
         .outerjoin(CustomerStage, CustomerStage.external_userid == Customer.external_userid)
-        .where(exists(_followed(userids)))
+        .where(_followed(userids))
     )
     base = filtered(base, settings, filters, now)
     if filters == Filters():

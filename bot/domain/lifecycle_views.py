@@ -137,9 +137,8 @@ async def customers(
         total = await session.scalar(select(func.count()).select_from(base.subquery()))
     rows = (
         await session.execute(
-            base.order_by(
-                Customer.last_interaction_at.desc().nulls_last(), Customer.external_userid
-            ).limit(limit)
+            # No tie-breaker: one would sort every customer who never wrote (all NULL).
+            base.order_by(Customer.last_interaction_at.desc().nulls_last()).limit(limit)
         )
     ).all()
     ids = [r[0] for r in rows]

@@ -180,20 +180,30 @@ async def in_scope(
 async def stages_by_rep(
     session: AsyncSession, settings: Settings, *, userids: Collection[str] | None
 ) -> dict[str, dict[str, int]]:
-    """userid -> stage -> how many of the rep's active customers are in it now."""
-    stage = stages.stage_column(settings)
-    query = (
-        select(FollowRelation.userid, stage, func.count())
-        .select_from(FollowRelation)
-        .outerjoin(CustomerStage, CustomerStage.external_userid == FollowRelation.external_userid)
-        .where(FollowRelation.status == ACTIVE)
-        .group_by(FollowRelation.userid, stage)
+    """userid -> stage -> how many of the rep's active customers are in it now.
+
+    Two aggregates instead of a join of every relation with its stage: the rep's active
+    customers, and those with a stage row; the first stage is the difference (a customer
+    without a row is in the first stage)."""
+    first = stages.first_stage(settings)
+    totals = select(FollowRelation.userid, func.count()).where(FollowRelation.status == ACTIVE)
+    staged = (
+        select(FollowRelation.userid, CustomerStage.stage, func.count())
+        .join(FollowRelation, FollowRelation.external_userid == CustomerStage.external_userid)
+        .where(FollowRelation.status == ACTIVE, CustomerStage.stage != first)
     )
     if userids is not None:
-        query = query.where(FollowRelation.userid.in_(list(userids)))
+        totals = totals.where(FollowRelation.userid.in_(list(userids)))
+        staged = staged.where(FollowRelation.userid.in_(list(userids)))
     out: dict[str, dict[str, int]] = {}
-    for userid, name, n in (await session.execute(query)).all():
-        out.setdefault(userid, dict.fromkeys(settings.stage_names, 0))[name] = int(n)
+    for userid, n in (await session.execute(totals.group_by(FollowRelation.userid))).all():
+        out[userid] = dict.fromkeys(settings.stage_names, 0) | {first: int(n)}
+    rows = await session.execute(staged.group_by(FollowRelation.userid, CustomerStage.stage))
+    for userid, name, n in rows.all():
+        counts = out.get(userid)
+        if counts is not None and name in counts:
+            counts[name] += int(n)
+            counts[first] -= int(n)
     return out
 
 

@@ -29,6 +29,8 @@ async def test_funnel_drills_down_to_customers_and_lists_filter_by_stage_tier_an
     # Department 3's customer (报价阶段) is not counted for this supervisor.
     quoted = page.locator("#stage-kpis a", has_text="报价阶段")
     assert (await quoted.locator(".kpi-value").inner_text()).strip() == "0"
+    rep2 = page.locator("#t-reps tbody tr", has_text="（rep2）").locator("td")
+    assert (await rep2.all_inner_texts())[1:] == ["0", "1", "0", "0", "0"]
     assert "SIDEKICK_POOL_DAILY_CLAIMS" in await page.inner_text("#lifecycle-settings")
     assert "初步了解 → 意向明确" in await page.inner_text("#lifecycle-settings")
     await kpi.click()

@@ -326,4 +326,5 @@ class KbProposal(Base):
     added: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 from bot.domain import console_models  # noqa: E402, F401 - the console's indexes
+from bot.domain import lifecycle_console_models as _lifecycle_console  # noqa: E402,F401
 from bot.domain import lifecycle_models as _lifecycle_models  # noqa: E402,F401 - issue 13 tables

@@ -1,0 +1,17 @@
+"""Indexes the console's lifecycle pages read (bot/domain/lifecycle_views.py); imported at the
+bottom of bot.domain.models for Alembic."""
+
+from __future__ import annotations
+
+from sqlalchemy import Index
+
+from bot.domain.models import FollowRelation
+
+# Counting a scope's active customers (per rep, per stage, the customer list's scope) reads
+# this index alone instead of a table row per relation.
+Index(
+    "ix_follow_relation_status_userid",
+    FollowRelation.status,
+    FollowRelation.userid,
+    FollowRelation.external_userid,
+)

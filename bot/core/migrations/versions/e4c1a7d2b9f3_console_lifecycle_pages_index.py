@@ -1,4 +1,4 @@
-"""console lifecycle pages: follow_relation (status, userid, external_userid) index
+"""console lifecycle pages: follow_relation (userid, status, external_userid) index
 
 Revision ID: e4c1a7d2b9f3
 Revises: b5c701a8bda0
@@ -19,11 +19,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index(
-        "ix_follow_relation_status_userid",
+        "ix_follow_relation_userid_status",
         "follow_relation",
-        ["status", "userid", "external_userid"],
+        ["userid", "status", "external_userid"],
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_follow_relation_status_userid", table_name="follow_relation")
+    op.drop_index("ix_follow_relation_userid_status", table_name="follow_relation")

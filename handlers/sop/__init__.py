@@ -23,7 +23,7 @@ from bot.core.errors import WeComError
 from bot.core.keys import CLOCK, DB, SETTINGS, WECOM
 from bot.core.tasks import periodic_ctx
 from bot.domain import tags
-from bot.domain.lifecycle_models import SopRule
+from bot.domain.lifecycle_models import SopRule, SopRun
 from bot.domain.models import Staff
 from bot.domain.sop import rules, runs, triggers
 
@@ -44,10 +44,17 @@ class Pass:
     run: int
 
 
-async def prepare_tags(app: web.Application, active: list[SopRule]) -> None:
-    """Before any transaction: the tags the rules add exist in WeCom's library."""
+async def prepare_tags(app: web.Application, active: list[SopRule], now: datetime) -> None:
+    """Before any transaction: the tags that due steps will add exist in WeCom's library."""
+    by_id = {r.id: r for r in active}
+    async with app[DB]() as session:
+        due = (await session.execute(
+            select(SopRun.rule_id, SopRun.step).where(SopRun.status == "pending",
+                                                      SopRun.due_at <= now).distinct()
+        )).all()  # fmt: skip
     names = sorted({
-        name for rule in active for step in rule.steps for action in step.get("actions") or []
+        name for rule_id, step in due if rule_id in by_id and step < len(by_id[rule_id].steps)
+        for action in by_id[rule_id].steps[step].get("actions") or []
         if action.get("type") == "tag_add" for name in action.get("tags") or []
     })  # fmt: skip
     if not names:
@@ -74,7 +81,6 @@ async def tick(app: web.Application, now: datetime | None = None) -> Pass:
     settings = app[SETTINGS]
     async with app[DB]() as session:
         active = [r for r in await rules.list_rules(session) if not r.paused]
-    await prepare_tags(app, active)
     depts = await _members_by_department(app)
     started = 0
     async with app[DB].begin() as session:
@@ -85,6 +91,7 @@ async def tick(app: web.Application, now: datetime | None = None) -> Pass:
                                                  department_members=members)  # fmt: skip
     async with app[DB].begin() as session:
         deferred = await runs.defer_closed(session, active, settings, now)
+    await prepare_tags(app, active, now)
     done, started_at = 0, time.monotonic()
     while True:  # batch after batch, one transaction each, until caught up or out of time
         async with app[DB].begin() as session:

@@ -15,6 +15,7 @@ from aiohttp import web
 from console import (  # noqa: F401
     audit,
     channels,
+    customers,
     dashboard,
     errors,
     gaps,
@@ -23,11 +24,15 @@ from console import (  # noqa: F401
     kb_tools,
     kf_queue,
     lists,
+    pool,
     quickreplies,
     registry,
     rules,
     signin,
+    sop,
+    sop_edit,
     staff,
+    stages,
     tag_library,
     welcome_templates,
 )

@@ -331,6 +331,7 @@ class KbProposal(Base):
 from bot.domain import (  # noqa: E402, F401
     archive_models,  # chat archive: cursor, lease, media
     console_models,  # the console's dashboard indexes
+    lifecycle_console_models,  # the console's lifecycle index
     lifecycle_models,  # stages, SOP rules and runs, the pool
     ops_models,  # contact_way (channels' QR codes), kf_handover
 )

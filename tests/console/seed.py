@@ -32,6 +32,7 @@ from knowledge import store_edit
 from knowledge.misses import KBMiss
 from knowledge.model import Attachment, FaqEntry, KeywordRule, QuickReply
 from knowledge.store import KBSynonym
+from tests.console import seed_lifecycle
 
 # Inert when escaped; an element (or a dialog) when not.
 XSS = '<img src=x data-xss=1 onerror="alert(1)">'
@@ -100,6 +101,7 @@ async def org(session: AsyncSession) -> None:
     await audit.record(session, actor="boss", action="console:test", target=XSS,
                        detail={"note": XSS_SCRIPT})  # fmt: skip
     await activity(session)
+    await seed_lifecycle.lifecycle(session, XSS, XSS_SCRIPT, DEPT3_SECRET)
     await session.flush()
     await knowledge(session)
     from tests.console import seed_ops  # issue 12 pages (it imports this module's payloads)

@@ -138,6 +138,24 @@ async def _settled(pg_url: str, within: float = 120.0) -> dict[str, int]:
         await engine.dispose()
 
 
+async def _both_busy(pg_url: str, within: float = 30.0) -> None:
+    """Wait until two workers each hold a claimed inbox row."""
+    engine = db.create_engine(pg_url)
+    query = select(func.count(func.distinct(InboxItem.claimed_by))).where(
+        InboxItem.status == "processing"
+    )
+    deadline = asyncio.get_running_loop().time() + within
+    try:
+        while True:
+            async with db.create_sessionmaker(engine)() as session:
+                if (await session.scalar(query) or 0) >= 2:
+                    return
+            assert asyncio.get_running_loop().time() < deadline, "the workers never overlapped"
+            await asyncio.sleep(0.01)
+    finally:
+        await engine.dispose()
+
+
 async def _count(pg_url: str, *queries: Any) -> list[Any]:
     engine = db.create_engine(pg_url)
     try:
@@ -176,7 +194,9 @@ async def test_no_loss_no_double_when_a_worker_is_killed_mid_burst(
     third = len(bodies) // 3
     await asyncio.gather(*(send(b) for b in bodies[:third]))
     burst = [asyncio.create_task(send(b)) for b in bodies[third : 2 * third]]
-    await asyncio.sleep(0.3)  # mid-burst: worker A dies with callbacks and sends in flight
+    # Mid-burst: worker A dies with callbacks in flight. Both workers holding claimed work is
+    # the moment (a fixed pause after the burst began missed it on a faster or slower machine).
+    await _both_busy(pg_url)
     await processes.kill(workers[0])
     await asyncio.gather(*burst)
     workers[0] = await processes.start(env, ports[0])  # restarted

@@ -33,7 +33,8 @@ async def lifecycle(session: AsyncSession, xss: str, xss_script: str, secret: st
             Tag(
                 id="tag-xss", group_id="g-xss", group_name=f"意向{xss_script}", name=f"高意向{xss}"
             ),
-            Tag(id="tag-dept3", group_id="g-xss", group_name="意向", name="三组专属标签"),  # tag names are corp-wide, not secret
+            # Tag names are the corp's, seen by every supervisor: no department secret here.
+            Tag(id="tag-dept3", group_id="g-xss", group_name="意向", name="三组专属标签"),
         ]
     )
     session.add(

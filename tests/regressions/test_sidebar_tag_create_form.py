@@ -14,9 +14,13 @@ __all__ = ["page", "server"]
 async def _library(page: Any, userid: str) -> Any:
     await page.locator("#sim[data-ready=true]").wait_for(state="attached")
     await page.select_option("#rep", userid)
-    await page.click("#login")
     frame = page.frame_locator("#frame")
-    await frame.locator("#c-name").wait_for()
+    # Mark the document the frame shows now: signing in again loads a new one, and until it
+    # has, the old sidebar's #c-name is still there to be found.
+    if await frame.locator("body").count():
+        await frame.locator("body").evaluate("body => { body.dataset.stale = '1'; }")
+    await page.click("#login")
+    await frame.locator("body:not([data-stale]) #c-name").wait_for()
     await frame.locator(".tab[data-tab=profile]").click()
     await frame.locator("#tag-toggle").click()
     return frame

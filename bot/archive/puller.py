@@ -32,6 +32,8 @@ SOURCE = "archive"
 SLOW_FAULT = "archive_slow_batch"
 
 State = Literal["waiting", "idle", "pulled", "error"]
+# A batch's opened messages and how many of its records were skipped.
+Opened = tuple[list[dict[str, Any]], int]
 
 
 @dataclass
@@ -65,6 +67,9 @@ class Puller:
         self.slow = settings.fault == SLOW_FAULT
         # Set to pull now rather than at the next poll (the sandbox's simulator does).
         self.wakeup = asyncio.Event()
+        # The next batch, read while this one is stored: (the seq it follows, its records, the
+        # thread opening them). RSA releases the GIL, so opening overlaps with storing.
+        self._ahead: tuple[int, list[EncryptedRecord], asyncio.Task[Opened]] | None = None
 
     async def step(self) -> Outcome:
         """Pull and store one batch, if this puller holds (or can take) the lease."""
@@ -73,13 +78,21 @@ class Puller:
                                    lease=self.lease)  # fmt: skip
         if seq is None:
             return Outcome("waiting")
+        ahead, self._ahead = self._ahead, None
         try:
-            batch = await self.source.get_chat_data(seq, self.batch)
-            if not batch:
-                await cursor.mark_ok(sessionmaker, self.name, holder=self.holder, now=now)
-                await media.fetch_pending(self.app, self.source)  # idle time for media
-                return Outcome("idle")
-            opened, skipped = await asyncio.to_thread(self._open_all, batch)
+            if ahead is not None and ahead[0] == seq:
+                batch = ahead[1]
+                opened, skipped = await ahead[2]
+            else:
+                if ahead is not None:  # the cursor moved meanwhile (another puller's lease)
+                    await asyncio.wait([ahead[2]])
+                batch = await self.source.get_chat_data(seq, self.batch)
+                if not batch:
+                    await cursor.mark_ok(sessionmaker, self.name, holder=self.holder, now=now)
+                    await media.fetch_pending(self.app, self.source)  # idle time for media
+                    return Outcome("idle")
+                opened, skipped = await asyncio.to_thread(self._open_all, batch)
+            await self._read_ahead(batch[-1].seq)
         except ArchiveSDKError as exc:
             logger.error("archive: %s failed code=%d kind=%s: %s", exc.operation, exc.code,
                          exc.kind, exc.message)  # fmt: skip
@@ -93,10 +106,25 @@ class Puller:
         )  # fmt: skip
         for result in outcome.results:
             await pipeline.publish(self.app, result, source=SOURCE)
+        if self._ahead is not None:  # the SDK is called by one thread at a time
+            await asyncio.wait([self._ahead[2]])
         await media.fetch_pending(self.app, self.source)
         return outcome
 
-    def _open_all(self, batch: list[EncryptedRecord]) -> tuple[list[dict[str, Any]], int]:
+    async def _read_ahead(self, after: int) -> None:
+        """Fetch the batch after this one and start opening it in a thread.
+
+        A failure here is left for the next step, which reads that batch again itself.
+        """
+        try:
+            batch = await self.source.get_chat_data(after, self.batch)
+        except ArchiveSDKError:
+            return
+        if batch:
+            task = asyncio.create_task(asyncio.to_thread(self._open_all, batch))
+            self._ahead = (after, batch, task)
+
+    def _open_all(self, batch: list[EncryptedRecord]) -> Opened:
         """RSA-open each record's key and decrypt it (in a thread: CPU only, no I/O)."""
         opened: list[dict[str, Any]] = []
         skipped = 0

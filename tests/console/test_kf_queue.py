@@ -56,8 +56,10 @@ async def test_a_handover_appears_live_and_a_supervisor_claims_it(
     await settle(server.app)
     session = fake.state.kf_state[(KF, "wmkfnew01")]
     assert (session["service_state"], session["servicer_userid"]) == (3, "sup2")
-    claimed = page.locator(f"#kf-rows tr[data-id='{row.id}']")
-    assert await claimed.get_attribute("data-status") == "held"
+    # The page came back while the claim was still an effect on its way ("assigning"); once
+    # WeCom has it, the next poll shows it held.
+    claimed = page.locator(f"#kf-rows tr[data-id='{row.id}'][data-status=held]")
+    await claimed.wait_for(timeout=12_000)
     assert "二组主管" in await claimed.inner_text()
     async with server.app[DB]() as db:
         audit = await db.scalar(select(AuditLog).where(AuditLog.action == "console:kf.claim"))

@@ -238,15 +238,6 @@ async def slowest_turns(
     return [Turn(str(e), a, r, None if w is None else float(w)) for e, a, r, w in rows]
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """The q-quantile (0..1) by nearest rank; None without values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
 async def per_rep(
     db: AsyncSession, scope: Scope, start: datetime, end: datetime, now: datetime
 ) -> dict[str, Counter[str]]:

@@ -132,7 +132,10 @@ class InboxWriter:
                 .on_conflict_do_nothing(index_elements=["dedup_key"])
                 .returning(InboxItem.id, InboxItem.dedup_key)
             )
-            rows = await conn.execute(stmt, list(fresh.values()))
+            # In key order: two workers given the same callbacks (WeCom's retries) then take
+            # the unique index's locks in one order, where batches in arrival order deadlocked
+            # on PostgreSQL (a 500 to WeCom, seen in the two-worker crash test).
+            rows = await conn.execute(stmt, [fresh[key] for key in sorted(fresh)])
             ids = {key: item_id for item_id, key in rows.all()}
         by_note: dict[str, list[_Done]] = {}
         for done in (op for op in batch if isinstance(op, _Done)):

@@ -4,7 +4,7 @@ effects that kept failing; admins retry or discard a parked effect (audited)."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -18,7 +18,7 @@ from bot.domain import staff as staff_service
 from bot.domain.models import ROLE_ADMIN, AuditLog, InboxItem
 from bot.outbox import effects, kinds
 from bot.outbox.model import PARKED, Effect
-from console import auth, fmt, layout
+from console import auth, fmt, layout, period
 from console.registry import Nav, route
 from console.tables import Table, csv_response
 
@@ -28,10 +28,8 @@ RESULTS = {"ok": "成功", "denied": "被拒绝", "error": "出错"}
 
 
 def _day(raw: str, tz: ZoneInfo) -> datetime | None:
-    try:
-        return datetime.combine(date.fromisoformat(raw), time(), tzinfo=tz)
-    except ValueError:
-        return None
+    day = period.parse_day(raw)
+    return None if day is None else datetime.combine(day, time(), tzinfo=tz)
 
 
 def _detail(value: Any) -> str:

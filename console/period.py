@@ -9,6 +9,10 @@ from zoneinfo import ZoneInfo
 
 GRAINS = {"day": "按日", "week": "按周", "month": "按月"}
 TREND_BUCKETS = 12
+# A ?date= outside these is a typo or a probe: 0001-01-01 or 9999-12-31 would overflow
+# datetime while the trend steps a year back or the period end a grain forward (a 500).
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +62,20 @@ def period_of(grain: str, day: date, tz: ZoneInfo, steps: int = 0) -> Period:
     return Period(grain, start, datetime.combine(last, time(), tzinfo=tz))
 
 
+def parse_day(raw: object) -> date | None:
+    """A YYYY-MM-DD query value as a date; None when malformed or out of range."""
+    try:
+        day = date.fromisoformat(str(raw or ""))
+    except ValueError:
+        return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
+
+
 def parse(query: Any, *, now: datetime, tz: ZoneInfo) -> Period:
     """?grain=day|week|month&date=YYYY-MM-DD (defaults: this week; bad values: the default)."""
     grain = str(query.get("grain", "week"))
     grain = grain if grain in GRAINS else "week"
-    try:
-        day = date.fromisoformat(str(query.get("date", "")))
-    except ValueError:
-        day = now.astimezone(tz).date()
+    day = parse_day(query.get("date")) or now.astimezone(tz).date()
     return period_of(grain, day, tz)
 
 

@@ -17,6 +17,10 @@ class EntryNotFoundError(KnowledgeError):
         self.entry_id = entry_id
 
 
+class UnreadableFileError(KnowledgeError):
+    """The file is not what its name says (a corrupt or renamed workbook)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RowError:
     """One validation problem, located by file, row (1-based, header = 1) and column."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import difflib
 import logging
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from io import StringIO
@@ -16,7 +17,7 @@ import yaml
 from openpyxl.utils import get_column_letter
 from tqdm import tqdm
 
-from knowledge.errors import ImportValidationError, KnowledgeError, RowError
+from knowledge.errors import ImportValidationError, KnowledgeError, RowError, UnreadableFileError
 from knowledge.model import KnowledgeBase, Synonyms
 from knowledge.tables import TABLES, Row, parse_rows, to_row
 
@@ -198,7 +199,19 @@ def _flatten(item: dict[str, Any]) -> Row:
     return flat
 
 
+# What openpyxl raises on a file that is not a workbook (not a zip, parts missing, broken
+# XML): an uploaded file is untrusted, so these are the uploader's problem, not ours.
+_BROKEN_XLSX = (zipfile.BadZipFile, OSError, KeyError, ValueError, SyntaxError, EOFError)
+
+
 def _read_xlsx(path: Path, progress: bool = False) -> dict[str, list[tuple[int, Row]]]:
+    try:
+        return _read_workbook(path, progress)
+    except _BROKEN_XLSX as exc:
+        raise UnreadableFileError(f"{path.name} is not a readable .xlsx workbook: {exc}") from None
+
+
+def _read_workbook(path: Path, progress: bool) -> dict[str, list[tuple[int, Row]]]:
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     sections: dict[str, list[tuple[int, Row]]] = {}
     errors: list[RowError] = []

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.errors import NotFoundError, UsageError
 from bot.domain import audit
 from knowledge import io, store, store_edit
-from knowledge.errors import ImportValidationError, KnowledgeError
+from knowledge.errors import ImportValidationError, KnowledgeError, UnreadableFileError
 from knowledge.model import FaqEntry, KeywordRule, KnowledgeBase, QuickReply, Synonyms
 
 # Audit details keep text short: the row says what changed, not the whole KB.
@@ -189,6 +189,9 @@ def read_upload(name: str, data: bytes) -> dict[str, list[Any]]:
             tail = f"\n……另有 {more} 处问题" if more > 0 else ""
             raise UsageError("文件有问题，没有导入任何内容：\n" + "\n".join(shown) + tail) \
                 from None
+        except UnreadableFileError:
+            raise UsageError("文件不是有效的 Excel（.xlsx）文件，可能已损坏或只是改了扩展名；"
+                             "请在 Excel 里另存为 .xlsx 后再导入，没有导入任何内容") from None
         except KnowledgeError as exc:
             raise UsageError(f"文件无法读取，没有导入任何内容：{exc}") from None
 

@@ -40,7 +40,7 @@ def test_one_rule_from_yaml_in_any_of_the_import_shapes() -> None:
         ("id: [unclosed", "YAML 格式错误"),
         ("- id: a\n- id: b", "只编辑一条规则"),
         (RULE.replace("tag: 高意向", "tag: ''"), "触发条件需要 tag"),
-        (RULE.replace("kind: tag_added, tag: 高意向", "kind: silent, days: abc"), "数字字段"),
+        (RULE.replace("kind: tag_added, tag: 高意向", "kind: silent, days: abc"), "1-365 的整数"),
         (RULE.replace("stage: 报价阶段", "stage: 不存在"), "没有阶段「不存在」"),
         (RULE.replace("stages: [意向明确]", "stages: [九霄]"), "没有阶段「九霄」"),
         (RULE.replace("type: task", "type: explode"), "动作类型应为"),

@@ -3,13 +3,14 @@ the rule trace, the matcher's channel split, form validation and row edits."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from bot.core.errors import UsageError
-from bot.domain import kb_forms
+from bot.domain import kb_admin, kb_forms
 from knowledge import io, store, store_edit
 from knowledge.index import KnowledgeIndex
 from knowledge.model import FaqEntry, KeywordRule, KnowledgeBase
@@ -35,6 +36,27 @@ def test_exclusions_survive_export_and_import(tmp_path: Path, suffix: str) -> No
     path = tmp_path / f"kb{suffix}"
     io.write_kb(path, KnowledgeBase(rules=(ALLERGY,)), section="rules")
     assert io.read_kb(path).rules == (ALLERGY,)
+
+
+@pytest.mark.parametrize("name", ["not-a-zip", "no-workbook-part", "broken-xml"])
+def test_a_broken_xlsx_upload_is_a_chinese_error_not_a_500(tmp_path: Path, name: str) -> None:
+    # openpyxl raises BadZipFile, OSError or an XML ParseError on these: the uploader's problem.
+    path = tmp_path / "f.xlsx"
+    if name == "not-a-zip":
+        path.write_bytes(b"PK garbage")
+    else:
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("[Content_Types].xml", _TYPES if name == "broken-xml" else "<x/>")
+            z.writestr("xl/workbook.xml", "<bad")
+    with pytest.raises(UsageError, match="不是有效的 Excel"):
+        kb_admin.read_upload("f.xlsx", path.read_bytes())
+
+
+_TYPES = (
+    '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+    'content-types"><Override PartName="/xl/workbook.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>'
+)
 
 
 def test_channels_add_up_to_the_score() -> None:

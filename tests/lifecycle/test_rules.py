@@ -33,6 +33,13 @@ def test_seed_rules_round_trip_through_yaml() -> None:
         ({"id": "Bad"}, "只能用小写字母"),
         ({"id": "a", "trigger": {"kind": "moon"}}, "触发条件 kind 应为"),
         ({"id": "a", "trigger": {"kind": "silent", "days": 0}}, "days 应为 1-365"),
+        # YAML hands over whatever was typed: none of these may escape as a 500.
+        ({"id": "a", "trigger": {"kind": "silent", "days": "abc"}}, "days 应为 1-365 的整数"),
+        ({"id": "a", "trigger": {"kind": "silent", "days": 1.5}}, "days 应为 1-365 的整数"),
+        ({"id": "a", "trigger": {"kind": "silent", "days": [3]}}, "days 应为 1-365 的整数"),
+        ({"id": "a", "trigger": {"kind": ["silent"]}}, "触发条件 kind 应为"),
+        ({"id": "a", "trigger": {"kind": "added"},
+          "steps": [{"actions": [{"type": {"a": 1}}]}]}, "动作类型应为"),
         ({"id": "a", "trigger": {"kind": "tag_added"}}, "触发条件需要 tag"),
         ({"id": "a", "trigger": {"kind": "added"}, "steps": []}, "需要 1-10 个步骤"),
         ({"id": "a", "trigger": {"kind": "added"}, "steps": [{"actions": [{"type": "x"}]}]},

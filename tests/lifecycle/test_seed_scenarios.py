@@ -59,7 +59,8 @@ async def test_icebreak_welcome_task_article_then_tag_and_followup(
     assert _tracked(fake) == ["externalcontact/send_welcome_msg", "message/send"]
     task = texts_to(fake, "zhangsan")[-1]
     assert "【SOP 任务】新客破冰" in task
-    assert "小美您好，我是张三" in task
+    # The task's text is what the customer will read: no userid, no staff-only label.
+    assert "小美您好，我是张三～" in task
 
     mark = len(fake.calls)
     clock.advance(9 * 60)

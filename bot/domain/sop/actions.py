@@ -20,7 +20,7 @@ from bot.core.settings import Settings
 from bot.domain import followups, notify, pool, stages, tags
 from bot.domain import staff as staff_service
 from bot.domain.lifecycle_models import SopRule, SopRun
-from bot.domain.models import Customer, CustomerTag, FollowRelation, Message, Tag
+from bot.domain.models import Customer, CustomerTag, FollowRelation, Message, Staff, Tag
 from bot.outbox import effects
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 JSON = dict[str, Any]
 TASK, SENT, DONE, SKIPPED = "task", "sent", "done", "skipped"
 TASK_HINT = "请在侧边栏「SOP 任务」一键发送，或发 /soptasks 查看。"
+# Actions whose text the customer reads (a task is sent by the rep from the sidebar).
+CUSTOMER_FACING = frozenset({"task", "mass"})
 
 
 def render(text: str, *, customer: str, rep: str) -> str:
@@ -71,6 +73,7 @@ class Known:
     names: dict[str, str]  # customer -> name
     tags: dict[str, set[str]]  # customer -> tag names
     reps: dict[str, str]  # rep -> label
+    rep_names: dict[str, str]  # rep -> name (what a customer may read)
 
     def label(self, run: SopRun) -> str:
         """How staff see the step's customer: remark（name）, or name."""
@@ -97,8 +100,12 @@ async def prefetch(session: AsyncSession, batch: list[SopRun]) -> Known:
     tag_names: dict[str, set[str]] = {}
     for euid, name in tag_rows.all():
         tag_names.setdefault(euid, set()).add(name)
-    reps = await staff_service.labels(session, {r.userid for r in batch})
-    return Known(relations, names, tag_names, reps)
+    userids = sorted({r.userid for r in batch})
+    reps = await staff_service.labels(session, userids)
+    rep_names = dict((await session.execute(
+        select(Staff.userid, Staff.name).where(Staff.userid.in_(userids))
+    )).all())  # fmt: skip
+    return Known(relations, names, tag_names, reps, rep_names)
 
 
 async def skip_reason(session: AsyncSession, rule: SopRule, run: SopRun, known: Known) -> str:
@@ -125,10 +132,16 @@ async def run_step(
     step = rule.steps[run.step]
     name = known.label(run)
     rep = known.reps.get(run.userid, run.userid)
+    # task and mass texts go to the customer: their nickname and the rep's name, as in the
+    # welcome, never the staff labels (the rep's private remark, the rep's userid).
+    outward = {"customer": known.names.get(run.external_userid) or "",
+               "rep": known.rep_names.get(run.userid) or ""}  # fmt: skip
     status, notes = DONE, []
     for index, action in enumerate(step.get("actions") or []):
         key = f"sop:{run.id}:{index}"
-        text = render(str(action.get("text") or ""), customer=name, rep=rep)
+        raw = str(action.get("text") or "")
+        text = (render(raw, **outward) if action["type"] in CUSTOMER_FACING
+                else render(raw, customer=name, rep=rep))  # fmt: skip
         try:
             done = await _act(session, settings, rule, run, action, text, key=key, now=now)
         except UserError as exc:  # e.g. a tag missing from the library: noted, not retried

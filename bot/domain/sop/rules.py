@@ -67,10 +67,21 @@ def _names(value: object, what: str) -> list[str]:
     return out
 
 
+def _days(value: object, where: str) -> int:
+    # YAML gives "abc", 1.5, lists...: anything but a whole number 1-365 is the author's typo.
+    text = str(value if value is not None else "").strip()
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit() and len(text) <= 3):
+        raise UsageError(f"{where}：days 应为 1-365 的整数（现在是「{text[:20]}」）")
+    days = int(text)
+    if not 1 <= days <= 365:
+        raise UsageError(f"{where}：days 应为 1-365")
+    return days
+
+
 def _action(raw: object, where: str) -> JSON:
-    if not isinstance(raw, dict) or raw.get("type") not in ACTIONS:
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    if not isinstance(raw, dict) or not isinstance(kind, str) or kind not in ACTIONS:
         raise UsageError(f"{where}：动作类型应为 {'、'.join(sorted(ACTIONS))} 之一")
-    kind = str(raw["type"])
     action: JSON = {"type": kind}
     text = str(raw.get("text") or "").strip()
     if len(text) > TEXT_MAX:
@@ -110,17 +121,16 @@ def validate(raw: object) -> JSON:
         raise UsageError(f"规则 id「{rule_id}」只能用小写字母、数字、- 和 _")
     where = f"规则 {rule_id}"
     trigger = raw.get("trigger") or {}
-    if not isinstance(trigger, dict) or trigger.get("kind") not in TRIGGERS:
+    kind = trigger.get("kind") if isinstance(trigger, dict) else None
+    if not isinstance(kind, str) or kind not in TRIGGERS:
         raise UsageError(f"{where}：触发条件 kind 应为 {'、'.join(TRIGGERS)} 之一")
-    trig: JSON = {"kind": trigger["kind"]}
+    trig: JSON = {"kind": kind}
     if trig["kind"] in ("tag_added", "tag_removed"):
         trig["tag"] = str(trigger.get("tag") or "").strip()
     if trig["kind"] == "stage_entered":
         trig["stage"] = str(trigger.get("stage") or "").strip()
     if trig["kind"] in ("silent", "no_followup"):
-        trig["days"] = int(trigger.get("days") or 0)
-        if not 1 <= trig["days"] <= 365:
-            raise UsageError(f"{where}：days 应为 1-365")
+        trig["days"] = _days(trigger.get("days"), where)
     if trig["kind"] == "replied":
         trig["rule"] = str(trigger.get("rule") or "").strip()
     for key in ("tag", "stage", "rule"):

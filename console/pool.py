@@ -22,7 +22,7 @@ from bot.domain import staff as staff_service
 from bot.domain.models import ROLE_SUPERVISOR, Customer, Staff
 from console import auth, fmt, layout
 from console.registry import Nav, route
-from console.scope import Scope, parse_narrowing, scope_for
+from console.scope import Scope, request_scope, scope_for
 from console.stages import choices
 
 logger = logging.getLogger(__name__)
@@ -57,10 +57,9 @@ async def _context(request: web.Request, *, error: str = "") -> dict[str, Any]:
     settings = request.config_dict[SETTINGS]
     tz = ZoneInfo(settings.timezone)
     now = request.config_dict[CLOCK].now()
-    department, rep = parse_narrowing(request.query)
     filters = filters_of(request.query)
     async with request.config_dict[DB]() as db:
-        scope = await scope_for(db, viewer, department=department, rep=rep)
+        scope = await request_scope(db, request)
         total, rows = await pool_views.pool(
             db, settings, userids=scope.reps, filters=filters, now=now
         )

@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import PermissionDeniedError
 from bot.domain.models import Staff
-from console.auth import Viewer
+from console.auth import Viewer, viewer_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +89,9 @@ def parse_narrowing(query: Any) -> tuple[int | None, str | None]:
     department = int(raw) if raw.isdigit() and len(raw) < 10 else None
     rep = str(query.get("rep", "")).strip()[:64] or None
     return department, rep
+
+
+async def request_scope(db: AsyncSession, request: web.Request) -> Scope:
+    """The viewer's scope narrowed by the request's ?dept= and ?rep=."""
+    department, rep = parse_narrowing(request.query)
+    return await scope_for(db, viewer_of(request), department=department, rep=rep)

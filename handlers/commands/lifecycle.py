@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain import lifecycle_views, stages
 from bot.domain import staff as staff_service
+from bot.domain.lifecycle_models import SopRule
 from bot.domain.sop import actions, rules, runs
 from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role, first, words
 from handlers.commands.rep import LIST_MAX, customer_names
@@ -137,15 +138,19 @@ async def sop_list(ctx: Context, args: str) -> Reply:
     return Reply("\n".join(lines))
 
 
+async def _set_paused(ctx: Context, args: str, *, paused: bool) -> SopRule:
+    if not args.strip():
+        raise ArgError("请写规则 id（/sop 查看）")
+    return await rules.set_paused(ctx.session, args.strip(), paused, now=ctx.now)
+
+
 @router.command(
     "soppause", aliases=["暂停规则"], help="暂停一条 SOP 规则（不再触发，到期步骤等待）",
     usage="/soppause 规则id", example="/soppause warming", role=Role.SUPERVISOR,
 )  # fmt: skip
 async def sop_pause(ctx: Context, args: str) -> Reply:
     """Pause a rule."""
-    if not args.strip():
-        raise ArgError("请写规则 id（/sop 查看）")
-    rule = await rules.set_paused(ctx.session, args.strip(), True, now=ctx.now)
+    rule = await _set_paused(ctx, args, paused=True)
     return Reply(f"已暂停规则「{rule.name}」：不再触发新的客户，已排期的步骤等恢复后再执行。")
 
 
@@ -155,7 +160,5 @@ async def sop_pause(ctx: Context, args: str) -> Reply:
 )  # fmt: skip
 async def sop_resume(ctx: Context, args: str) -> Reply:
     """Resume a paused rule."""
-    if not args.strip():
-        raise ArgError("请写规则 id（/sop 查看）")
-    rule = await rules.set_paused(ctx.session, args.strip(), False, now=ctx.now)
+    rule = await _set_paused(ctx, args, paused=False)
     return Reply(f"已恢复规则「{rule.name}」。")

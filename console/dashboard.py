@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.keys import DB
 from bot.domain import staff as staff_service
-from bot.domain.models import ROLE_SUPERVISOR, Channel, Customer, Department, Escalation, Followup
+from bot.domain.models import ROLE_SUPERVISOR, Channel, Customer, Escalation, Followup
 from console import dashboard_data as data
 from console import fmt, layout
 from console import period as periods
 from console.registry import Nav, route
-from console.scope import Scope, request_scope
+from console.scope import Scope, department_choices, request_scope
 from console.tables import Cell, Table, csv_response, pick
 from knowledge import misses
 from knowledge.store import KBEntry
@@ -184,13 +184,6 @@ async def followup_table(
     return table
 
 
-async def narrowing_choices(db: AsyncSession, scope: Scope) -> dict[str, Any]:
-    """The departments and reps the viewer may narrow to."""
-    depts = {d.id: d.name for d in await db.scalars(select(Department))}
-    dept_ids = sorted(scope.departments) if scope.departments is not None else sorted(depts)
-    return {"departments": [(d, depts.get(d, f"部门 {d}")) for d in dept_ids]}
-
-
 @route("GET", "/", role=ROLE_SUPERVISOR, nav=Nav("数据看板", 10))
 async def dashboard(request: web.Request) -> web.StreamResponse:
     """The dashboard page, or one of its tables as CSV (?format=csv&table=)."""
@@ -198,14 +191,14 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     async with request.config_dict[DB]() as db:
         scope = await request_scope(db, request)
         figures = await build(db, scope, period, now, tz)
-        choices = await narrowing_choices(db, scope)
+        departments = await department_choices(db, scope)
         rep_labels = await staff_service.labels(db, scope.reps or [])
     if request.query.get("format") == "csv":
         table = pick(figures["tables"], request.query.get("table", ""))
         return csv_response(table, stamp=now.astimezone(tz))
     context = {
         **figures,
-        **choices,
+        "departments": departments,
         **periods.filter_bar(period, scope),
         "reps": sorted(rep_labels.items(), key=lambda r: r[1]),
         "chart": figures["series"],

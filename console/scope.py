@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import PermissionDeniedError
-from bot.domain.models import Staff
+from bot.domain.models import Department, Staff
 from console.auth import Viewer, viewer_of
 
 
@@ -81,6 +81,13 @@ async def scope_for(
         reps=None if reps is None else frozenset(reps), departments=allowed_depts,
         department=department, rep=rep or None,
     )  # fmt: skip
+
+
+async def department_choices(db: AsyncSession, scope: Scope) -> list[tuple[int, str]]:
+    """(id, name) of the departments the viewer may narrow to (the same narrowed or not)."""
+    names = {d.id: d.name for d in await db.scalars(select(Department))}
+    ids = sorted(scope.departments) if scope.departments is not None else sorted(names)
+    return [(d, names.get(d, f"部门 {d}")) for d in ids]
 
 
 def parse_narrowing(query: Any) -> tuple[int | None, str | None]:

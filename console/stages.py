@@ -15,11 +15,11 @@ from bot.core.keys import DB, SETTINGS
 from bot.core.settings import Settings
 from bot.domain import lifecycle_views, stages
 from bot.domain import staff as staff_service
-from bot.domain.models import ROLE_SUPERVISOR, Department, Staff
+from bot.domain.models import ROLE_SUPERVISOR, Staff
 from console import auth, fmt, layout
 from console import period as periods
 from console.registry import Nav, route
-from console.scope import Scope, request_scope, scope_for
+from console.scope import Scope, department_choices, request_scope, scope_for
 from console.tables import Cell, Table, csv_response, pick
 
 BY_KIND = {"rep": "员工", "sop": "SOP 规则", "system": "系统"}
@@ -32,12 +32,10 @@ def link(path: str, args: dict[str, str], **extra: str) -> str:
 
 async def choices(db: AsyncSession, scope: Scope) -> dict[str, Any]:
     """The departments and reps the viewer may narrow to."""
-    depts = {d.id: d.name for d in await db.scalars(select(Department))}
-    ids = sorted(scope.departments) if scope.departments is not None else sorted(depts)
     members = (await db.scalars(select(Staff).where(scope.where(Staff.userid)))).all()
     reps = {m.userid: staff_service.label_of(m, m.userid) for m in members}
     return {
-        "departments": [(d, depts.get(d, f"部门 {d}")) for d in ids],
+        "departments": await department_choices(db, scope),
         "reps": sorted(reps.items(), key=lambda r: r[1]),
     }
 

@@ -21,7 +21,8 @@ from bot.web import oauth, origin
 from bot.web import session as sess
 from bot.web.origin import base_url as base_url  # re-exported: jssdk and sandbox use it
 from bot.web.origin import is_secure, same_origin
-from sidebar.errors import API_PREFIX, CsrfError, SessionExpiredError
+from bot.web.session import CsrfError, SessionExpiredError
+from sidebar.errors import API_PREFIX
 
 REQUEST_SESSION = web.RequestKey("sidebar_session", sess.Session)
 

@@ -9,12 +9,13 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.core.errors import PermissionDeniedError, UserError
+from bot.core.errors import PermissionDeniedError
 from bot.core.keys import DB, SETTINGS
 from bot.domain import staff as staff_service
 from bot.domain.models import ROLE_ADMIN, ROLE_SUPERVISOR, Staff
 from bot.web import origin
 from bot.web import session as sess
+from bot.web.session import CsrfError, SessionExpiredError
 
 HOME = "/console/"
 COOKIE = "sk_console"
@@ -27,20 +28,6 @@ _SAFE_METHODS = frozenset({"GET", "HEAD"})
 REP_REFUSED = "操作台仅对主管和管理员开放；如需使用，请联系管理员调整角色"
 ADMIN_ONLY = "这个页面只有管理员可以打开"
 DEPARTED = "你的账号已停用，请联系管理员"
-
-
-class SessionExpiredError(UserError):
-    """A write without a valid session (a page instead redirects to sign in)."""
-
-    code = "unauthorized"
-    status = 401
-
-
-class CsrfError(UserError):
-    """A write without this session's CSRF token, or from another origin."""
-
-    code = "csrf"
-    status = 403
 
 
 @dataclass(frozen=True, slots=True)

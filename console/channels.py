@@ -153,8 +153,7 @@ async def delete(request: web.Request) -> web.StreamResponse:
     """Delete a channel and (through the outbox) its QR code in WeCom."""
     viewer = auth.viewer_of(request)
     state = request.match_info["state"]
-    if not forms.checked(await request.post(), "confirm"):
-        raise UsageError("请先勾选确认删除")
+    forms.require_confirm(await request.post())
     async with request.config_dict[DB].begin() as db:
         config_id = await contact_ways.delete(db, state)
         await audit.record(db, actor=viewer.userid, action="console:channel.delete", target=state,

@@ -20,7 +20,7 @@ from bot.domain.sop import editing, runs
 from console import auth, fmt, layout
 from console.pool import ENTERED_BY, KIND_LABEL, MOVE_STATUS, filters_of
 from console.registry import Nav, route
-from console.scope import parse_narrowing, scope_for
+from console.scope import request_scope, scope_for
 from console.stages import BY_KIND, choices
 from console.tables import Cell, Table, csv_response
 
@@ -35,10 +35,9 @@ async def customers_page(request: web.Request) -> web.StreamResponse:
     settings = request.config_dict[SETTINGS]
     tz = ZoneInfo(settings.timezone)
     now = request.config_dict[CLOCK].now()
-    department, rep = parse_narrowing(request.query)
     filters = filters_of(request.query)
     async with request.config_dict[DB]() as db:
-        scope = await scope_for(db, viewer, department=department, rep=rep)
+        scope = await request_scope(db, request)
         total, rows = await lifecycle_views.customers(
             db, settings, userids=scope.reps, filters=filters, now=now, limit=LIMIT
         )

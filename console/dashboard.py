@@ -12,15 +12,15 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.keys import CLOCK, DB, SETTINGS
+from bot.core.keys import DB
 from bot.domain import staff as staff_service
-from bot.domain.models import ROLE_SUPERVISOR, Channel, Customer, Department, Escalation, Followup
+from bot.domain.models import ROLE_SUPERVISOR, Channel, Customer, Escalation, Followup
 from bot.domain.response_times import percentile
-from console import auth, fmt, layout
 from console import dashboard_data as data
+from console import fmt, layout
 from console import period as periods
 from console.registry import Nav, route
-from console.scope import Scope, parse_narrowing, scope_for
+from console.scope import Scope, department_choices, request_scope
 from console.tables import Cell, Table, csv_response, pick
 from knowledge import misses
 from knowledge.store import KBEntry
@@ -185,38 +185,22 @@ async def followup_table(
     return table
 
 
-async def narrowing_choices(db: AsyncSession, scope: Scope) -> dict[str, Any]:
-    """The departments and reps the viewer may narrow to."""
-    depts = {d.id: d.name for d in await db.scalars(select(Department))}
-    dept_ids = sorted(scope.departments) if scope.departments is not None else sorted(depts)
-    return {"departments": [(d, depts.get(d, f"部门 {d}")) for d in dept_ids]}
-
-
 @route("GET", "/", role=ROLE_SUPERVISOR, nav=Nav("数据看板", 10))
 async def dashboard(request: web.Request) -> web.StreamResponse:
     """The dashboard page, or one of its tables as CSV (?format=csv&table=)."""
-    viewer = auth.viewer_of(request)
-    settings = request.config_dict[SETTINGS]
-    tz = ZoneInfo(settings.timezone)
-    now = request.config_dict[CLOCK].now()
-    period = periods.parse(request.query, now=now, tz=tz)
-    department, rep = parse_narrowing(request.query)
+    tz, now, period = periods.of_request(request)
     async with request.config_dict[DB]() as db:
-        scope = await scope_for(db, viewer, department=department, rep=rep)
+        scope = await request_scope(db, request)
         figures = await build(db, scope, period, now, tz)
-        choices = await narrowing_choices(db, scope)
+        departments = await department_choices(db, scope)
         rep_labels = await staff_service.labels(db, scope.reps or [])
     if request.query.get("format") == "csv":
         table = pick(figures["tables"], request.query.get("table", ""))
         return csv_response(table, stamp=now.astimezone(tz))
     context = {
         **figures,
-        **choices,
-        "period": period,
-        "grains": periods.GRAINS,
-        "scope": scope,
-        "prev": {**period.shifted(-1).query_args(), **scope.query_args()},
-        "next": {**period.shifted(1).query_args(), **scope.query_args()},
+        "departments": departments,
+        **periods.filter_bar(period, scope),
         "reps": sorted(rep_labels.items(), key=lambda r: r[1]),
         "chart": figures["series"],
     }

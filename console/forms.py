@@ -28,6 +28,12 @@ def checked(form: Any, name: str) -> bool:
     return str(form.get(name, "")).strip() not in ("", "0", "false", "off")
 
 
+def require_confirm(form: Any) -> None:
+    """A delete form's "confirm" box must be ticked (the browser asks too; this is the rule)."""
+    if not checked(form, "confirm"):
+        raise UsageError("请先勾选确认删除")
+
+
 def refused(exc: WeComError, what: str) -> UsageError:
     """A WeCom refusal as the admin reads it: what failed, why, and that nothing was saved."""
     return UsageError(f"企业微信没有{what}：{errcodes.describe(exc.errcode)}。没有保存任何改动")

@@ -12,14 +12,14 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.keys import CLOCK, DB, SETTINGS
+from bot.core.keys import DB
 from bot.domain import staff as staff_service
 from bot.domain.models import ROLE_SUPERVISOR, Customer, FollowRelation
-from console import auth, fmt, layout
 from console import dashboard_data as data
+from console import fmt, layout
 from console import period as periods
 from console.dashboard import escalation_table, followup_table
-from console.scope import Scope, parse_narrowing, scope_for
+from console.scope import Scope, request_scope
 from console.tables import Table, csv_response
 
 Builder = Callable[
@@ -41,14 +41,11 @@ CUSTOMER_KINDS = {
 async def _render(
     request: web.Request, build: Builder, *, dated: bool = True
 ) -> web.StreamResponse:
-    viewer = auth.viewer_of(request)
-    tz = ZoneInfo(request.config_dict[SETTINGS].timezone)
-    now = request.config_dict[CLOCK].now()
-    period = periods.parse(request.query, now=now, tz=tz)
-    department, rep = parse_narrowing(request.query)
+    tz, now, period = periods.of_request(request)
     async with request.config_dict[DB]() as db:
-        scope = await scope_for(db, viewer, department=department, rep=rep)
+        scope = await request_scope(db, request)
         table = await build(db, scope, period, now, tz, request.query)
+        rep = scope.rep
         who = (await staff_service.labels(db, [rep]))[rep] if rep else ""
     if request.query.get("format") == "csv":
         return csv_response(table, stamp=now.astimezone(tz))

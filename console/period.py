@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.core.keys import CLOCK, SETTINGS
+
+if TYPE_CHECKING:
+    from console.scope import Scope
 
 GRAINS = {"day": "按日", "week": "按周", "month": "按月"}
 TREND_BUCKETS = 12
@@ -82,3 +89,21 @@ def parse(query: Any, *, now: datetime, tz: ZoneInfo) -> Period:
 def trend(period: Period) -> list[Period]:
     """The TREND_BUCKETS periods ending with this one, oldest first."""
     return [period.shifted(-n) for n in range(TREND_BUCKETS - 1, -1, -1)]
+
+
+def of_request(request: web.Request) -> tuple[ZoneInfo, datetime, Period]:
+    """The corp's time zone, the clock's now and the request's ?grain=&date= period."""
+    tz = ZoneInfo(request.config_dict[SETTINGS].timezone)
+    now = request.config_dict[CLOCK].now()
+    return tz, now, parse(request.query, now=now, tz=tz)
+
+
+def filter_bar(period: Period, scope: Scope) -> dict[str, Any]:
+    """What the period/department/rep filter bar (_period_filters.html) shows, bar the picks."""
+    return {
+        "period": period,
+        "grains": GRAINS,
+        "scope": scope,
+        "prev": {**period.shifted(-1).query_args(), **scope.query_args()},
+        "next": {**period.shifted(1).query_args(), **scope.query_args()},
+    }

@@ -22,8 +22,7 @@ from bot.domain import staff as staff_service
 from bot.domain.models import ROLE_SUPERVISOR, Customer, Staff
 from console import auth, fmt, layout
 from console.registry import Nav, route
-from console.scope import Scope, parse_narrowing, scope_for
-from console.stages import choices
+from console.scope import Scope, department_choices, request_scope, scope_for
 
 logger = logging.getLogger(__name__)
 PAGE = "/console/pool"
@@ -53,19 +52,17 @@ async def _members(db: Any, scope: Scope) -> list[Staff]:
 
 
 async def _context(request: web.Request, *, error: str = "") -> dict[str, Any]:
-    viewer = auth.viewer_of(request)
     settings = request.config_dict[SETTINGS]
     tz = ZoneInfo(settings.timezone)
     now = request.config_dict[CLOCK].now()
-    department, rep = parse_narrowing(request.query)
     filters = filters_of(request.query)
     async with request.config_dict[DB]() as db:
-        scope = await scope_for(db, viewer, department=department, rep=rep)
+        scope = await request_scope(db, request)
         total, rows = await pool_views.pool(
             db, settings, userids=scope.reps, filters=filters, now=now
         )
         members = await _members(db, scope)
-        picks = await choices(db, await scope_for(db, viewer))
+        departments = await department_choices(db, scope)
         claims = await pool_views.claims_today(db, settings, [m.userid for m in members], now)
         moves = await pool_views.moves(db, userids=scope.reps)
         refused = await pool_views.refused_takes(db, userids=scope.reps, now=now)
@@ -122,7 +119,7 @@ async def _context(request: web.Request, *, error: str = "") -> dict[str, Any]:
         for r in refused
     ]
     return {
-        "departments": picks["departments"],
+        "departments": departments,
         "department": scope.department,
         "entries": entries,
         "total": total,

@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import PermissionDeniedError
-from bot.domain.models import Staff
-from console.auth import Viewer
+from bot.domain.models import Department, Staff
+from console.auth import Viewer, viewer_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +83,22 @@ async def scope_for(
     )  # fmt: skip
 
 
+async def department_choices(db: AsyncSession, scope: Scope) -> list[tuple[int, str]]:
+    """(id, name) of the departments the viewer may narrow to (the same narrowed or not)."""
+    names = {d.id: d.name for d in await db.scalars(select(Department))}
+    ids = sorted(scope.departments) if scope.departments is not None else sorted(names)
+    return [(d, names.get(d, f"部门 {d}")) for d in ids]
+
+
 def parse_narrowing(query: Any) -> tuple[int | None, str | None]:
     """The ?dept= and ?rep= of a request (bad values are ignored, never trusted)."""
     raw = str(query.get("dept", "")).strip()
     department = int(raw) if raw.isdigit() and len(raw) < 10 else None
     rep = str(query.get("rep", "")).strip()[:64] or None
     return department, rep
+
+
+async def request_scope(db: AsyncSession, request: web.Request) -> Scope:
+    """The viewer's scope narrowed by the request's ?dept= and ?rep=."""
+    department, rep = parse_narrowing(request.query)
+    return await scope_for(db, viewer_of(request), department=department, rep=rep)

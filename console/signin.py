@@ -11,13 +11,11 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.core.errors import WeComError
-from bot.core.keys import DB, SETTINGS, WECOM
+from bot.core.keys import DB, SETTINGS
 from bot.core.settings import Settings
 from bot.domain import audit, customers
-from bot.domain import staff as staff_service
 from bot.domain.models import ROLE_REP, Staff
-from bot.web import origin
+from bot.web import oauth, origin
 from bot.web import session as sess
 from console import auth
 from console.registry import route
@@ -31,6 +29,12 @@ OAUTH = "https://open.weixin.qq.com/connect/oauth2/authorize"
 SANDBOX_WEB_LOGIN = "/wwlogin/sso/login"  # under the fake's base URL (bot/sandbox/fake_weblogin)
 CALLBACK = "/console/auth/callback"
 SIGNED_OUT = "/console/auth/signed-out"
+REFUSED = {
+    oauth.EXPIRED: "登录已过期，请重新登录",
+    oauth.NO_CODE: "没有拿到企业微信的授权，请重试",
+    oauth.BAD_CODE: "登录失败（授权码无效或已过期），请重试",
+    oauth.NOT_MEMBER: "只有企业成员可以登录操作台",
+}
 
 
 def in_wecom_client(request: web.Request) -> bool:
@@ -95,27 +99,13 @@ def _refused(request: web.Request, status: int, message: str) -> web.Response:
 async def callback(request: web.Request) -> web.StreamResponse:
     """WeCom sends the member back with a code: resolve it, check the member, sign them in."""
     settings = request.config_dict[SETTINGS]
-    state = sess.unsign(
-        auth.secret(request), "console-login", request.cookies.get(STATE_COOKIE),
-        max_age=sess.STATE_MAX_AGE, now=time.time(),
-    )  # fmt: skip
-    sent = request.query.get("state", "").encode()
-    if state is None or not secrets.compare_digest(str(state.get("s")).encode(), sent):
-        return _refused(request, 400, "登录已过期，请重新登录")
-    code = request.query.get("code", "")
-    if not code:
-        return _refused(request, 400, "没有拿到企业微信的授权，请重试")
     try:
-        info = await request.config_dict[WECOM].auth_getuserinfo(code)
-    except WeComError as exc:
-        logger.warning("console sign-in failed errcode=%s", exc.errcode)
-        return _refused(request, 400, "登录失败（授权码无效或已过期），请重试")
-    userid = str(info.get("userid") or info.get("UserId") or "")
-    if not userid:
-        return _refused(request, 403, "只有企业成员可以登录操作台")
-    await staff_service.ensure_synced(
-        request.config_dict[DB], settings, request.config_dict[WECOM], userid
-    )
+        userid, next_path = await oauth.member_of_return(
+            request, secret=auth.secret(request), purpose="console-login", cookie=STATE_COOKIE,
+            face="console",
+        )  # fmt: skip
+    except oauth.SignInRefused as refused:
+        return _refused(request, refused.status, REFUSED[refused.reason])
     async with request.config_dict[DB].begin() as db:
         staff = await customers.get_staff(db, settings, userid)
         if not staff.active:
@@ -125,7 +115,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
                            detail={"client": in_wecom_client(request)})  # fmt: skip
     _, value = sess.new_session(auth.secret(request), userid, time.time(), epoch=epoch)
     logger.info("console sign-in userid=%s", userid)
-    response = web.HTTPFound(origin.safe_next(str(state.get("next")), auth.HOME))
+    response = web.HTTPFound(origin.safe_next(next_path, auth.HOME))
     response.set_cookie(
         auth.COOKIE, value, max_age=sess.MAX_AGE, path=auth.COOKIE_PATH, httponly=True,
         samesite="Lax", secure=origin.is_secure(request),

@@ -18,7 +18,7 @@ from bot.domain.models import ROLE_SUPERVISOR
 from bot.domain.sop import editing, rules, runs
 from console import auth, fmt, layout
 from console.registry import Nav, route
-from console.scope import parse_narrowing, scope_for
+from console.scope import request_scope
 
 PAGE = "/console/sop"
 # The notices a change redirects with: only these are shown (never arbitrary text).
@@ -52,9 +52,8 @@ async def sop_page(request: web.Request) -> web.StreamResponse:
     if request.query.get("format") == "yaml":
         return await export(request)
     viewer = auth.viewer_of(request)
-    department, rep = parse_narrowing(request.query)
     async with request.config_dict[DB]() as db:
-        scope = await scope_for(db, viewer, department=department, rep=rep)
+        scope = await request_scope(db, request)
         items = await rules.list_rules(db)
         counts = await lifecycle_views.run_counts(db, userids=scope.reps)
     context = {
@@ -74,12 +73,11 @@ async def rule_page(request: web.Request) -> web.StreamResponse:
     tz = ZoneInfo(settings.timezone)
     status = request.query.get("status", "")
     status = status if status in editing.STATUS_LABEL else ""
-    department, rep = parse_narrowing(request.query)
     async with request.config_dict[DB]() as db:
         rule = await db.get(SopRule, request.match_info["rule_id"])
         if rule is None:
             raise NotFoundError("没有这条 SOP 规则")
-        scope = await scope_for(db, viewer, department=department, rep=rep)
+        scope = await request_scope(db, request)
         counts = await lifecycle_views.run_counts(db, userids=scope.reps, rule_id=rule.id)
         items = await lifecycle_views.rule_runs(
             db, rule.id, userids=scope.reps, status=status, limit=RUN_LIMIT

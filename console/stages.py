@@ -6,21 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.keys import CLOCK, DB, SETTINGS
+from bot.core.keys import DB, SETTINGS
 from bot.core.settings import Settings
 from bot.domain import lifecycle_views, stages
 from bot.domain import staff as staff_service
-from bot.domain.models import ROLE_SUPERVISOR, Department, Staff
+from bot.domain.models import ROLE_SUPERVISOR, Staff
 from console import auth, fmt, layout
 from console import period as periods
 from console.registry import Nav, route
-from console.scope import Scope, parse_narrowing, scope_for
+from console.scope import Scope, department_choices, request_scope, scope_for
 from console.tables import Cell, Table, csv_response, pick
 
 BY_KIND = {"rep": "员工", "sop": "SOP 规则", "system": "系统"}
@@ -33,12 +32,10 @@ def link(path: str, args: dict[str, str], **extra: str) -> str:
 
 async def choices(db: AsyncSession, scope: Scope) -> dict[str, Any]:
     """The departments and reps the viewer may narrow to."""
-    depts = {d.id: d.name for d in await db.scalars(select(Department))}
-    ids = sorted(scope.departments) if scope.departments is not None else sorted(depts)
     members = (await db.scalars(select(Staff).where(scope.where(Staff.userid)))).all()
     reps = {m.userid: staff_service.label_of(m, m.userid) for m in members}
     return {
-        "departments": [(d, depts.get(d, f"部门 {d}")) for d in ids],
+        "departments": await department_choices(db, scope),
         "reps": sorted(reps.items(), key=lambda r: r[1]),
     }
 
@@ -138,27 +135,19 @@ async def build(
 @route("GET", "/stages", role=ROLE_SUPERVISOR, nav=Nav("客户阶段", 12))
 async def stages_page(request: web.Request) -> web.StreamResponse:
     """The stage funnel and conversion, or one of its tables as CSV (?format=csv&table=)."""
-    viewer = auth.viewer_of(request)
     settings = request.config_dict[SETTINGS]
-    tz = ZoneInfo(settings.timezone)
-    now = request.config_dict[CLOCK].now()
-    period = periods.parse(request.query, now=now, tz=tz)
-    department, rep = parse_narrowing(request.query)
+    tz, now, period = periods.of_request(request)
     async with request.config_dict[DB]() as db:
-        scope = await scope_for(db, viewer, department=department, rep=rep)
+        scope = await request_scope(db, request)
         figures = await build(db, settings, scope, period)
-        picks = await choices(db, await scope_for(db, viewer))
+        picks = await choices(db, await scope_for(db, auth.viewer_of(request)))
     if request.query.get("format") == "csv":
         table = pick(figures["tables"], request.query.get("table", ""))
         return csv_response(table, stamp=now.astimezone(tz))
     context = {
         **figures,
         **picks,
-        "period": period,
-        "grains": periods.GRAINS,
-        "scope": scope,
-        "prev": {**period.shifted(-1).query_args(), **scope.query_args()},
-        "next": {**period.shifted(1).query_args(), **scope.query_args()},
+        **periods.filter_bar(period, scope),
         "settings_rows": lifecycle_settings(settings),
     }
     return layout.render(request, "console/stages.html", context)
@@ -167,15 +156,11 @@ async def stages_page(request: web.Request) -> web.StreamResponse:
 @route("GET", "/stages/reached", role=ROLE_SUPERVISOR)
 async def reached_page(request: web.Request) -> web.StreamResponse:
     """The customers who entered a stage in the period (behind a funnel figure)."""
-    viewer = auth.viewer_of(request)
     settings = request.config_dict[SETTINGS]
-    tz = ZoneInfo(settings.timezone)
-    now = request.config_dict[CLOCK].now()
-    period = periods.parse(request.query, now=now, tz=tz)
-    department, rep = parse_narrowing(request.query)
+    tz, now, period = periods.of_request(request)
     stage = request.query.get("stage", "").strip()[:32] or settings.stage_names[-1]
     async with request.config_dict[DB]() as db:
-        scope = await scope_for(db, viewer, department=department, rep=rep)
+        scope = await request_scope(db, request)
         rows = await lifecycle_views.reached(
             db, settings, stage, userids=scope.reps, since=period.start, until=period.end
         )

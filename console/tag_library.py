@@ -101,8 +101,7 @@ async def delete_tag(request: web.Request) -> web.StreamResponse:
     """Delete a tag (it comes off every customer) here and, through the outbox, in WeCom."""
     viewer = auth.viewer_of(request)
     tag_id = request.match_info["tag_id"]
-    if not forms.checked(await request.post(), "confirm"):
-        raise UsageError("请先勾选确认删除")
+    forms.require_confirm(await request.post())
     async with request.config_dict[DB].begin() as db:
         name, untagged = await tag_library.delete_tag(db, tag_id)
         await audit.record(db, actor=viewer.userid, action="console:tag.delete", target=tag_id,
@@ -130,8 +129,7 @@ async def delete_group(request: web.Request) -> web.StreamResponse:
     """Delete a group with all its tags here and, through the outbox, in WeCom."""
     viewer = auth.viewer_of(request)
     group_id = request.match_info["group_id"]
-    if not forms.checked(await request.post(), "confirm"):
-        raise UsageError("请先勾选确认删除")
+    forms.require_confirm(await request.post())
     async with request.config_dict[DB].begin() as db:
         names = list(await db.scalars(select(Tag.name).where(
             Tag.group_id == group_id, Tag.deleted.is_(False))))  # fmt: skip

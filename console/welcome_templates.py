@@ -139,8 +139,7 @@ async def delete(request: web.Request) -> web.StreamResponse:
     """Delete a template no channel uses."""
     viewer = auth.viewer_of(request)
     template_id = request.match_info["template_id"]
-    if not forms.checked(await request.post(), "confirm"):
-        raise UsageError("请先勾选确认删除")
+    forms.require_confirm(await request.post())
     async with request.config_dict[DB].begin() as db:
         template = await db.get(WelcomeTemplate, template_id)
         text = template.text if template else ""

@@ -12,17 +12,17 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.errors import PermissionDeniedError, WeComError
-from bot.core.keys import DB, SETTINGS, WECOM
+from bot.core.errors import PermissionDeniedError
+from bot.core.keys import DB, SETTINGS
 from bot.core.settings import Settings
 from bot.domain import customers
-from bot.domain import staff as staff_service
 from bot.domain.models import Staff
-from bot.web import origin
+from bot.web import oauth, origin
 from bot.web import session as sess
 from bot.web.origin import base_url as base_url  # re-exported: jssdk and sandbox use it
 from bot.web.origin import is_secure, same_origin
-from sidebar.errors import API_PREFIX, CsrfError, SessionExpiredError
+from bot.web.session import CsrfError, SessionExpiredError
+from sidebar.errors import API_PREFIX
 
 REQUEST_SESSION = web.RequestKey("sidebar_session", sess.Session)
 
@@ -34,6 +34,12 @@ HOME = "/sidebar/"
 AUTHORIZE = "https://open.weixin.qq.com/connect/oauth2/authorize"
 SANDBOX_AUTHORIZE = "/sidebar/sandbox/authorize"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+REFUSED = {
+    oauth.EXPIRED: "登录已过期，请重新打开侧边栏",
+    oauth.NO_CODE: "没有拿到企业微信的授权，请重试",
+    oauth.BAD_CODE: "登录失败（授权码无效或已过期），请重试",
+    oauth.NOT_MEMBER: "只有企业成员可以使用侧边栏",
+}
 
 
 def _secret(settings: Settings) -> str:
@@ -90,35 +96,19 @@ async def callback(request: web.Request) -> web.Response:
     """OAuth return: resolve the code with WeCom, then bind the userid into the session."""
     settings = request.config_dict[SETTINGS]
     secret = _secret(settings)
-    state = sess.unsign(
-        secret, "oauth", request.cookies.get(sess.STATE_COOKIE),
-        max_age=sess.STATE_MAX_AGE, now=time.time(),
-    )  # fmt: skip
-    sent = request.query.get("state", "").encode()
-    if state is None or not secrets.compare_digest(str(state.get("s")).encode(), sent):
-        return _auth_page(request, 400, "登录已过期，请重新打开侧边栏")
-    code = request.query.get("code", "")
-    if not code:
-        return _auth_page(request, 400, "没有拿到企业微信的授权，请重试")
     try:
-        info = await request.config_dict[WECOM].auth_getuserinfo(code)
-    except WeComError as exc:
-        logger.warning("sidebar oauth failed errcode=%s", exc.errcode)
-        return _auth_page(request, 400, "登录失败（授权码无效或已过期），请重试")
-    userid = str(info.get("userid") or info.get("UserId") or "")
-    if not userid:
-        return _auth_page(request, 403, "只有企业成员可以使用侧边栏")
-    # Name and departments from WeCom (user/get) when first seen or a day old; never fails.
-    await staff_service.ensure_synced(
-        request.config_dict[DB], settings, request.config_dict[WECOM], userid
-    )
+        userid, next_path = await oauth.member_of_return(
+            request, secret=secret, purpose="oauth", cookie=sess.STATE_COOKIE, face="sidebar"
+        )
+    except oauth.SignInRefused as refused:
+        return _auth_page(request, refused.status, REFUSED[refused.reason])
     async with request.config_dict[DB].begin() as db:
         staff = await customers.get_staff(db, settings, userid)
         if not staff.active:
             return _auth_page(request, 403, "你的账号已停用，请联系管理员")
     _, value = sess.new_session(secret, userid, time.time(), epoch=staff.session_epoch)
     logger.info("sidebar sign-in userid=%s", userid)
-    response = web.HTTPFound(safe_next(str(state.get("next"))))
+    response = web.HTTPFound(safe_next(next_path))
     response.set_cookie(
         sess.COOKIE, value, max_age=sess.MAX_AGE, path="/sidebar", httponly=True,
         samesite="Lax", secure=is_secure(request),

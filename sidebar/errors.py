@@ -19,20 +19,6 @@ INTERNAL = "出错了，请稍后再试（编号 {ref}）"
 WECOM_FAILED = "企业微信接口暂时不可用（错误码 {errcode}），请稍后再试"
 
 
-class SessionExpiredError(UserError):
-    """No valid session: the page must sign in again (OAuth)."""
-
-    code = "unauthorized"
-    status = 401
-
-
-class CsrfError(UserError):
-    """A write without this session's CSRF token (or from another origin)."""
-
-    code = "csrf"
-    status = 403
-
-
 # Pages a member opens in WeCom's webview answer in Chinese, not aiohttp's "404: Not Found".
 PAGE_MESSAGES = {404: "找不到这个地址", 405: "不支持这种请求方式"}
 

@@ -8,9 +8,10 @@ with `bot.domain.kb.reload` (the revision poll catches a worker that misses the 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,7 @@ EXPORT_FORMATS = {"xlsx": ".xlsx", "yaml": ".yaml", "csv": ".csv"}
 SECTION_LABEL = {"entries": "问答条目", "quick_replies": "话术", "rules": "关键词规则",
                  "synonyms": "同义词"}  # fmt: skip
 ERRORS_SHOWN = 20
+T = TypeVar("T")
 
 
 def _clip(value: str) -> str:
@@ -41,30 +43,41 @@ def _entry_summary(entry: FaqEntry | None) -> dict[str, Any] | None:
             "attachment": entry.attachment.kind if entry.attachment else ""}  # fmt: skip
 
 
-async def save_entry(
-    session: AsyncSession, entry: FaqEntry, *, actor: str, creating: bool
+@dataclass(frozen=True, slots=True)
+class _Kind(Generic[T]):
+    """How one kind of KB item is read, written, summarised and named in audits and errors."""
+
+    stored: Callable[[AsyncSession, str], Awaitable[T | None]]
+    save: Callable[[AsyncSession, T], Awaitable[Any]]
+    delete: Callable[[AsyncSession, str], Awaitable[bool]]
+    summary: Callable[[T | None], dict[str, Any] | None]
+    action: str  # console:<action>_create / _edit / _delete
+    taken: str  # the id is in use ({id} filled in)
+    vanished: str  # an edit of an item deleted meanwhile
+    missing: str  # a delete of an item that is not there
+
+
+async def _save(
+    kind: _Kind[T], session: AsyncSession, item: T, item_id: str, *, actor: str, creating: bool
 ) -> None:
-    """Create (the id must be new) or update (it must exist) an FAQ entry."""
-    before = await store_edit.get_entry(session, entry.id)
+    before = await kind.stored(session, item_id)
     if creating and before is not None:
-        raise UsageError(f"编号 {entry.id} 已被另一个条目使用，请换一个")
+        raise UsageError(kind.taken.format(id=item_id))
     if not creating and before is None:
-        raise NotFoundError("这个知识条目已不存在（可能刚被删除）")
-    await store_edit.save_entry(session, entry)
+        raise NotFoundError(kind.vanished)
+    await kind.save(session, item)
     await audit.record(
-        session, actor=actor, action="console:kb_entry_create" if creating
-        else "console:kb_entry_edit", target=entry.id,
-        detail={"before": _entry_summary(before), "after": _entry_summary(entry)},
+        session, actor=actor, action=f"console:{kind.action}_{'create' if creating else 'edit'}",
+        target=item_id, detail={"before": kind.summary(before), "after": kind.summary(item)},
     )  # fmt: skip
 
 
-async def delete_entry(session: AsyncSession, entry_id: str, *, actor: str) -> None:
-    """Delete an FAQ entry and its similar questions."""
-    before = await store_edit.get_entry(session, entry_id)
-    if before is None or not await store_edit.delete_entry(session, entry_id):
-        raise NotFoundError("这个知识条目已不存在")
-    await audit.record(session, actor=actor, action="console:kb_entry_delete", target=entry_id,
-                       detail={"before": _entry_summary(before)})  # fmt: skip
+async def _delete(kind: _Kind[T], session: AsyncSession, item_id: str, *, actor: str) -> None:
+    before = await kind.stored(session, item_id)
+    if before is None or not await kind.delete(session, item_id):
+        raise NotFoundError(kind.missing)
+    await audit.record(session, actor=actor, action=f"console:{kind.action}_delete",
+                       target=item_id, detail={"before": kind.summary(before)})  # fmt: skip
 
 
 def _rule_summary(rule: KeywordRule | None) -> dict[str, Any] | None:
@@ -87,31 +100,6 @@ async def _stored_rule(session: AsyncSession, rule_id: str) -> KeywordRule | Non
     )  # fmt: skip
 
 
-async def save_rule(
-    session: AsyncSession, rule: KeywordRule, *, actor: str, creating: bool
-) -> None:
-    """Create or update a keyword rule."""
-    before = await _stored_rule(session, rule.id)
-    if creating and before is not None:
-        raise UsageError(f"编号 {rule.id} 已被另一条规则使用，请换一个")
-    if not creating and before is None:
-        raise NotFoundError("这条规则已不存在（可能刚被删除）")
-    await store_edit.save_rule(session, rule)
-    await audit.record(
-        session, actor=actor, action="console:rule_create" if creating else "console:rule_edit",
-        target=rule.id, detail={"before": _rule_summary(before), "after": _rule_summary(rule)},
-    )  # fmt: skip
-
-
-async def delete_rule(session: AsyncSession, rule_id: str, *, actor: str) -> None:
-    """Delete a keyword rule."""
-    before = await _stored_rule(session, rule_id)
-    if before is None or not await store_edit.delete_rule(session, rule_id):
-        raise NotFoundError("这条规则已不存在")
-    await audit.record(session, actor=actor, action="console:rule_delete", target=rule_id,
-                       detail={"before": _rule_summary(before)})  # fmt: skip
-
-
 def _reply_summary(reply: QuickReply | None) -> dict[str, Any] | None:
     if reply is None:
         return None
@@ -128,30 +116,57 @@ async def _stored_reply(session: AsyncSession, reply_id: str) -> QuickReply | No
                       shortcut=row.shortcut)  # fmt: skip
 
 
+_ENTRY = _Kind(
+    store_edit.get_entry, store_edit.save_entry, store_edit.delete_entry, _entry_summary,
+    "kb_entry", "编号 {id} 已被另一个条目使用，请换一个", "这个知识条目已不存在（可能刚被删除）",
+    "这个知识条目已不存在",
+)  # fmt: skip
+_RULE = _Kind(
+    _stored_rule, store_edit.save_rule, store_edit.delete_rule, _rule_summary,
+    "rule", "编号 {id} 已被另一条规则使用，请换一个", "这条规则已不存在（可能刚被删除）",
+    "这条规则已不存在",
+)  # fmt: skip
+_REPLY = _Kind(
+    _stored_reply, store_edit.save_quick_reply, store_edit.delete_quick_reply, _reply_summary,
+    "reply", "编号 {id} 已被另一条话术使用，请换一个", "这条话术已不存在（可能刚被删除）",
+    "这条话术已不存在",
+)  # fmt: skip
+
+
+async def save_entry(
+    session: AsyncSession, entry: FaqEntry, *, actor: str, creating: bool
+) -> None:
+    """Create (the id must be new) or update (it must exist) an FAQ entry."""
+    await _save(_ENTRY, session, entry, entry.id, actor=actor, creating=creating)
+
+
+async def delete_entry(session: AsyncSession, entry_id: str, *, actor: str) -> None:
+    """Delete an FAQ entry and its similar questions."""
+    await _delete(_ENTRY, session, entry_id, actor=actor)
+
+
+async def save_rule(
+    session: AsyncSession, rule: KeywordRule, *, actor: str, creating: bool
+) -> None:
+    """Create or update a keyword rule."""
+    await _save(_RULE, session, rule, rule.id, actor=actor, creating=creating)
+
+
+async def delete_rule(session: AsyncSession, rule_id: str, *, actor: str) -> None:
+    """Delete a keyword rule."""
+    await _delete(_RULE, session, rule_id, actor=actor)
+
+
 async def save_quick_reply(
     session: AsyncSession, reply: QuickReply, *, actor: str, creating: bool
 ) -> None:
     """Create or update a quick reply."""
-    before = await _stored_reply(session, reply.id)
-    if creating and before is not None:
-        raise UsageError(f"编号 {reply.id} 已被另一条话术使用，请换一个")
-    if not creating and before is None:
-        raise NotFoundError("这条话术已不存在（可能刚被删除）")
-    await store_edit.save_quick_reply(session, reply)
-    await audit.record(
-        session, actor=actor, action="console:reply_create" if creating
-        else "console:reply_edit", target=reply.id,
-        detail={"before": _reply_summary(before), "after": _reply_summary(reply)},
-    )  # fmt: skip
+    await _save(_REPLY, session, reply, reply.id, actor=actor, creating=creating)
 
 
 async def delete_quick_reply(session: AsyncSession, reply_id: str, *, actor: str) -> None:
     """Delete a quick reply."""
-    before = await _stored_reply(session, reply_id)
-    if before is None or not await store_edit.delete_quick_reply(session, reply_id):
-        raise NotFoundError("这条话术已不存在")
-    await audit.record(session, actor=actor, action="console:reply_delete", target=reply_id,
-                       detail={"before": _reply_summary(before)})  # fmt: skip
+    await _delete(_REPLY, session, reply_id, actor=actor)
 
 
 async def save_synonyms(session: AsyncSession, table: Synonyms, *, actor: str) -> None:

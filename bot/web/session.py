@@ -14,6 +14,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.errors import UserError
+
 COOKIE = "sk_session"
 STATE_COOKIE = "sk_oauth"
 # A working day plus margin: reps keep the sidebar open all day, then sign in again.
@@ -21,6 +23,20 @@ MAX_AGE = 12 * 3600
 # The OAuth state cookie lives as long as WeCom's OAuth code (5 minutes) and a little more.
 STATE_MAX_AGE = 600
 _VERSION = "v1"
+
+
+class SessionExpiredError(UserError):
+    """No valid session: a write is refused, a page signs in again."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class CsrfError(UserError):
+    """A write without this session's CSRF token, or from another origin."""
+
+    code = "csrf"
+    status = 403
 
 
 class SessionConfigError(Exception):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bot.domain import lifecycle_views, stages
 from bot.domain import staff as staff_service
-from bot.domain import stages
-from bot.domain.sop import rules, runs
+from bot.domain.lifecycle_models import SopRule
+from bot.domain.sop import actions, rules, runs
 from handlers.commands.engine import ArgError, CommandRouter, Context, Reply, Role, first, words
 from handlers.commands.rep import LIST_MAX, customer_names
 from handlers.commands.supervisor import _period
@@ -122,10 +123,13 @@ async def sop_list(ctx: Context, args: str) -> Reply:
     items = await rules.list_rules(ctx.session)
     if not items:
         return Reply("还没有 SOP 规则（管理员可在控制台导入 YAML）。")
+    # One grouped count for every rule, not a completion query per rule.
+    counts = await lifecycle_views.run_counts(ctx.session, userids=None)
     lines = ["SOP 规则："]
     for rule in items:
-        done = await runs.completion_by_rep(ctx.session, rule_id=rule.id)
-        sent, issued = sum(c.sent for c in done), sum(c.issued for c in done)
+        by_status = counts.get(rule.id, {})
+        sent = by_status.get(actions.SENT, 0)
+        issued = sent + by_status.get(actions.TASK, 0)
         rate = f" · 任务完成 {sent}/{issued}" if issued else ""
         state = "⏸ 已暂停" if rule.paused else "▶ 运行中"
         lines.append(f"· {rule.id}「{rule.name}」{rules.describe_trigger(rule.trigger)} · "
@@ -134,15 +138,19 @@ async def sop_list(ctx: Context, args: str) -> Reply:
     return Reply("\n".join(lines))
 
 
+async def _set_paused(ctx: Context, args: str, *, paused: bool) -> SopRule:
+    if not args.strip():
+        raise ArgError("请写规则 id（/sop 查看）")
+    return await rules.set_paused(ctx.session, args.strip(), paused, now=ctx.now)
+
+
 @router.command(
     "soppause", aliases=["暂停规则"], help="暂停一条 SOP 规则（不再触发，到期步骤等待）",
     usage="/soppause 规则id", example="/soppause warming", role=Role.SUPERVISOR,
 )  # fmt: skip
 async def sop_pause(ctx: Context, args: str) -> Reply:
     """Pause a rule."""
-    if not args.strip():
-        raise ArgError("请写规则 id（/sop 查看）")
-    rule = await rules.set_paused(ctx.session, args.strip(), True, now=ctx.now)
+    rule = await _set_paused(ctx, args, paused=True)
     return Reply(f"已暂停规则「{rule.name}」：不再触发新的客户，已排期的步骤等恢复后再执行。")
 
 
@@ -152,7 +160,5 @@ async def sop_pause(ctx: Context, args: str) -> Reply:
 )  # fmt: skip
 async def sop_resume(ctx: Context, args: str) -> Reply:
     """Resume a paused rule."""
-    if not args.strip():
-        raise ArgError("请写规则 id（/sop 查看）")
-    rule = await rules.set_paused(ctx.session, args.strip(), False, now=ctx.now)
+    rule = await _set_paused(ctx, args, paused=False)
     return Reply(f"已恢复规则「{rule.name}」。")

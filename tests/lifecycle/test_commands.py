@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.core.keys import CLOCK, DB
 from bot.domain.lifecycle_models import SopRule, StageChange
 from bot.domain.models import Customer, FollowRelation
+from bot.domain.sop import runs
 from bot.sandbox.fake import FakeWeCom
 from handlers import sop as scheduler
 from tests.helpers import say, settle
@@ -81,3 +82,9 @@ async def test_sop_rules_pause_resume_and_tasks(life: Client, fake: FakeWeCom) -
     assert rule is not None
     assert not rule.paused
     assert "SOP 任务完成率" in await say(fake, "lead1", "/funnel")
+    # The listing counts every rep's issued tasks per rule (one grouped query, not one per rule).
+    async with life.app[DB]() as session:
+        done = await runs.completion_by_rep(session, rule_id="warming")
+    issued, sent = sum(c.issued for c in done), sum(c.sent for c in done)
+    assert issued > 0
+    assert f"▶ 运行中 · 任务完成 {sent}/{issued}" in await say(fake, "lead1", "/sop")

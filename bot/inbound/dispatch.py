@@ -37,6 +37,7 @@ from bot.wecom.events import Event
 logger = logging.getLogger(__name__)
 
 SEEN_TTL = 600  # WeCom retries within ~15 s; ten minutes is ample for the fast path.
+SWEEP_MAX = 200  # rows per sweep run, so one run ends and the next starts afresh
 
 
 def seen_key(dedup_key: str) -> str:
@@ -236,11 +237,15 @@ async def sweep(app: web.Application) -> int:
     settings = app[SETTINGS]
     lease = settings.inbox_lease
     processed = 0
-    # Claim each row just before running it: a claim taken for a row still waiting its turn
-    # would run out while earlier rows are handled, and another worker would take it too.
-    for item_id in await inbox.due_ids(app[DB], now=utcnow(), lease=lease):
+    # One row at a time, looked up afresh: a claim taken for a row still waiting its turn would
+    # run out while earlier rows are handled (and another worker would take it too), and an
+    # urgent row (a welcome's add event) that fell due meanwhile must go next, not last.
+    for _ in range(SWEEP_MAX):
+        due = await inbox.due_ids(app[DB], now=utcnow(), lease=lease, limit=1)
+        if not due:
+            break
         item = await inbox.claim(
-            app[DB], item_id, instance=app[INSTANCE], now=utcnow(), lease=lease
+            app[DB], due[0], instance=app[INSTANCE], now=utcnow(), lease=lease
         )
         if item is None:
             continue  # another worker took it

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.models import InboxItem
+
+# Rows that lose their point when late go first in a sweep: a welcome's WelcomeCode lives 20 s
+# (wecom-reference §4), so a crash's leftover add event must not queue behind other replays.
+URGENT_KINDS = ("event/change_external_contact/add_external_contact",)
 
 # Retry back-off after a failed attempt: 10 s, 40 s, 90 s, ... capped at 15 minutes.
 _BACKOFF_BASE = 10.0
@@ -28,10 +32,15 @@ def _due(now: datetime, lease: float) -> ColumnElement[bool]:
 async def due_ids(
     sessionmaker: async_sessionmaker[AsyncSession], *, now: datetime, lease: float, limit: int = 50
 ) -> list[int]:
-    """Ids of rows that are due, oldest first; claim each with `claim` just before running it."""
+    """Ids of rows that are due, urgent kinds first, then oldest first; claim each with `claim`
+    just before running it."""
+    urgent = case((InboxItem.kind.in_(URGENT_KINDS), 0), else_=1)
     async with sessionmaker() as session:
         rows = await session.execute(
-            select(InboxItem.id).where(_due(now, lease)).order_by(InboxItem.id).limit(limit)
+            select(InboxItem.id)
+            .where(_due(now, lease))
+            .order_by(urgent, InboxItem.id)
+            .limit(limit)
         )
         return list(rows.scalars())
 

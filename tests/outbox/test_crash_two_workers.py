@@ -35,11 +35,13 @@ from bot.domain.models import (
 )
 from bot.outbox.model import Effect
 from bot.sandbox.fake import FakeWeCom
+from bot.wecom.crypto import parse_plain
 from knowledge import store
 from tests import processes
 from tests.flows.conftest import TEST_KB
 
 KF = "wkCRASH01"
+ADD = "event/change_external_contact/add_external_contact"
 REPS = [f"r{n}" for n in range(10)]  # each in a department of their own, with a supervisor
 NOTES, FOLLOWS, ESCALATIONS, TAGS, WELCOMES, KF_QUESTIONS = 200, 150, 100, 150, 200, 200
 CUSTOMERS = 200
@@ -125,10 +127,20 @@ async def _settled(pg_url: str, within: float = 120.0) -> dict[str, int]:
     try:
         while True:
             async with sm() as session:
-                inbox = dict((await session.execute(
-                    select(InboxItem.status, func.count()).group_by(InboxItem.status))).all())
-                outbox = dict((await session.execute(
-                    select(Effect.status, func.count()).group_by(Effect.status))).all())
+                inbox = dict(
+                    (
+                        await session.execute(
+                            select(InboxItem.status, func.count()).group_by(InboxItem.status)
+                        )
+                    ).all()
+                )
+                outbox = dict(
+                    (
+                        await session.execute(
+                            select(Effect.status, func.count()).group_by(Effect.status)
+                        )
+                    ).all()
+                )
             if set(inbox) <= {"done"} and set(outbox) <= {"done"} and inbox:
                 return {"inbox": inbox.get("done", 0), "effects": outbox.get("done", 0)}
             if asyncio.get_running_loop().time() > deadline:
@@ -163,6 +175,27 @@ async def _count(pg_url: str, *queries: Any) -> list[Any]:
             return [(await session.execute(q)).all() for q in queries]
     finally:
         await engine.dispose()
+
+
+async def _expired_after_retake(pg_url: str, codes: set[str]) -> set[str]:
+    """Of these welcome codes, those missed as docs/outbox.md allows: the kill left the add
+    event to be retaken, and the replay came after the code's 20 s (the handler skipped it,
+    or its effect expired before delivery). On a fast machine there are none."""
+    if not codes:
+        return set()
+    retaken, decided, expired = await _count(
+        pg_url,
+        select(InboxItem.payload).where(InboxItem.kind == ADD, InboxItem.attempts > 1),
+        select(FollowRelation.welcome_code, FollowRelation.welcome)
+        .where(FollowRelation.welcome_code.in_(codes)),
+        select(Effect.key).where(
+            Effect.key.in_([f"welcome:{c}" for c in codes]), Effect.outcome == "expired"
+        ),
+    )  # fmt: skip
+    late = {code for code, welcome in decided if welcome == "skipped"}
+    late |= {key.removeprefix("welcome:") for (key,) in expired}
+    codes_retaken = {parse_plain(xml.encode()).get("WelcomeCode", "") for (xml,) in retaken}
+    return late & codes_retaken
 
 
 async def test_no_loss_no_double_when_a_worker_is_killed_mid_burst(
@@ -239,7 +272,9 @@ async def test_no_loss_no_double_when_a_worker_is_killed_mid_burst(
         c["json"]["welcome_code"] for c in fake.calls_to("externalcontact/send_welcome_msg")
         if c["errcode"] == 0
     )  # fmt: skip
-    assert (len(welcomes), set(welcomes.values())) == (WELCOMES, {1})
+    assert set(welcomes.values()) == {1}
+    missed = {f"CODE{n:04}" for n in range(WELCOMES)} - set(welcomes)
+    assert missed <= await _expired_after_retake(pg_url, missed)
     alerts = Counter(
         re.match(r"【客户升级 #(\d+)】", c["json"]["text"]["content"]).group(1)  # type: ignore[union-attr]
         for c in fake.calls_to("message/send")
@@ -252,4 +287,3 @@ async def test_no_loss_no_double_when_a_worker_is_killed_mid_burst(
         if c["errcode"] == 0 and not c.get("duplicate")
     )  # fmt: skip
     assert (len(answers), set(answers.values())) == (KF_QUESTIONS, {1})
-

@@ -47,6 +47,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin_before_savepoint(conn: Any, _name: str) -> None:
+    """Open the transaction before a SAVEPOINT that would come first in it.
+
+    Python's sqlite3 (legacy mode) sends BEGIN only before the first INSERT/UPDATE/DELETE. A
+    SAVEPOINT sent before any write so starts a transaction of its own, and its RELEASE
+    commits it: the savepoint's writes then survived the outer rollback.
+    """
+    proxied = conn.connection  # the pool's connection: the driver's and the DBAPI adapter
+    if not proxied.driver_connection.in_transaction:
+        cursor = proxied.dbapi_connection.cursor()
+        cursor.execute("BEGIN")
+        cursor.close()
+
+
 def ensure_sqlite_dir(url: str) -> None:
     """Create the directory of an SQLite file URL so a fresh checkout just works."""
     parsed = make_url(url)
@@ -78,6 +92,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
     return engine
 
 

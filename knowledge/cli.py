@@ -124,29 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 ERRORS_SHOWN = 50
 
 
-def describe(error: RowError) -> str:
-    """One problem as an admin reads it: file, sheet or section, row, column, what is wrong."""
-    file, _, section = error.file.partition(":")
-    yaml_file = file.lower().endswith((".yaml", ".yml"))
-    where = [file]
-    if section:
-        where.append(f"{'section' if yaml_file else 'sheet'} {section}")
-    if error.row:
-        where.append(
-            f"{'item' if yaml_file else 'row'} {error.row}"
-            + (" (header)" if error.row == 1 and not yaml_file else "")
-        )
-    if error.column:
-        where.append(f"{'field' if yaml_file else 'column'} {error.column}")
-    return f"{', '.join(where)}: {error.message}"
-
-
 def format_errors(errors: Sequence[RowError]) -> str:
     """The report of a failed import (nothing was written)."""
-    lines = [f"import failed, nothing changed: {len(errors)} problem(s) to fix"]
-    lines.extend(f"  {describe(e)}" for e in errors[:ERRORS_SHOWN])
+    lines = [f"导入失败，没有任何改动：共 {len(errors)} 处问题要改"]
+    lines.extend(f"  {e}" for e in errors[:ERRORS_SHOWN])
     if len(errors) > ERRORS_SHOWN:
-        lines.append(f"  ... and {len(errors) - ERRORS_SHOWN} more")
+        lines.append(f"  ……另有 {len(errors) - ERRORS_SHOWN} 处")
     return "\n".join(lines)
 
 

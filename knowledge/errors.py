@@ -31,7 +31,22 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.row}:{self.column}: {self.message}"
+        return describe(self)
+
+
+def describe(error: RowError) -> str:
+    """One problem as an admin reads it: file, sheet or section, row, column, what is wrong."""
+    file, _, section = error.file.partition(":")
+    yaml_file = file.lower().endswith((".yaml", ".yml"))
+    where = [file]
+    if section:
+        where.append(f"{'分区' if yaml_file else '工作表'} {section}")
+    if error.row:
+        header = "（表头）" if error.row == 1 and not yaml_file else ""
+        where.append(f"第 {error.row} {'项' if yaml_file else '行'}{header}")
+    if error.column:
+        where.append(f"{error.column} {'字段' if yaml_file else '列'}")
+    return f"{' '.join(where)}：{error.message}"
 
 
 class ImportValidationError(KnowledgeError):
@@ -39,6 +54,6 @@ class ImportValidationError(KnowledgeError):
 
     def __init__(self, errors: list[RowError]) -> None:
         shown = "\n".join(str(e) for e in errors[:20])
-        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        super().__init__(f"{len(errors)} invalid row(s):\n{shown}{more}")
+        more = f"\n……另有 {len(errors) - 20} 处" if len(errors) > 20 else ""
+        super().__init__(f"{len(errors)} 处问题：\n{shown}{more}")
         self.errors = errors

@@ -61,8 +61,8 @@ def _detect_csv_table(header: list[str], file: str) -> str:
                 file,
                 1,
                 "",
-                f"header {','.join(header)!r} is not one of the sections; the first row "
-                f"must name the columns, with at least ({_expected_headers()})",
+                f"表头 {','.join(header)!r} 对不上任何一类内容；第一行须是列名，"
+                f"至少包含（{_expected_headers()}）",
             )
         ]
     )
@@ -80,22 +80,22 @@ def _check_header(table: str, file: str, header: list[str]) -> list[RowError]:
     for column in header:
         if column and column not in known:
             close = difflib.get_close_matches(column, known, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = f"是不是想写 {close[0]!r}？" if close else ""
             errors.append(
                 RowError(
                     file,
                     1,
                     column,
-                    f"unknown column; {hint}columns of {table}: {', '.join(known)}",
+                    f"没有这一列；{hint}{table} 的列有：{'、'.join(known)}",
                 )
             )
     seen: set[str] = set()
     for column in header:
         if column and column in seen:
-            errors.append(RowError(file, 1, column, "column appears twice in the header"))
+            errors.append(RowError(file, 1, column, "表头里这一列出现了两次"))
         seen.add(column)
     errors.extend(
-        RowError(file, 1, column, f"required column missing from the header of {table}")
+        RowError(file, 1, column, f"{table} 的表头缺少这一必填列")
         for column in TABLES[table].required
         if column not in header
     )
@@ -118,8 +118,8 @@ def _decode(path: Path) -> str:
                     path.name,
                     0,
                     "",
-                    "cannot read the file: it is neither UTF-8 nor GBK text; "
-                    'save it from Excel as "CSV UTF-8"',
+                    "无法读取文件：既不是 UTF-8 也不是 GBK 文本；"
+                    "请在 Excel 里另存为“CSV UTF-8”",
                 )
             ]
         ) from exc
@@ -138,8 +138,8 @@ def _read_csv(path: Path) -> dict[str, list[tuple[int, Row]]]:
                     path.name,
                     row_no,
                     "",
-                    f"{len(values)} cells but the header has {len(header)} "
-                    "(an unquoted comma in a cell?)",
+                    f"这一行有 {len(values)} 格，表头只有 {len(header)} 列"
+                    "（单元格里有没加引号的逗号？）",
                 )
             )
         rows.append((row_no, {h: v for h, v in zip(header, values, strict=False) if h}))
@@ -152,9 +152,9 @@ def _read_yaml(path: Path) -> dict[str, list[tuple[int, Row]]]:
     try:
         data = yaml.safe_load(path.read_text("utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ImportValidationError([RowError(path.name, 0, "", f"bad YAML: {exc}")]) from exc
+        raise ImportValidationError([RowError(path.name, 0, "", f"YAML 格式有误：{exc}")]) from exc
     if not isinstance(data, dict):
-        raise ImportValidationError([RowError(path.name, 0, "", "expected a mapping")])
+        raise ImportValidationError([RowError(path.name, 0, "", "顶层应是「分区名: 列表」")])
     sections: dict[str, list[tuple[int, Row]]] = {}
     errors: list[RowError] = []
     for name, items in data.items():
@@ -162,14 +162,14 @@ def _read_yaml(path: Path) -> dict[str, list[tuple[int, Row]]]:
             raise ImportValidationError(
                 [
                     RowError(
-                        path.name, 0, str(name), f"unknown section; sections: {', '.join(TABLES)}"
+                        path.name, 0, str(name), f"没有这个分区；可用的分区：{'、'.join(TABLES)}"
                     )
                 ]
             )
         if name == "synonyms" and isinstance(items, dict):
             items = [{"canonical": k, "variants": v} for k, v in items.items()]
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise ImportValidationError([RowError(path.name, 0, name, "expected a list")])
+            raise ImportValidationError([RowError(path.name, 0, name, "这个分区应是列表")])
         # YAML "rows" are item numbers within their section.
         sections[name] = [(n, _flatten(item)) for n, item in enumerate(items, start=1)]
         known = set(TABLES[name].columns)
@@ -178,7 +178,7 @@ def _read_yaml(path: Path) -> dict[str, list[tuple[int, Row]]]:
                 f"{path.name}:{name}",
                 n,
                 str(key),
-                f"unknown field; fields of {name}: " + ", ".join(TABLES[name].columns),
+                f"没有这个字段；{name} 的字段有：" + "、".join(TABLES[name].columns),
             )
             for n, item in sections[name]
             for key in item
@@ -241,8 +241,8 @@ def _read_workbook(path: Path, progress: bool) -> dict[str, list[tuple[int, Row]
                 path.name,
                 0,
                 "",
-                f"no sheet named {', '.join(TABLES)} "
-                f"(found {', '.join(skipped) or 'none'}); the sheet name says what it holds",
+                f"没有名为 {'、'.join(TABLES)} 的工作表"
+                f"（找到的是：{'、'.join(skipped) or '无'}）；工作表名决定它装的是哪类内容",
             )
         )
     if errors:
@@ -258,7 +258,7 @@ def read_sections(path: Path, *, progress: bool = False) -> Sections:
     """Parse a KB file into its sections; raises ImportValidationError listing every problem."""
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise KnowledgeError(f"unsupported file type {suffix!r}; use one of {', '.join(FORMATS)}")
+        raise KnowledgeError(f"不支持的文件类型 {suffix!r}；请用 {'、'.join(FORMATS)}")
     if suffix == ".xlsx":
         raw = _read_xlsx(path, progress)
         progress = False  # the reading bar was the one to watch
@@ -335,7 +335,7 @@ def write_kb(path: Path, kb: KnowledgeBase, *, section: str = "entries") -> None
                 sheet.append([_xlsx_cell(c, row[c]) for c in table.columns])
         workbook.save(path)
     else:
-        raise KnowledgeError(f"unsupported file type {suffix!r}; use one of {', '.join(FORMATS)}")
+        raise KnowledgeError(f"不支持的文件类型 {suffix!r}；请用 {'、'.join(FORMATS)}")
 
 
 # Column widths (characters) of an exported workbook; long text columns are wider.

@@ -88,9 +88,9 @@ class RowReader:
         value = self.row.get(column)
         result = _scalar(value).strip()
         if required and not result:
-            self.error(column, "required, the cell is empty")
+            self.error(column, "必填，单元格是空的")
         elif limit is not None and len(result) > limit:
-            self.error(column, f"too long: {len(result)} characters, at most {limit}")
+            self.error(column, f"太长：{len(result)} 个字，最多 {limit} 个")
         return result
 
     def link(self, column: str) -> str:
@@ -101,7 +101,7 @@ class RowReader:
             return value
         scheme, sep, rest = value.partition("://")
         if not sep or scheme.lower() not in ("http", "https") or not rest.strip("/"):
-            self.error(column, f"not an http(s) link: {value[:80]!r}")
+            self.error(column, f"不是 http(s) 链接：{value[:80]!r}")
         return value
 
     def choice(self, column: str, choices: tuple[str, ...], default: str) -> str:
@@ -111,7 +111,7 @@ class RowReader:
             return default
         if value.lower() in choices:
             return value.lower()
-        self.error(column, f"{value!r} is not one of {', '.join(choices)}")
+        self.error(column, f"{value!r} 不是可选值之一：{'、'.join(choices)}")
         return default
 
     def items(self, column: str, *, required: bool = False) -> tuple[str, ...]:
@@ -121,7 +121,7 @@ class RowReader:
         raw = value if isinstance(value, list) else split.split(_scalar(value))
         result = tuple(dict.fromkeys(s for s in (_scalar(v).strip() for v in raw) if s))
         if required and not result:
-            self.error(column, "required (one or more, separated by | or line breaks)")
+            self.error(column, "必填（一个或多个，用 | 或换行分隔）")
         return result
 
     def flag(self, column: str, default: bool) -> bool:
@@ -134,7 +134,7 @@ class RowReader:
             return True
         if text in _FALSE:
             return default if text == "" else False
-        self.error(column, f"not a yes/no value: {text!r} (use true/false, 1/0, 是/否)")
+        self.error(column, f"不是是/否值：{text!r}（请填 是/否、true/false 或 1/0）")
         return default
 
     def integer(self, column: str, default: int) -> int:
@@ -147,7 +147,7 @@ class RowReader:
         try:
             return int(str(value).strip())
         except ValueError:
-            self.error(column, f"not a whole number: {value!r}")
+            self.error(column, f"不是整数：{value!r}")
             return default
 
 
@@ -162,7 +162,7 @@ def parse_entry(r: RowReader) -> FaqEntry:
         }
         attachment = Attachment(kind, **fields)  # type: ignore[arg-type]  # a choice
         if kind == "link" and not attachment.url:
-            r.error("attachment_url", "required for a link attachment")
+            r.error("attachment_url", "链接附件必须填写")
     return FaqEntry(
         id=r.text("id", required=True, limit=ID_MAX),
         question=r.text("question", required=True),
@@ -180,7 +180,7 @@ def parse_quick_reply(r: RowReader) -> QuickReply:
     scope = r.choice("scope", SCOPES, "corp")
     owner = r.text("owner", limit=64) or None
     if scope != "corp" and owner is None:
-        r.error("owner", f"required for scope {scope} (department id or userid)")
+        r.error("owner", f"范围为 {scope} 时必填（部门 id 或成员 userid）")
     return QuickReply(
         id=r.text("id", required=True, limit=ID_MAX),
         title=r.text("title", required=True, limit=2 * NAME_MAX),
@@ -197,7 +197,7 @@ def parse_rule(r: RowReader) -> KeywordRule:
     tags = r.items("tags")
     for tag in tags:
         if len(tag) > TAG_MAX:
-            r.error("tags", f"tag {tag[:40]!r} is {len(tag)} characters; WeCom allows {TAG_MAX}")
+            r.error("tags", f"标签 {tag[:40]!r} 有 {len(tag)} 个字，企业微信最多 {TAG_MAX} 个")
     return KeywordRule(
         id=r.text("id", required=True, limit=ID_MAX),
         name=r.text("name", required=True, limit=NAME_MAX),
@@ -217,7 +217,7 @@ def parse_synonym(r: RowReader) -> tuple[str, tuple[str, ...]]:
     canonical = r.text("canonical", required=True, limit=NAME_MAX)
     variants = r.items("variants", required=True)
     if any(len(v) > NAME_MAX for v in variants):
-        r.error("variants", f"a variant is longer than {NAME_MAX} characters")
+        r.error("variants", f"有一个说法超过 {NAME_MAX} 个字")
     return canonical, variants
 
 
@@ -258,7 +258,7 @@ def parse_rows(
         if table.key is not None:
             key = reader.text(table.key)
             if key and key in seen:
-                reader.error(table.key, f"duplicate {key!r} (first on row {seen[key]})")
+                reader.error(table.key, f"{key!r} 重复（第一次出现在第 {seen[key]} 行）")
             seen.setdefault(key, row_no)
         parsed.append(item)
     return parsed

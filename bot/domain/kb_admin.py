@@ -198,8 +198,7 @@ def read_upload(name: str, data: bytes) -> dict[str, list[Any]]:
         try:
             return io.read_sections(path)
         except ImportValidationError as exc:
-            shown = [f"{e.file} 第 {e.row} 行 {e.column}：{e.message}" if e.row
-                     else f"{e.file} {e.column}：{e.message}" for e in exc.errors[:ERRORS_SHOWN]]
+            shown = [str(e) for e in exc.errors[:ERRORS_SHOWN]]
             more = len(exc.errors) - len(shown)
             tail = f"\n……另有 {more} 处问题" if more > 0 else ""
             raise UsageError("文件有问题，没有导入任何内容：\n" + "\n".join(shown) + tail) \

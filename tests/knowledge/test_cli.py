@@ -133,7 +133,7 @@ def test_import_with_errors_changes_nothing(
     bad = tmp_path / "bad.csv"
     bad.write_text("id,question,answer\nN1,新问题,新答案\nN2,,缺问题\n", encoding="utf-8")
     assert cli.main(["import", str(bad), "--db", db]) == 1
-    assert "bad.csv, row 3, column question: required" in capsys.readouterr().err
+    assert "bad.csv 第 3 行 question 列：必填" in capsys.readouterr().err
     out = tmp_path / "out.yaml"
     assert cli.main(["export", str(out), "--db", db]) == 0
     assert io.read_kb(out) == kb
@@ -144,16 +144,16 @@ def test_errors_read_as_sheet_row_and_column() -> None:
 
     text = cli.format_errors(
         [
-            RowError("kb.xlsx:entries", 49, "question", "required, the cell is empty"),
-            RowError("faq.csv", 1, "similiar", "unknown column"),
-            RowError("kb.yaml:rules", 2, "priority", "not a whole number: 'high'"),
+            RowError("kb.xlsx:entries", 49, "question", "必填，单元格是空的"),
+            RowError("faq.csv", 1, "similiar", "没有这一列"),
+            RowError("kb.yaml:rules", 2, "priority", "不是整数：'high'"),
         ]
     )
     assert text.splitlines() == [
-        "import failed, nothing changed: 3 problem(s) to fix",
-        "  kb.xlsx, sheet entries, row 49, column question: required, the cell is empty",
-        "  faq.csv, row 1 (header), column similiar: unknown column",
-        "  kb.yaml, section rules, item 2, field priority: not a whole number: 'high'",
+        "导入失败，没有任何改动：共 3 处问题要改",
+        "  kb.xlsx 工作表 entries 第 49 行 question 列：必填，单元格是空的",
+        "  faq.csv 第 1 行（表头） similiar 列：没有这一列",
+        "  kb.yaml 分区 rules 第 2 项 priority 字段：不是整数：'high'",
     ]
 
 

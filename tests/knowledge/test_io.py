@@ -128,7 +128,7 @@ def test_misspelled_column_is_an_error_not_silently_dropped(tmp_path: Path) -> N
         io.read_sections(path)
     (error,) = caught.value.errors
     assert (error.row, error.column) == (1, "similiar")
-    assert "did you mean 'similar'" in error.message
+    assert "是不是想写 'similar'" in error.message
 
 
 def test_missing_required_column_is_one_header_error(tmp_path: Path) -> None:
@@ -216,7 +216,7 @@ def test_xlsx_typed_values_scope_case_and_float_priority(tmp_path: Path) -> None
     (error,) = caught.value.errors
     assert (error.file, error.row, error.column) == ("kb.xlsx:quick_replies", 3, "scope")
     assert "'个人'" in error.message
-    assert "corp, department, personal" in error.message
+    assert "corp、department、personal" in error.message
 
 
 def test_ids_longer_than_the_database_column(tmp_path: Path) -> None:

@@ -79,6 +79,12 @@ async def _csrf_token(request: web.Request) -> str | None:
     return None
 
 
+def signed_in(request: web.Request) -> bool:
+    """Whether the request carries a valid session cookie (no database read: `require` still
+    runs); lets an upload past the app's body limit before the body is read."""
+    return sess.read_session(secret(request), request.cookies.get(COOKIE), time.time()) is not None
+
+
 async def require(request: web.Request, minimum: str) -> Viewer:
     """The one check every console route runs (registry.route): sets request[VIEWER]."""
     found = sess.read_session(secret(request), request.cookies.get(COOKIE), time.time())

@@ -99,7 +99,8 @@ async def export(request: web.Request) -> web.StreamResponse:
 
 # The file comes as the raw request body (kb.js sends it with the CSRF header): every face's
 # body is read up front by bot.core.bodies, which leaves nothing for a multipart parser.
-@route("POST", "/kb/import", role=ROLE_ADMIN, form={"note": "no file"})
+@route("POST", "/kb/import", role=ROLE_ADMIN, form={"note": "no file"},
+       max_body=kb_admin.UPLOAD_MAX)  # fmt: skip
 async def import_file(request: web.Request) -> web.StreamResponse:
     """Import an uploaded file: nothing changes unless every row is valid."""
     if request.content_type != "application/octet-stream":

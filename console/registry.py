@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from bot.core import bodies
 from console import auth
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -66,8 +67,10 @@ def route(
     nav: Nav | None = None,
     sample: Mapping[str, str] | None = None,
     form: Mapping[str, str] | None = None,
+    max_body: int | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Register a console route with its minimum role (None only for the sign-in routes)."""
+    """Register a console route with its minimum role (None only for the sign-in routes);
+    max_body raises the body limit (an upload) for requests with a signed-in session."""
 
     def register(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -76,6 +79,8 @@ def route(
                 await auth.require(request, role)
             return await handler(request)
 
+        if max_body is not None:
+            bodies.allow_large_body(max_body, auth.signed_in)(guarded)
         ROUTES.append(
             ConsoleRoute(
                 method=method.upper(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -18,6 +19,20 @@ from bot.core.keys import SETTINGS
 logger = logging.getLogger(__name__)
 
 _NO_BODY = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+_LARGE = "sidekick_large_body"
+
+
+def allow_large_body(
+    max_size: int, admitted: Callable[[web.Request], bool]
+) -> Callable[[Handler], Handler]:
+    """Let a handler take bodies up to max_size (an upload) from the requests `admitted`
+    passes before the body is read (a signed-in session); the rest keep the app's limit."""
+
+    def mark(handler: Handler) -> Handler:
+        setattr(handler, _LARGE, (max_size, admitted))
+        return handler
+
+    return mark
 
 
 async def _answer_and_close(request: web.Request) -> web.StreamResponse:
@@ -36,6 +51,9 @@ async def read_body_middleware(request: web.Request, handler: Handler) -> web.St
     """Read the body (cached by aiohttp for the handler) within SIDEKICK_BODY_TIMEOUT."""
     if request.method in _NO_BODY or not request.body_exists:
         return await handler(request)
+    large = getattr(request.match_info.handler, _LARGE, None)
+    if large is not None and large[1](request):
+        request = request.clone(client_max_size=large[0])
     length = request.content_length
     if length is not None and length > request.client_max_size:
         raise web.HTTPRequestEntityTooLarge(max_size=request.client_max_size, actual_size=length)

@@ -33,6 +33,7 @@
                    "X-CSRF-Token": meta ? meta.content : "" },
       });
       const data = await resp.json().catch(() => ({}));
+      if (resp.status === 413) throw new Error("文件太大：最多 20 MB，没有导入任何内容");
       if (!resp.ok) throw new Error(data.message || "导入失败（HTTP " + resp.status + "）");
       const parts = Object.entries(data.imported).map(([label, n]) => label + " " + n + " 条");
       done.textContent = "导入完成并已发布：" + parts.join("，") + "。";

@@ -205,3 +205,33 @@ async def test_a_change_made_elsewhere_reaches_the_pages_through_the_revision(
     await tab.page.goto(str(server.make_url("/console/kb/test?q=开票")))
     assert await tab.page.locator("#candidates").count() == 1
     assert await tab.page.locator("[data-xss]").count() == 0
+
+
+async def test_a_spreadsheet_over_a_megabyte_imports_but_only_for_a_signed_in_session(
+    server: TestServer, sign_in: SignIn, tmp_path: Path
+) -> None:
+    import io
+
+    import aiohttp
+
+    rows = [
+        f"big-{n},第{n}个问题怎么处理,{'这是一段比较长的标准答案。' * 30}{n}" for n in range(2500)
+    ]
+    big = tmp_path / "big.csv"
+    big.write_text("id,question,answer\n" + "\n".join(rows) + "\n", "utf-8")
+    assert big.stat().st_size > 2 * 1024 * 1024  # over the app's 1 MB body limit
+    # Without a session the body limit stays 1 MB: refused before the body is read.
+    async with aiohttp.ClientSession() as http, http.post(
+        server.make_url("/console/kb/import?name=big.csv"),
+        data=io.BytesIO(big.read_bytes()),
+        headers={"Content-Type": "application/octet-stream"},
+    ) as resp:
+        assert resp.status == 413
+    assert server.app[KB].snapshot.kb.entry("big-0") is None
+    tab = await sign_in(seed.IDENTITIES["admin"])
+    await tab.page.goto(str(server.make_url("/console/kb/files")))
+    await tab.page.set_input_files("#import-form input[type=file]", str(big))
+    await tab.page.click("#import-form button[type=submit]")
+    await tab.page.wait_for_selector("#imported:not([hidden])", timeout=60_000)
+    assert "问答条目 2500 条" in await tab.page.inner_text("#imported")
+    assert server.app[KB].snapshot.kb.entry("big-2499") is not None

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 
 class UserError(Exception):
-    """An error whose message is safe, user-facing Chinese text."""
+    """An error whose message is safe, user-facing Chinese text.
+
+    `chat_hint` is a next step phrased for the app chat ("发 /sop 查看规则列表"): the command
+    face adds it (`for_chat`); the sidebar and the console, which have no slash-commands, do not.
+    """
 
     code = "bad_request"
     status = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, chat_hint: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.chat_hint = chat_hint
+
+    @property
+    def for_chat(self) -> str:
+        """The message as the app chat shows it, with its chat hint."""
+        return f"{self.message}，{self.chat_hint}" if self.chat_hint else self.message
 
 
 class UsageError(UserError):

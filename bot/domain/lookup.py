@@ -163,7 +163,7 @@ async def resolve(
     )
     if stranger is not None:
         raise PermissionDeniedError(customer_service.NOT_YOURS)
-    raise NotFoundError(f"在你的客户里找不到「{ref}」，可以用 /find 搜索")
+    raise NotFoundError(f"在你的客户里找不到「{ref}」", chat_hint="可以用 /find 搜索")
 
 
 async def search(

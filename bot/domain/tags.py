@@ -145,8 +145,9 @@ async def _known_or_suggest(session: AsyncSession, names: Sequence[str]) -> list
     for name in names:
         if name not in found:
             hints = await suggest_tag_names(session, name)
-            tail = f"，你是不是想用：{'、'.join(hints)}" if hints else "，发 /tags 查看标签库"
-            raise NotFoundError(f"没有标签「{name}」{tail}（{CREATE_HINT}）")
+            tail = f"，你是不是想用：{'、'.join(hints)}" if hints else ""
+            raise NotFoundError(f"没有标签「{name}」{tail}（{CREATE_HINT}）",
+                                chat_hint="" if hints else "发 /tags 查看标签库")  # fmt: skip
     unique: dict[str, Tag] = {}
     for name in names:
         unique.setdefault(found[name].id, found[name])

@@ -156,11 +156,11 @@ async def _run(
         raise
     except lookup.AmbiguousCustomerError as exc:
         await _remember_choice(app[CACHE], userid, parsed, exc)
-        result, reply = "ambiguous", Reply(exc.message)
+        result, reply = "ambiguous", Reply(exc.for_chat)
     except ArgError as exc:
-        result, reply = "usage", Reply(f"{exc.message}\n{command.usage_text()}")
+        result, reply = "usage", Reply(f"{exc.for_chat}\n{command.usage_text()}")
     except UserError as exc:
-        result, reply = exc.code, Reply(exc.message)
+        result, reply = exc.code, Reply(exc.for_chat)
     except WeComError as exc:  # a refusal while preparing: say what WeCom said, change nothing
         logger.warning("command refused by wecom cmd=%s errcode=%s", command.name, exc.errcode)
         result, reply = "wecom_error", Reply(f"{errcodes.describe(exc.errcode)}，没有改动。")

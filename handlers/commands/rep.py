@@ -53,7 +53,7 @@ async def followup_add(ctx: Context, args: str) -> Reply:
             ctx.session, ctx.user, customer.external_userid, rest, now=ctx.now, tz=ctx.tz
         )
     except timeparse.TimeParseError as exc:
-        raise ArgError(exc.message) from exc
+        raise ArgError(exc.for_chat) from exc
     due = item.due_at
     when = f"，{timeparse.describe(due, now=ctx.now, tz=ctx.tz)} 提醒你" if due else ""
     return Reply(

@@ -25,7 +25,7 @@ def _period(ctx: Context, args: str) -> tuple[datetime, datetime, str]:
     try:
         return periods.parse_period(args.strip(), now=ctx.now, tz=ctx.tz)
     except timeparse.TimeParseError as exc:
-        raise ArgError(exc.message) from exc
+        raise ArgError(exc.for_chat) from exc
 
 
 def _rate(value: float | None) -> str:

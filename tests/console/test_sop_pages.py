@@ -148,3 +148,22 @@ async def test_admin_edits_rules_with_the_form_and_yaml_and_errors_change_nothin
     await page.wait_for_url("**/console/sop?done=imported-2")
     assert await page.locator("tr[data-rule='imp-b']").count() == 1
     assert (await _audits(server, "console:sop_import"))[-1].detail["rules"] == ["imp-a", "imp-b"]
+
+
+async def test_a_missing_rule_is_named_without_a_slash_command(
+    server: TestServer, sign_in: SignIn
+) -> None:
+    """The console has no app chat: the error names the problem, not a command to send."""
+    tab = await sign_in(seed.IDENTITIES["supervisor"])
+    await tab.page.goto(str(server.make_url("/console/sop")))
+    status, text = await tab.page.evaluate(
+        """async ([url, token]) => {
+            const resp = await fetch(url, {method: "POST", headers: {"X-CSRF-Token": token},
+                body: new URLSearchParams({x: "1"}), credentials: "same-origin"});
+            return [resp.status, await resp.text()];
+        }""",
+        [str(server.make_url("/console/sop/rule/nope/pause")), await tab.csrf(server)],
+    )
+    assert status == 404
+    assert "没有规则「nope」" in text
+    assert "/sop" not in text.replace("/console/sop", "")

@@ -67,7 +67,7 @@ async def test_sop_rules_pause_resume_and_tasks(life: Client, fake: FakeWeCom) -
     assert "需要主管权限" in await say(fake, "zhangsan", "/soppause warming")
     assert "已暂停规则「高意向升温」" in await say(fake, "lead1", "/soppause warming")
     assert "已经是暂停状态" in await say(fake, "lead1", "/soppause warming")
-    assert "没有规则「nope」" in await say(fake, "lead1", "/soppause nope")
+    assert "没有规则「nope」，发 /sop 查看规则列表" in await say(fake, "lead1", "/soppause nope")
     await say(fake, "zhangsan", "/tag 小一 高意向")
     await scheduler.tick(life.app, life.app[CLOCK].now())
     await settle(life.app)

@@ -225,7 +225,7 @@ async def set_paused(
     """Pause (no new runs, due steps wait) or resume a rule."""
     rule = await session.get(SopRule, rule_id.strip())
     if rule is None:
-        raise NotFoundError(f"没有规则「{rule_id}」，发 /sop 查看规则列表")
+        raise NotFoundError(f"没有规则「{rule_id}」", chat_hint="发 /sop 查看规则列表")
     if rule.paused == paused:
         raise UsageError(f"规则「{rule.name}」已经是{'暂停' if paused else '运行'}状态")
     rule.paused, rule.updated_at = paused, now

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import NotFoundError, UsageError
 from bot.core.keys import DB
@@ -18,14 +21,33 @@ STATUS = {"active": True, "departed": False}
 PAGE = "/console/staff"
 
 
-def _departments_field(raw: str) -> list[int] | None:
-    """Department ids typed as "2 3" or "2,3"; None when left empty (keep them)."""
-    parts = raw.replace(",", " ").replace("，", " ").split()
+# Names may hold spaces ("华东 销售部"): spaces separate only ids ("2 3").
+_SEPARATORS = re.compile(r"[,，、;；\n]+")
+_IDS = re.compile(r"\d{1,10}(?:\s+\d{1,10})*")
+
+
+async def _departments_field(db: AsyncSession, raw: str) -> list[int] | None:
+    """Departments typed by name or id ("销售一部、2"); None when left empty (keep them)."""
+    parts: list[str] = []
+    for part in (p.strip() for p in _SEPARATORS.split(raw)):
+        parts += part.split() if _IDS.fullmatch(part) else [part] if part else []
+    parts = parts[:50]
     if not parts:
         return None
-    if not all(p.isdecimal() and len(p) <= 10 for p in parts):
-        raise UsageError("部门请填数字 ID，用空格分开")
-    return sorted({int(p) for p in parts})
+    by_name: dict[str, list[int]] = {}
+    for dept in await db.scalars(select(Department)):
+        by_name.setdefault(dept.name, []).append(dept.id)
+    ids: set[int] = set()
+    for part in parts:
+        if part.isdecimal() and len(part) <= 10:
+            ids.add(int(part))
+        elif len(by_name.get(part, [])) == 1:
+            ids.add(by_name[part][0])
+        elif part in by_name:
+            raise UsageError(f"有 {len(by_name[part])} 个部门叫「{part[:30]}」，请改填部门 ID")
+        else:
+            raise UsageError(f"没有叫「{part[:30]}」的部门；请填通讯录里的部门名称或部门 ID")
+    return sorted(ids)
 
 
 @route("GET", "/staff", role=ROLE_SUPERVISOR, nav=Nav("员工与角色", 90))
@@ -71,8 +93,8 @@ async def change_role(request: web.Request) -> web.StreamResponse:
     role = str(form.get("role", ""))
     if role not in staff_service.ROLE_RANK:
         raise UsageError("请选择角色：客服 / 主管 / 管理员")
-    departments = _departments_field(str(form.get("departments", "")))
     async with request.config_dict[DB].begin() as db:
+        departments = await _departments_field(db, str(form.get("departments", "")))
         member = await db.get(Staff, userid)
         if member is None:
             raise NotFoundError("找不到这位员工")

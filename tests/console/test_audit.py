@@ -6,7 +6,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.core.keys import DB
-from bot.domain.models import AuditLog
+from bot.domain.models import AuditLog, Staff
 from bot.outbox.model import Effect
 from tests.console import seed
 from tests.console.conftest import SignIn
@@ -65,3 +65,25 @@ async def test_role_change_is_audited(server: TestServer, sign_in: SignIn) -> No
     # The new supervisor can open the console now.
     rep = await sign_in("rep2")
     assert "数据看板" in await rep.page.title()
+
+
+async def test_departments_are_set_by_name_and_a_wrong_name_changes_nothing(
+    server: TestServer, sign_in: SignIn
+) -> None:
+    admin = await sign_in(seed.IDENTITIES["admin"])
+    page = admin.page
+    await page.goto(str(server.make_url("/console/staff")))
+    field = page.locator("tr[data-userid='rep2'] input[name=departments]")
+    assert await field.input_value() == seed.DEPARTMENTS[2]  # shown by name, not as "2"
+    await field.fill(f"{seed.DEPARTMENTS[3]}、2")
+    await page.locator("tr[data-userid='rep2'] button", has_text="保存").click()
+    await page.wait_for_url("**/console/staff?saved=rep2")
+    async with server.app[DB]() as db:
+        assert (await db.get(Staff, "rep2")).departments == [2, 3]  # type: ignore[union-attr]
+    field = page.locator("tr[data-userid='rep2'] input[name=departments]")
+    await field.fill("不存在的部门")
+    await page.locator("tr[data-userid='rep2'] button", has_text="保存").click()
+    await page.wait_for_load_state()
+    assert "没有叫「不存在的部门」的部门" in await page.inner_text("body")
+    async with server.app[DB]() as db:
+        assert (await db.get(Staff, "rep2")).departments == [2, 3]  # type: ignore[union-attr]

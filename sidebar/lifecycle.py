@@ -24,9 +24,10 @@ def _int(request: web.Request, name: str, default: int, top: int) -> int:
     raw = request.query.get(name, "")
     if not raw:
         return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6):
+    if not (raw.isascii() and raw.isdigit()):
         raise UsageError(f"参数 {name} 必须是数字")
-    return min(int(raw), top)
+    # A number past the cap means "as many as allowed"; its length is checked before int().
+    return top if len(raw) > 6 else min(int(raw), top)
 
 
 async def _task_json(db: AsyncSession, run: SopRun) -> JSONDict:

@@ -261,3 +261,14 @@ async def test_followup_due_in_natural_chinese(client: Client, login: Login) -> 
     blank = await client.post(base, json={"note": "随时", "due_at": "  "}, headers=headers)
     assert blank.status == 201
     assert (await blank.json())["followup"]["due_at"] is None
+
+
+async def test_timeline_paging_parameters(client: Client, login: Login) -> None:
+    await login("alice")
+    url = f"/sidebar/api/customers/{ALICE_C}/timeline"
+    resp = await client.get(url, params={"limit": "99999999999"})  # past the cap: the cap
+    assert resp.status == 200
+    assert "items" in await resp.json()
+    resp = await client.get(url, params={"limit": "-1"})
+    assert resp.status == 400
+    assert "参数 limit 必须是数字" in (await resp.json())["message"]

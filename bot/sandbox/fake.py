@@ -63,6 +63,7 @@ class FakeWeCom:
         self.calls: list[JSON] = []
         self._failures: dict[str, deque[int | None]] = {}
         self._delays: dict[str, float] = {}
+        self._held: dict[str, int] = {}  # calls sleeping in a delay right now, per path
         self.app = web.Application()
         self.app.router.add_route("*", "/cgi-bin/{path:.+}", self._api)
         self.app.router.add_get("/_calls", self._calls_view)
@@ -101,6 +102,10 @@ class FakeWeCom:
     def delay(self, path: str, seconds: float) -> None:
         """Sleep `seconds` before answering each call to `path` (0 turns it off)."""
         self._delays[_norm(path)] = seconds
+
+    def hanging(self, path: str) -> int:
+        """How many calls to `path` are held in their delay right now."""
+        return self._held.get(_norm(path), 0)
 
     def clear_faults(self) -> None:
         """Forget every queued failure and delay."""
@@ -339,7 +344,11 @@ class FakeWeCom:
             return _answer(FakeApiError(fake_state.JSON_ERROR, "json decode error"))
         call = self._record(path, request, body)
         if self._delays.get(path):
-            await asyncio.sleep(self._delays[path])
+            self._held[path] = self._held.get(path, 0) + 1
+            try:
+                await asyncio.sleep(self._delays[path])
+            finally:
+                self._held[path] -= 1
         # Where callers reach the fake (QR image URLs point back at it).
         self.state.public_url = str(request.url.with_query(None)).split("/cgi-bin/", 1)[0]
         endpoint = fake_api.ENDPOINTS.get(path)

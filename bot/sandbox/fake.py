@@ -99,6 +99,14 @@ class FakeWeCom:
         queued: list[int | None] = [None] * after + [errcode] * times
         self._failures.setdefault(_norm(path), deque()).extend(queued)
 
+    def confirm_mass(self, sender: str) -> int:
+        """The member confirms their pending 企业群发 tasks in the client; how many."""
+        tasks = [t for t in self.state.mass_tasks.values()
+                 if t["sender"] == sender and not t["confirmed"]]  # fmt: skip
+        for task in tasks:
+            task["confirmed"] = True
+        return len(tasks)
+
     def delay(self, path: str, seconds: float) -> None:
         """Sleep `seconds` before answering each call to `path` (0 turns it off)."""
         self._delays[_norm(path)] = seconds

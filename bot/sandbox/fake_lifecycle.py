@@ -1,4 +1,4 @@
-"""The fake WeCom's customer-lifecycle endpoints: 企业群发 (add_msg_template). Same
+"""The fake WeCom's customer-lifecycle endpoints: 企业群发 and its send result. Same
 conventions as `bot.sandbox.fake_api`; transfers are answered there."""
 
 from __future__ import annotations
@@ -26,7 +26,26 @@ def add_msg_template(state: FakeState, query: Mapping[str, str], body: JSON) -> 
             state.follow(sender, euid)
         except FakeApiError:
             fails.append(euid)
-    return {"fail_list": fails, "msgid": state.new_id("msg")}
+    msgid = state.new_id("msg")
+    state.mass_tasks[msgid] = {"sender": sender, "confirmed": False,
+                               "external_userid": [e for e in ids if e not in fails]}  # fmt: skip
+    return {"fail_list": fails, "msgid": msgid}
 
 
-ENDPOINTS = {"externalcontact/add_msg_template": add_msg_template}
+def get_groupmsg_send_result(state: FakeState, query: Mapping[str, str], body: JSON) -> JSON:
+    """Per customer: 0 until the sender confirms the task in the client, then 1."""
+    task = state.mass_tasks.get(str(body.get("msgid") or ""))
+    _need(task is not None, "invalid msgid")
+    assert task is not None
+    _need(body.get("userid") == task["sender"], "invalid userid")
+    status = 1 if task["confirmed"] else 0
+    return {"next_cursor": "", "send_list": [
+        {"external_userid": e, "userid": task["sender"], "status": status}
+        for e in task["external_userid"]
+    ]}  # fmt: skip
+
+
+ENDPOINTS = {
+    "externalcontact/add_msg_template": add_msg_template,
+    "externalcontact/get_groupmsg_send_result": get_groupmsg_send_result,
+}

@@ -73,6 +73,8 @@ class FakeState:
     # Issue 12: 联系我 configs (config_id -> contact_way), and where the fake is served (its
     # QR images are served there; set from each API request's own URL).
     contact_ways: dict[str, JSON] = field(default_factory=dict)
+    # 企业群发 tasks: msgid -> {sender, external_userid: [...], confirmed: bool}
+    mass_tasks: dict[str, JSON] = field(default_factory=dict)
     public_url: str = ""
 
     def new_id(self, prefix: str) -> str:

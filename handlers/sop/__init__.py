@@ -25,7 +25,8 @@ from bot.core.tasks import periodic_ctx
 from bot.domain import tags
 from bot.domain.lifecycle_models import SopRule, SopRun
 from bot.domain.models import Staff
-from bot.domain.sop import rules, runs, triggers
+from bot.domain.sop import mass, rules, runs, triggers
+from bot.wecom import lifecycle as wecom_lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 TAG_GROUP = "SOP"
 # Seconds a pass keeps running due batches; a backlog beyond that waits for the next pass.
 PASS_BUDGET = 20.0
+# 企业群发 results read per pass (one WeCom call each), round robin over the waiting steps.
+MASS_PER_PASS = 50
+_mass_cursor: dict[int, int] = {}  # id(app) -> the last waiting step read
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,36 @@ async def tick(app: web.Application, now: datetime | None = None) -> Pass:
         done += batch
         if batch < runs.BATCH or time.monotonic() - started_at > PASS_BUDGET:
             break
-    if started or done:
-        logger.info("sop pass started=%d deferred=%d run=%d", started, deferred, done)
+    closed = await check_mass(app, now)
+    if started or done or closed:
+        logger.info("sop pass started=%d deferred=%d run=%d mass_closed=%d",
+                    started, deferred, done, closed)  # fmt: skip
     return Pass(started, deferred, done)
+
+
+async def check_mass(app: web.Application, now: datetime) -> int:
+    """Read WeCom's send result of steps whose 企业群发 waits for the rep; close the settled."""
+    after = _mass_cursor.get(id(app), 0)
+    async with app[DB]() as session:
+        waiting = await mass.awaiting(session, after_id=after, limit=MASS_PER_PASS)
+    _mass_cursor[id(app)] = waiting[-1].run_id if len(waiting) == MASS_PER_PASS else 0
+    closed = 0
+    for item in waiting:
+        status = None
+        if item.msgid is not None:
+            try:
+                status = await wecom_lifecycle.groupmsg_send_status(
+                    app[WECOM], item.msgid, item.sender, item.external_userid
+                )
+            except WeComError as exc:  # asked again next pass
+                logger.warning("sop mass result run=%s errcode=%s", item.run_id, exc.errcode)
+                continue
+        note = mass.outcome(item, status, now)
+        if note is None:
+            continue
+        async with app[DB].begin() as session:
+            closed += await mass.close(session, item.run_id, note, now=now)
+    return closed
 
 
 def _fault(now: bool) -> None:

@@ -86,7 +86,7 @@ async def test_icebreak_welcome_task_article_then_tag_and_followup(
         statuses = list(await session.scalars(select(SopRun.status).order_by(SopRun.step)))
     assert followup is not None
     assert "24 小时回访" in followup.note
-    assert statuses == ["task", "done", "done"]
+    assert statuses == ["task", "mass", "done"]  # the article waits for the rep to confirm
 
     mark = len(fake.calls)
     for _ in range(3):  # later passes repeat nothing

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 TASK, SENT, DONE, SKIPPED = "task", "sent", "done", "skipped"
+# A step whose 企业群发 waits for the rep to confirm it (bot.domain.sop.mass closes it).
+MASS = "mass"
+MASS_QUEUED = "已提交企业群发，待员工确认"
 TASK_HINT = "请在侧边栏「SOP 任务」一键发送，或发 /soptasks 查看。"
 # Actions whose text the customer reads (a task is sent by the rep from the sidebar).
 CUSTOMER_FACING = frozenset({"task", "mass"})
@@ -154,6 +157,8 @@ async def run_step(
             notes.append(done)
     if status != TASK:
         run.note = "；".join(notes)[:1000]
+        if MASS_QUEUED in notes:
+            status = MASS
     run.status = status
     return status
 
@@ -168,7 +173,7 @@ async def _act(
         if action.get("link"):
             payload["attachments"] = [{"msgtype": "link", "link": action["link"]}]
         await effects.add(session, "mass_msg", payload, key=key, group=f"sop:{euid}")
-        return "已提交企业群发，待员工确认"
+        return MASS_QUEUED
     if kind == "tag_add":
         added = await tags.add_tags(session, external_userid=euid, userid=run.userid,
                                     names=action["tags"], by_kind="sop", by=rule.id)  # fmt: skip

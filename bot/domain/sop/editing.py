@@ -31,6 +31,7 @@ STATUS_LABEL = {
     "pending": "待执行",
     "task": "待员工发送",
     "sent": "员工已发送",
+    "mass": "待员工确认群发",
     "done": "已完成",
     "skipped": "已跳过",
 }

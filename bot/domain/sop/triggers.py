@@ -219,7 +219,7 @@ def _replied(rule: SopRule, now: datetime) -> Select[str, str, str]:
         .join(FollowRelation, and_(FollowRelation.external_userid == earlier.c.external_userid,
                                    FollowRelation.userid == earlier.c.userid))  # fmt: skip
         .where(FollowRelation.status == ACTIVE, earlier.c.rule_id == rule.trigger["rule"],
-               earlier.c.step == 0, earlier.c.status.in_(("done", "task", "sent")),
+               earlier.c.step == 0, earlier.c.status.in_(("done", "task", "sent", "mass")),
                earlier.c.done_at >= max(rule.created_at, now) - REPLY_WINDOW, wrote)  # fmt: skip
     )
 

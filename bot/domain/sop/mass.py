@@ -1,0 +1,81 @@
+"""企业群发 steps after delivery: WeCom queues the message in the rep's 群发助手, and nothing
+reaches the customer until the rep confirms it. A step that sent one waits in status `mass`
+until WeCom's send result says what happened (read by the scheduler, outside transactions);
+then it is done, with a note a supervisor can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.lifecycle_models import SopRule, SopRun
+from bot.domain.sop.actions import DONE, MASS
+from bot.outbox import effects
+
+# After this long unconfirmed, the step is closed as not sent (the rep can still send it from
+# the 群发助手; WeCom's own expiry of such tasks is not documented in our reference).
+CONFIRM_DAYS = 3
+SENT = 1
+NOTES = {
+    SENT: "企业群发已送达",
+    2: "企业群发未送达：客户已不是该员工的好友",
+    3: "企业群发未送达：客户已收到其他企业群发",
+}
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """A step whose 企业群发 waits for the rep's confirmation."""
+
+    run_id: int
+    sender: str
+    external_userid: str
+    due_at: datetime
+    msgid: str | None  # None: not delivered to WeCom yet
+    refused: bool  # WeCom refused the task (the customer is not the rep's contact)
+
+
+async def awaiting(session: AsyncSession, *, after_id: int, limit: int) -> list[Awaiting]:
+    """Steps in status `mass` with id > after_id, in id order, with their effect's state."""
+    rows = (await session.execute(
+        select(SopRun, SopRule.steps).join(SopRule, SopRule.id == SopRun.rule_id)
+        .where(SopRun.status == MASS, SopRun.id > after_id).order_by(SopRun.id).limit(limit)
+    )).all()  # fmt: skip
+    out: list[Awaiting] = []
+    for run, steps in rows:
+        actions = steps[run.step].get("actions") or [] if run.step < len(steps) else []
+        index = next((n for n, a in enumerate(actions) if a.get("type") == "mass"), None)
+        effect = None if index is None else await effects.by_key(session, f"sop:{run.id}:{index}")
+        delivered = effect is not None and effect.status == "done"
+        result = effect.result if delivered and effect is not None else {}
+        out.append(Awaiting(
+            run.id, run.userid, run.external_userid, run.due_at,
+            msgid=str(result.get("msgid") or "") or None if delivered else None,
+            refused=delivered and effect is not None and effect.outcome != "sent",
+        ))  # fmt: skip
+    return out
+
+
+def outcome(item: Awaiting, status: int | None, now: datetime) -> str | None:
+    """The step's closing note for WeCom's status (None: not asked yet), or None to wait."""
+    if item.refused:
+        return "企业群发未提交：客户不在该员工的好友中"
+    if status in NOTES:
+        return NOTES[status]
+    if now - item.due_at > timedelta(days=CONFIRM_DAYS):
+        return f"员工 {CONFIRM_DAYS} 天内未确认企业群发，未送达"
+    return None
+
+
+async def close(session: AsyncSession, run_id: int, note: str, *, now: datetime) -> bool:
+    """Close a waiting step with its note, once (a conditional update: two workers agree)."""
+    result = await session.execute(
+        update(SopRun).where(SopRun.id == run_id, SopRun.status == MASS)
+        .values(status=DONE, note=note[:1000], done_at=now)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    return bool(result.rowcount)  # type: ignore[attr-defined]

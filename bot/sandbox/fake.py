@@ -70,6 +70,7 @@ class FakeWeCom:
         self.app.router.add_post("/_events", self._events_view)
         self.app.router.add_post("/_oauth", self._oauth_view)
         self.app.router.add_post("/_groups", self._groups_view)
+        self.app.router.add_post("/_mass", self._mass_view)
         self.app.router.add_post("/_faults", self._faults_view)
         self.app.router.add_get("/_faults", self._faults_list)
         fake_weblogin.add_routes(self)  # the web login page (扫码登录) stand-in
@@ -441,6 +442,14 @@ class FakeWeCom:
         except (ValueError, KeyError, TypeError) as exc:
             return web.json_response({"error": f"bad request: {exc}"}, status=400)
         return web.json_response({"code": self.issue_oauth_code(userid)})
+
+    async def _mass_view(self, request: web.Request) -> web.Response:
+        """{"sender"} -> {"confirmed": n}: the member confirms their 群发助手 tasks."""
+        try:
+            sender = str((await request.json())["sender"])
+        except (ValueError, KeyError, TypeError) as exc:
+            return web.json_response({"error": f"bad request: {exc}"}, status=400)
+        return web.json_response({"confirmed": self.confirm_mass(sender)})
 
     async def _groups_view(self, request: web.Request) -> web.Response:
         """{"name", "owner", "customers"} -> {"chat_id"}: a customer group is created."""

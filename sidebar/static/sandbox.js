@@ -194,6 +194,12 @@
       const state = KF_STATES[body.service_state] || `状态 ${body.service_state}`;
       const who = body.servicer_userid ? `，接待人 ${labelOf(body.servicer_userid)}` : "";
       line("sys", "", `微信客服会话：${state}${who}`);
+    } else if (path === "externalcontact/add_msg_template" && !call.errcode) {
+      const who = labelOf(body.sender);
+      for (const id of body.external_userid || []) {
+        if (id === euid()) line("sys", "", `企业群发 → ${who} 的群发助手，待 ${who} 确认后客户才会收到`);
+      }
+      appSay(body.sender, "app", "群发助手", `你有一条企业群发待确认：${(body.text && body.text.content) || "（附件）"}`);
     } else if (path === "message/send" && call.errcode) {
       line("sys", "", `应用消息 → ${labelsOf(body.touser)} 发送失败（errcode ${call.errcode}）`);
     } else if (path === "message/send" && !call.duplicate) {
@@ -273,7 +279,18 @@
     }
   }
 
+  async function confirmMass() {
+    const userid = member();
+    try {
+      const answer = await json("/sandbox/wecom/_mass", { sender: userid });
+      appSay(userid, "sys", "", answer.confirmed ? `已在群发助手确认 ${answer.confirmed} 条企业群发` : "群发助手里没有待确认的企业群发");
+    } catch (err) {
+      appSay(userid, "sys", "", `确认失败：${err.message}`);
+    }
+  }
+
   async function start() {
+    $("confirm-mass").addEventListener("click", confirmMass);
     $("new-group").addEventListener("click", addGroup);
     $("say").addEventListener("submit", say);
     $("app-say").addEventListener("submit", sendToApp);

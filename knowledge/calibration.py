@@ -66,6 +66,10 @@ RECALIBRATE_GROWTH = 0.10
 RECALIBRATE_MIN_NEW = 5
 # An auto-reply threshold above 1: no confidence reaches it (auto-replies off).
 NEVER = 1.01
+# An entry answers automatically only once it holds this many similar questions: one lone
+# wording (a new entry) is only suggested until reps' confirmed picks give it support. The
+# probes count the same way, so the threshold is chosen over what can actually be sent.
+AUTO_MIN_SIMILAR = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,13 @@ class Calibration:
     n_similar: int = 0
     expected_precision: float | None = None
     expected_coverage: float | None = None
+    # Similar questions an entry needs before it may auto-reply (0: any entry may). A fitted
+    # calibration sets AUTO_MIN_SIMILAR; the defaults' 0.95 is the bare KB's protection.
+    min_similar: int = 0
+
+    def can_auto(self, match: Match) -> bool:
+        """Whether this match's entry has the support an auto-reply needs."""
+        return len(match.entry.similar) >= self.min_similar
 
     @property
     def auto_enabled(self) -> bool:
@@ -154,6 +165,8 @@ class _Sample:
     in_top3: bool  # the right entry is among the 3 shown
     weight: float
     offtopic: bool = False
+    eligible: bool = True  # the top entry holds enough similar questions to auto-reply
+    group: str = ""  # the right entry of a probe: its probes' errors go together
 
 
 def calibrate(
@@ -192,7 +205,7 @@ def calibrate(
     n_positives = len(warm) + (len(cold) if cold_share > 0 else 0)  # probes with weight
     return Calibration(
         auto, min(suggest, auto), model, n_positives, len(asked) + len(chat), False, n_similar,
-        precision, coverage,
+        precision, coverage, AUTO_MIN_SIMILAR,
     )
 
 
@@ -245,19 +258,37 @@ def _weigh(
     """All samples, weighted: positives sum to 1 - NEGATIVE_SHARE, split warm/cold by the
     cold probes' share; negatives (misses and off-topic alike) sum to NEGATIVE_SHARE."""
     samples: list[_Sample] = []
-    parts = [(warm, 1.0 - cold_share if cold else 1.0), (cold, cold_share)]
-    for probes, share in parts:
+    parts = [(warm, 1.0 - cold_share if cold else 1.0, False), (cold, cold_share, True)]
+    for probes, share, is_cold in parts:
         for matches, right_id in probes:
             ids = [m.entry.id for m in matches]
             weight = (1.0 - NEGATIVE_SHARE) * share / len(probes)
-            samples.append(_Sample(features(matches), ids[:1] == [right_id], right_id in ids,
-                                   weight))
+            right = ids[:1] == [right_id]
+            samples.append(_Sample(features(matches), right, right_id in ids, weight,
+                                   eligible=_eligible(matches, right, is_cold),
+                                   group=right_id))
     negatives = [(q, False) for q in misses] + [(q, True) for q in chat]
     for question, is_chat in negatives:
         matches = index.match(question, limit=3)
         weight = NEGATIVE_SHARE / len(negatives)
-        samples.append(_Sample(features(matches), False, False, weight, is_chat))
+        samples.append(_Sample(features(matches), False, False, weight, is_chat,
+                               eligible=bool(matches) and _supported(matches[0])))
     return samples
+
+
+def _supported(match: Match) -> bool:
+    return len(match.entry.similar) >= AUTO_MIN_SIMILAR
+
+
+def _eligible(matches: list[Match], right: bool, cold: bool) -> bool:
+    """Whether a probe's top match could be sent: its entry's support as the probe saw it
+    (its own question left out; a cold probe's entry holds none of its similar questions)."""
+    if not matches:
+        return False
+    if not right:
+        return _supported(matches[0])
+    similar = 0 if cold else len(matches[0].entry.similar) - 1
+    return similar >= AUTO_MIN_SIMILAR
 
 
 def _wilson_lower(precision: float, n: float) -> float:
@@ -268,22 +299,64 @@ def _wilson_lower(precision: float, n: float) -> float:
     return (centre - spread) / (1 + z2 / n)
 
 
+class _Running:
+    """The running precision of the samples above a threshold and its effective sample size.
+
+    Probes of one entry succeed or fail together (an intent confusable with another fails
+    on most of its wordings), so the size is the smaller of Kish's weighted size and the
+    cluster-robust one: p(1-p) over the variance of the ratio estimate summed per entry
+    (negatives are their own clusters). Without an error yet, at most one per entry.
+    """
+
+    def __init__(self) -> None:
+        self.weight = self.right = self.squares = 0.0
+        self.groups: dict[str, tuple[float, float]] = {}
+        # Sums over groups of R^2, R*W and W^2 (R: right weight, W: weight of a group).
+        self.rr = self.rw = self.ww = 0.0
+
+    def add(self, sample: _Sample, key: str) -> None:
+        """Count one more sample (of group `key`)."""
+        hit = sample.weight * sample.right
+        self.weight += sample.weight
+        self.right += hit
+        self.squares += sample.weight * sample.weight
+        r0, w0 = self.groups.get(key, (0.0, 0.0))
+        r1, w1 = r0 + hit, w0 + sample.weight
+        self.groups[key] = (r1, w1)
+        self.rr += r1 * r1 - r0 * r0
+        self.rw += r1 * w1 - r0 * w0
+        self.ww += w1 * w1 - w0 * w0
+
+    @property
+    def precision(self) -> float:
+        """Weighted share of right top matches."""
+        return self.right / self.weight
+
+    def effective(self, cap: int) -> float:
+        """The effective number of independent trials behind `precision`."""
+        p = self.precision
+        kish = min(self.weight * self.weight / self.squares, cap)
+        spread = self.rr - 2 * p * self.rw + p * p * self.ww
+        if spread <= 1e-12 or p * (1 - p) <= 0:
+            return min(kish, len(self.groups))
+        return min(kish, p * (1 - p) * self.weight * self.weight / spread)
+
+
 def _auto_threshold(
     scored: list[tuple[float, _Sample]],
 ) -> tuple[float, float | None, float | None]:
     """(threshold, precision, coverage): the lowest confidence whose auto-replies keep the
     target precision with ~90% certainty, or NEVER when none does."""
-    n_samples = len(scored)
     total_positive = sum(s.weight for _, s in scored if s.in_top3 or s.right) or 1.0
-    weight = right = squares = 0.0
+    running = _Running()
     found: tuple[float, float, float] | None = None
-    for prob, sample in sorted(scored, key=lambda item: -item[0]):
-        weight += sample.weight
-        right += sample.weight * sample.right
-        squares += sample.weight * sample.weight
-        effective = min(weight * weight / squares, n_samples)
-        if _wilson_lower(right / weight, effective) >= TARGET_PRECISION:
-            found = (prob, right / weight, right / total_positive)
+    for n, (prob, sample) in enumerate(sorted(scored, key=lambda item: -item[0])):
+        if not sample.eligible:
+            continue  # never sent, whatever its confidence (AUTO_MIN_SIMILAR)
+        running.add(sample, sample.group or f"#{n}")
+        precision = running.precision
+        if _wilson_lower(precision, running.effective(len(scored))) >= TARGET_PRECISION:
+            found = (prob, precision, running.right / total_positive)
     if found is None:
         return NEVER, None, None
     return round(found[0], 4), round(found[1], 4), round(found[2], 4)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import replace
 
 import pytest
 
-from knowledge import calibration, confidence
+from knowledge import calibration, confidence, matcher
 from knowledge.calibration import Calibration
 from knowledge.demo import DEMO_EVAL_PATH, load_demo
-from knowledge.model import KnowledgeBase
+from knowledge.live import Snapshot
+from knowledge.model import FaqEntry, KnowledgeBase
 from tests.knowledge.gym import GYM_KB
 
 
@@ -84,3 +86,41 @@ def test_bare_entries_weigh_as_the_questions_they_are_expected_to_get() -> None:
     # Many bare entries nobody asks weigh less as the asked ones gather wordings.
     assert calibration.bare_share([1] * 50 + [15] * 50) < 0.1
     assert calibration.bare_share([]) == 0.0
+
+
+def test_a_bare_entry_only_suggests_in_a_calibrated_kb(gym: Calibration) -> None:
+    bare = GYM_KB.entries[0]
+    new = FaqEntry(id="new-bare", question="泳池几点开放", answer="早上六点")
+    kb = replace(GYM_KB, entries=(*GYM_KB.entries, new))
+    snapshot = Snapshot.build(kb)
+    assert snapshot.calibration.min_similar == calibration.AUTO_MIN_SIMILAR >= 1
+    matches = snapshot.index.match("泳池几点开放")
+    assert matches[0].entry.id == "new-bare"
+    # Even a verbatim question: the bare entry is shown, never sent on its own.
+    strict = replace(snapshot.calibration, auto_threshold=0.0)
+    assert matcher.decide(matches, calibration=strict).action == "suggest"
+    # Its neighbours with similar questions still auto-reply at the same threshold.
+    fed = snapshot.index.match(bare.similar[0])
+    assert matcher.decide(fed, calibration=strict).action == "auto"
+    # An uncalibrated KB (the defaults' conservative 0.95) is not affected.
+    assert calibration.default_calibration().can_auto(matches[0])
+
+
+def test_probes_of_one_entry_count_as_one_cluster() -> None:
+    def sample(right: bool, group: str) -> calibration._Sample:
+        return calibration._Sample((0.0,) * 6, right, right, 1.0, group=group)
+
+    # 40 probes, 4 wrong: one in each of 4 entries (of 40), or all 4 of one entry's (of 10).
+    spread = calibration._Running()
+    lumped = calibration._Running()
+    for n in range(40):
+        spread.add(sample(n % 10 != 0, f"e{n}"), f"e{n}")
+        lumped.add(sample(n >= 4, f"e{n // 4}"), f"e{n // 4}")
+    assert spread.precision == lumped.precision == pytest.approx(0.9)
+    assert spread.effective(100) == pytest.approx(40)
+    assert lumped.effective(100) == pytest.approx(10)  # as many trials as entries
+    # No error yet: at most one trial per entry.
+    clean = calibration._Running()
+    for n in range(30):
+        clean.add(sample(True, f"e{n // 10}"), f"e{n // 10}")
+    assert clean.effective(100) == 3

@@ -305,7 +305,8 @@ class _Running:
     Probes of one entry succeed or fail together (an intent confusable with another fails
     on most of its wordings), so the size is the smaller of Kish's weighted size and the
     cluster-robust one: p(1-p) over the variance of the ratio estimate summed per entry
-    (negatives are their own clusters). Without an error yet, at most one per entry.
+    (negatives are their own clusters). Without an error yet the variance says nothing, and
+    Kish's size stands.
     """
 
     def __init__(self) -> None:
@@ -338,7 +339,7 @@ class _Running:
         kish = min(self.weight * self.weight / self.squares, cap)
         spread = self.rr - 2 * p * self.rw + p * p * self.ww
         if spread <= 1e-12 or p * (1 - p) <= 0:
-            return min(kish, len(self.groups))
+            return kish  # no error yet: nothing to cluster, Wilson's own bound applies
         return min(kish, p * (1 - p) * self.weight * self.weight / spread)
 
 
@@ -346,7 +347,11 @@ def _auto_threshold(
     scored: list[tuple[float, _Sample]],
 ) -> tuple[float, float | None, float | None]:
     """(threshold, precision, coverage): the lowest confidence whose auto-replies keep the
-    target precision with ~90% certainty, or NEVER when none does."""
+    target precision with ~90% certainty, or NEVER when none does.
+
+    Never under the target itself: every auto-reply's own calibrated chance of being right
+    (the "匹配 xx%" reps see) is at least what auto-replies promise, not only their average.
+    """
     total_positive = sum(s.weight for _, s in scored if s.in_top3 or s.right) or 1.0
     running = _Running()
     found: tuple[float, float, float] | None = None
@@ -355,6 +360,8 @@ def _auto_threshold(
             continue  # never sent, whatever its confidence (AUTO_MIN_SIMILAR)
         running.add(sample, sample.group or f"#{n}")
         precision = running.precision
+        if prob < TARGET_PRECISION:
+            break  # this answer's own chance of being right is under the promise
         if _wilson_lower(precision, running.effective(len(scored))) >= TARGET_PRECISION:
             found = (prob, precision, running.right / total_positive)
     if found is None:

@@ -109,8 +109,9 @@ class Calibration:
         if not self.auto_enabled:
             return f"{basis}：自动回复达不到 {TARGET_PRECISION:.0%} 准确率，暂只给客服建议"
         precision = self.expected_precision or 0.0
+        bare = "；还没有相似问法的条目只给建议" if self.min_similar else ""
         return (f"{basis}：置信度 ≥ {self.auto_threshold:.0%} 自动回复（预计准确率 "
-                f"{precision:.0%}），≥ {self.suggest_threshold:.0%} 给出建议")
+                f"{precision:.0%}），≥ {self.suggest_threshold:.0%} 给出建议{bare}")
 
     def due(self, n_similar: int) -> bool:
         """Whether a KB now holding `n_similar` similar questions should be recalibrated."""

@@ -18,7 +18,6 @@ the default model and conservative default thresholds, and the status says so.
 from __future__ import annotations
 
 import functools
-import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from knowledge import confidence
 from knowledge.confidence import ConfidenceModel, Features
 from knowledge.index import KnowledgeIndex, Match
 from knowledge.model import KnowledgeBase
+from knowledge.precision import RunningPrecision, wilson_lower
 
 T = TypeVar("T")
 
@@ -292,58 +292,6 @@ def _eligible(matches: list[Match], right: bool, cold: bool) -> bool:
     return similar >= AUTO_MIN_SIMILAR
 
 
-def _wilson_lower(precision: float, n: float) -> float:
-    """Lower bound of a proportion observed over n (weighted: effective n) trials."""
-    z2 = CERTAINTY_Z * CERTAINTY_Z
-    centre = precision + z2 / (2 * n)
-    spread = CERTAINTY_Z * math.sqrt(max(0.0, precision * (1 - precision) / n + z2 / (4 * n * n)))
-    return (centre - spread) / (1 + z2 / n)
-
-
-class _Running:
-    """The running precision of the samples above a threshold and its effective sample size.
-
-    Probes of one entry succeed or fail together (an intent confusable with another fails
-    on most of its wordings), so the size is the smaller of Kish's weighted size and the
-    cluster-robust one: p(1-p) over the variance of the ratio estimate summed per entry
-    (negatives are their own clusters). Without an error yet the variance says nothing, and
-    Kish's size stands.
-    """
-
-    def __init__(self) -> None:
-        self.weight = self.right = self.squares = 0.0
-        self.groups: dict[str, tuple[float, float]] = {}
-        # Sums over groups of R^2, R*W and W^2 (R: right weight, W: weight of a group).
-        self.rr = self.rw = self.ww = 0.0
-
-    def add(self, sample: _Sample, key: str) -> None:
-        """Count one more sample (of group `key`)."""
-        hit = sample.weight * sample.right
-        self.weight += sample.weight
-        self.right += hit
-        self.squares += sample.weight * sample.weight
-        r0, w0 = self.groups.get(key, (0.0, 0.0))
-        r1, w1 = r0 + hit, w0 + sample.weight
-        self.groups[key] = (r1, w1)
-        self.rr += r1 * r1 - r0 * r0
-        self.rw += r1 * w1 - r0 * w0
-        self.ww += w1 * w1 - w0 * w0
-
-    @property
-    def precision(self) -> float:
-        """Weighted share of right top matches."""
-        return self.right / self.weight
-
-    def effective(self, cap: int) -> float:
-        """The effective number of independent trials behind `precision`."""
-        p = self.precision
-        kish = min(self.weight * self.weight / self.squares, cap)
-        spread = self.rr - 2 * p * self.rw + p * p * self.ww
-        if spread <= 1e-12 or p * (1 - p) <= 0:
-            return kish  # no error yet: nothing to cluster, Wilson's own bound applies
-        return min(kish, p * (1 - p) * self.weight * self.weight / spread)
-
-
 def _auto_threshold(
     scored: list[tuple[float, _Sample]],
 ) -> tuple[float, float | None, float | None]:
@@ -354,16 +302,17 @@ def _auto_threshold(
     (the "匹配 xx%" reps see) is at least what auto-replies promise, not only their average.
     """
     total_positive = sum(s.weight for _, s in scored if s.in_top3 or s.right) or 1.0
-    running = _Running()
+    running = RunningPrecision()
     found: tuple[float, float, float] | None = None
     for n, (prob, sample) in enumerate(sorted(scored, key=lambda item: -item[0])):
         if not sample.eligible:
             continue  # never sent, whatever its confidence (AUTO_MIN_SIMILAR)
-        running.add(sample, sample.group or f"#{n}")
+        running.add(sample.weight, sample.right, sample.group or f"#{n}")
         precision = running.precision
         if prob < TARGET_PRECISION:
             break  # this answer's own chance of being right is under the promise
-        if _wilson_lower(precision, running.effective(len(scored))) >= TARGET_PRECISION:
+        effective = running.effective(len(scored))
+        if wilson_lower(precision, effective, CERTAINTY_Z) >= TARGET_PRECISION:
             found = (prob, precision, running.right / total_positive)
     if found is None:
         return NEVER, None, None

@@ -13,6 +13,7 @@ from knowledge.calibration import Calibration
 from knowledge.demo import DEMO_EVAL_PATH, load_demo
 from knowledge.live import Snapshot
 from knowledge.model import FaqEntry, KnowledgeBase
+from knowledge.precision import RunningPrecision
 from tests.knowledge.gym import GYM_KB
 
 
@@ -109,20 +110,17 @@ def test_a_bare_entry_only_suggests_in_a_calibrated_kb(gym: Calibration) -> None
 
 
 def test_probes_of_one_entry_count_as_one_cluster() -> None:
-    def sample(right: bool, group: str) -> calibration._Sample:
-        return calibration._Sample((0.0,) * 6, right, right, 1.0, group=group)
-
     # 40 probes, 4 wrong: one in each of 4 entries (of 40), or all 4 of one entry's (of 10).
-    spread = calibration._Running()
-    lumped = calibration._Running()
+    spread = RunningPrecision()
+    lumped = RunningPrecision()
     for n in range(40):
-        spread.add(sample(n % 10 != 0, f"e{n}"), f"e{n}")
-        lumped.add(sample(n >= 4, f"e{n // 4}"), f"e{n // 4}")
+        spread.add(1.0, n % 10 != 0, f"e{n}")
+        lumped.add(1.0, n >= 4, f"e{n // 4}")
     assert spread.precision == lumped.precision == pytest.approx(0.9)
     assert spread.effective(100) == pytest.approx(40)
     assert lumped.effective(100) == pytest.approx(10)  # as many trials as entries
     # No error yet: no variance to cluster, Kish's size stands.
-    clean = calibration._Running()
+    clean = RunningPrecision()
     for n in range(30):
-        clean.add(sample(True, f"e{n // 10}"), f"e{n // 10}")
+        clean.add(1.0, True, f"e{n // 10}")
     assert clean.effective(100) == pytest.approx(30)

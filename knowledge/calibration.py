@@ -18,7 +18,6 @@ the default model and conservative default thresholds, and the status says so.
 from __future__ import annotations
 
 import functools
-import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from knowledge import confidence
 from knowledge.confidence import ConfidenceModel, Features
 from knowledge.index import KnowledgeIndex, Match
 from knowledge.model import KnowledgeBase
+from knowledge.precision import RunningPrecision, wilson_lower
 
 T = TypeVar("T")
 
@@ -66,6 +66,10 @@ RECALIBRATE_GROWTH = 0.10
 RECALIBRATE_MIN_NEW = 5
 # An auto-reply threshold above 1: no confidence reaches it (auto-replies off).
 NEVER = 1.01
+# An entry answers automatically only once it holds this many similar questions: one lone
+# wording (a new entry) is only suggested until reps' confirmed picks give it support. The
+# probes count the same way, so the threshold is chosen over what can actually be sent.
+AUTO_MIN_SIMILAR = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,13 @@ class Calibration:
     n_similar: int = 0
     expected_precision: float | None = None
     expected_coverage: float | None = None
+    # Similar questions an entry needs before it may auto-reply (0: any entry may). A fitted
+    # calibration sets AUTO_MIN_SIMILAR; the defaults' 0.95 is the bare KB's protection.
+    min_similar: int = 0
+
+    def can_auto(self, match: Match) -> bool:
+        """Whether this match's entry has the support an auto-reply needs."""
+        return len(match.entry.similar) >= self.min_similar
 
     @property
     def auto_enabled(self) -> bool:
@@ -98,8 +109,9 @@ class Calibration:
         if not self.auto_enabled:
             return f"{basis}：自动回复达不到 {TARGET_PRECISION:.0%} 准确率，暂只给客服建议"
         precision = self.expected_precision or 0.0
+        bare = "；还没有相似问法的条目只给建议" if self.min_similar else ""
         return (f"{basis}：置信度 ≥ {self.auto_threshold:.0%} 自动回复（预计准确率 "
-                f"{precision:.0%}），≥ {self.suggest_threshold:.0%} 给出建议")
+                f"{precision:.0%}），≥ {self.suggest_threshold:.0%} 给出建议{bare}")
 
     def due(self, n_similar: int) -> bool:
         """Whether a KB now holding `n_similar` similar questions should be recalibrated."""
@@ -154,6 +166,8 @@ class _Sample:
     in_top3: bool  # the right entry is among the 3 shown
     weight: float
     offtopic: bool = False
+    eligible: bool = True  # the top entry holds enough similar questions to auto-reply
+    group: str = ""  # the right entry of a probe: its probes' errors go together
 
 
 def calibrate(
@@ -192,7 +206,7 @@ def calibrate(
     n_positives = len(warm) + (len(cold) if cold_share > 0 else 0)  # probes with weight
     return Calibration(
         auto, min(suggest, auto), model, n_positives, len(asked) + len(chat), False, n_similar,
-        precision, coverage,
+        precision, coverage, AUTO_MIN_SIMILAR,
     )
 
 
@@ -245,45 +259,61 @@ def _weigh(
     """All samples, weighted: positives sum to 1 - NEGATIVE_SHARE, split warm/cold by the
     cold probes' share; negatives (misses and off-topic alike) sum to NEGATIVE_SHARE."""
     samples: list[_Sample] = []
-    parts = [(warm, 1.0 - cold_share if cold else 1.0), (cold, cold_share)]
-    for probes, share in parts:
+    parts = [(warm, 1.0 - cold_share if cold else 1.0, False), (cold, cold_share, True)]
+    for probes, share, is_cold in parts:
         for matches, right_id in probes:
             ids = [m.entry.id for m in matches]
             weight = (1.0 - NEGATIVE_SHARE) * share / len(probes)
-            samples.append(_Sample(features(matches), ids[:1] == [right_id], right_id in ids,
-                                   weight))
+            right = ids[:1] == [right_id]
+            samples.append(_Sample(features(matches), right, right_id in ids, weight,
+                                   eligible=_eligible(matches, right, is_cold),
+                                   group=right_id))
     negatives = [(q, False) for q in misses] + [(q, True) for q in chat]
     for question, is_chat in negatives:
         matches = index.match(question, limit=3)
         weight = NEGATIVE_SHARE / len(negatives)
-        samples.append(_Sample(features(matches), False, False, weight, is_chat))
+        samples.append(_Sample(features(matches), False, False, weight, is_chat,
+                               eligible=bool(matches) and _supported(matches[0])))
     return samples
 
 
-def _wilson_lower(precision: float, n: float) -> float:
-    """Lower bound of a proportion observed over n (weighted: effective n) trials."""
-    z2 = CERTAINTY_Z * CERTAINTY_Z
-    centre = precision + z2 / (2 * n)
-    spread = CERTAINTY_Z * math.sqrt(max(0.0, precision * (1 - precision) / n + z2 / (4 * n * n)))
-    return (centre - spread) / (1 + z2 / n)
+def _supported(match: Match) -> bool:
+    return len(match.entry.similar) >= AUTO_MIN_SIMILAR
+
+
+def _eligible(matches: list[Match], right: bool, cold: bool) -> bool:
+    """Whether a probe's top match could be sent: its entry's support as the probe saw it
+    (its own question left out; a cold probe's entry holds none of its similar questions)."""
+    if not matches:
+        return False
+    if not right:
+        return _supported(matches[0])
+    similar = 0 if cold else len(matches[0].entry.similar) - 1
+    return similar >= AUTO_MIN_SIMILAR
 
 
 def _auto_threshold(
     scored: list[tuple[float, _Sample]],
 ) -> tuple[float, float | None, float | None]:
     """(threshold, precision, coverage): the lowest confidence whose auto-replies keep the
-    target precision with ~90% certainty, or NEVER when none does."""
-    n_samples = len(scored)
+    target precision with ~90% certainty, or NEVER when none does.
+
+    Never under the target itself: every auto-reply's own calibrated chance of being right
+    (the "匹配 xx%" reps see) is at least what auto-replies promise, not only their average.
+    """
     total_positive = sum(s.weight for _, s in scored if s.in_top3 or s.right) or 1.0
-    weight = right = squares = 0.0
+    running = RunningPrecision()
     found: tuple[float, float, float] | None = None
-    for prob, sample in sorted(scored, key=lambda item: -item[0]):
-        weight += sample.weight
-        right += sample.weight * sample.right
-        squares += sample.weight * sample.weight
-        effective = min(weight * weight / squares, n_samples)
-        if _wilson_lower(right / weight, effective) >= TARGET_PRECISION:
-            found = (prob, right / weight, right / total_positive)
+    for n, (prob, sample) in enumerate(sorted(scored, key=lambda item: -item[0])):
+        if not sample.eligible:
+            continue  # never sent, whatever its confidence (AUTO_MIN_SIMILAR)
+        running.add(sample.weight, sample.right, sample.group or f"#{n}")
+        precision = running.precision
+        if prob < TARGET_PRECISION:
+            break  # this answer's own chance of being right is under the promise
+        effective = running.effective(len(scored))
+        if wilson_lower(precision, effective, CERTAINTY_Z) >= TARGET_PRECISION:
+            found = (prob, precision, running.right / total_positive)
     if found is None:
         return NEVER, None, None
     return round(found[0], 4), round(found[1], 4), round(found[2], 4)

@@ -51,7 +51,9 @@ def decide(
     explicit arguments, else the uncalibrated defaults. Given the query and the rule engine,
     a top match that negates a rule phrase the query states, or the other way round ("我不过敏"
     against "我过敏了"), is only a suggestion: the scores cannot see negation, and these
-    phrases are the ones where it matters most.
+    phrases are the ones where it matters most. A calibrated KB does not auto-reply with an
+    entry holding fewer similar questions than `calibration.min_similar` (a new entry is only
+    suggested until confirmed wordings support it).
     """
     auto_at, suggest_at = AUTO_REPLY_THRESHOLD, SUGGEST_THRESHOLD
     if calibration is not None:
@@ -67,7 +69,8 @@ def decide(
         and rules is not None
         and rules.opposite(query, shown[0].matched_question)
     )
-    if top >= auto_at and not flipped:
+    supported = calibration is None or calibration.can_auto(shown[0])
+    if top >= auto_at and not flipped and supported:
         return Decision("auto", shown)
     # The rep picks among the top matches, so all of them are shown once the top is plausible.
     return Decision("suggest" if top >= suggest_at else "none", shown)

@@ -12,6 +12,7 @@ FIGURES = (
     ("new_entry_p_at_1", "new entries (no similar question): P@1"),
     ("new_entry_auto_precision_pooled", "new entries: auto-reply precision, pooled"),
     ("new_entry_auto_coverage", "new entries: auto-reply coverage"),
+    ("new_entry_auto_wrong_rate", "new entries: wrong auto-replies (of their questions)"),
     ("r_at_3", "R@3"),
     ("auto_precision", "auto-reply precision"),
     ("auto_precision_pooled", "auto-reply precision, pooled"),

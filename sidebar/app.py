@@ -11,7 +11,19 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.core.keys import SETTINGS
-from sidebar import api, assist, auth, errors, groups, jssdk, lifecycle, live, routes, sandbox
+from sidebar import (
+    api,
+    assist,
+    auth,
+    errors,
+    groups,
+    jssdk,
+    kb_search,
+    lifecycle,
+    live,
+    routes,
+    sandbox,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -72,7 +84,7 @@ def create_sidebar_app() -> web.Application:
     app.on_response_prepare.append(_headers)
     for table in (
         routes.routes, auth.routes, jssdk.routes, api.routes, assist.routes, live.routes,
-        groups.routes, sandbox.routes, lifecycle.routes,
+        groups.routes, sandbox.routes, lifecycle.routes, kb_search.routes,
     ):  # fmt: skip
         app.add_routes(table)
     app.router.add_static("/static", STATIC_DIR, append_version=False)

@@ -13,12 +13,12 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.core.errors import NotFoundError, UsageError
-from bot.core.keys import KB, SETTINGS
+from bot.core.keys import CACHE, KB, SETTINGS
 from bot.domain import answers, customers, kb, pipeline, proposals, shapes
 from bot.domain.models import Message
 from knowledge import quickreply
 from knowledge.live import Snapshot
-from sidebar import auth, views
+from sidebar import auth, kb_search, views
 
 routes = web.RouteTableDef()
 
@@ -167,7 +167,8 @@ def _message_id(data: dict[str, Any]) -> int:
 async def feedback(request: web.Request) -> web.Response:
     """A rep's pick for a customer message becomes a proposal (similar question, once accepted).
 
-    The wording is the stored message's text; the entry must have been suggested for it.
+    The wording is the stored message's text; the entry must have been suggested for it, or
+    shown to this rep by a KB search for that message (sidebar/kb_search.py).
     """
     data = await views.read_json(request)
     entry_id = views.text_field(data, "entry_id", "知识条目", max_len=64)
@@ -177,12 +178,14 @@ async def feedback(request: web.Request) -> web.Response:
     quorum = request.config_dict[SETTINGS].kb_proposal_quorum
     async with views.transaction(request) as db:
         staff = await auth.viewer(db, request)
+        found = await kb_search.searched(request.config_dict[CACHE], staff.userid, message_id)
         message = await db.get(Message, message_id)
         if message is None or message.direction != "in":
             raise NotFoundError("没有这条客户消息")
         await customers.require_customer_access(db, staff, message.external_userid)
         outcome = await proposals.propose(
-            db, staff, message_id=message_id, entry_id=entry_id, floor=floor, quorum=quorum
+            db, staff, message_id=message_id, entry_id=entry_id, floor=floor, quorum=quorum,
+            searched=found,
         )
         body = proposals.as_json(outcome.proposal, quorum)
     # After commit: an accepted pick (the reps quorum) goes into every worker's index.

@@ -12,7 +12,7 @@ audited. Callers apply a KB change to the live snapshots after their transaction
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -77,21 +77,26 @@ async def propose(
     entry_id: str,
     floor: float,
     quorum: int,
+    searched: Collection[str] = frozenset(),
 ) -> Outcome:
     """Record staff's pick of entry_id for a stored inbound message (access checked by caller).
 
     Refused (UsageError, nothing changes) unless the entry was among the message's stored
-    suggestions and the top suggestion cleared the KB's suggestion floor.
+    suggestions and the top suggestion cleared the KB's suggestion floor, or the entry is in
+    `searched`: what the server's KB search showed this rep for this message (the rep looked
+    the answer up on purpose, so the floor, which keeps chit-chat out, does not apply).
     """
     message = await session.get(Message, message_id)
     if message is None or message.direction != "in":
         raise NotFoundError("没有这条客户消息")
     suggested = {str(s.get("entry_id")): s for s in message.suggestions or []}
-    if entry_id not in suggested:
-        raise UsageError("这个答案不在这条消息的推荐里，不能记为它的相似问法")
-    top = max((float(s.get("confidence") or 0) for s in suggested.values()), default=0.0)
-    if top < floor:
-        raise UsageError("这条消息的推荐匹配度太低，不能记录为相似问法")
+    if entry_id in suggested:
+        top = max((float(s.get("confidence") or 0) for s in suggested.values()), default=0.0)
+        if top < floor and entry_id not in searched:
+            raise UsageError("这条消息的推荐匹配度太低，不能记录为相似问法")
+    elif entry_id not in searched:
+        raise UsageError("这个答案不在这条消息的推荐里，也不在你为它搜索到的结果里，"
+                         "不能记为它的相似问法")
     question = " ".join(message.text.split())[:QUESTION_MAX]
     key = textmod.normalize(question)[:KEY_MAX]
     if not key:
@@ -106,7 +111,8 @@ async def propose(
     await audit.record(
         session, actor=staff.userid, action="kb_propose", target=entry_id,
         detail={"proposal": proposal.id, "message": message_id, "reps": len(proposal.reps),
-                "status": proposal.status},
+                "status": proposal.status, "via": "suggested" if entry_id in suggested
+                else "searched"},
     )  # fmt: skip
     if proposal.status == PENDING and len(set(proposal.reps)) >= quorum:
         return await _accept(session, proposal, by="", reason="quorum")

@@ -167,6 +167,33 @@ function showHelp(data, question, messageId, target) {
   const status = replyStatus(data);
   if (status) target.append(status);
   suggestions(data.suggestions, question, messageId, target, data.decision === "none");
+  if (messageId) target.append(kbSearch(question, messageId));
+}
+
+// The rep's own KB search for this message: the server remembers what it showed them, so a
+// result they answer with may be recorded as this wording's similar question.
+function kbSearch(question, messageId) {
+  const input = el("input", { type: "search", class: "form-control input-sm", maxlength: "50",
+    placeholder: "推荐不对？搜索知识库", "aria-label": "搜索知识库" });
+  const go = el("button", { type: "submit", class: "btn btn-default btn-sm" }, "搜索");
+  const results = el("div", { class: "kb-search-results" });
+  const form = el("form", { class: "kb-search", role: "search" }, input, go);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const q = input.value.trim();
+    if (!q) { toast("请输入要搜索的关键词"); input.focus(); return; }
+    busy(go, async () => {
+      const params = new URLSearchParams({ q, message_id: String(messageId) });
+      const data = await api("GET", `/kb/search?${params}`);
+      results.replaceChildren();
+      if (!data.items.length) {
+        results.append(el("p", { class: "muted low-note" }, "没有找到相关答案，换个关键词试试"));
+        return;
+      }
+      suggestions(data.items, question, messageId, results, false);
+    });
+  });
+  return el("div", { class: "kb-search-box" }, form, results);
 }
 
 export async function ask(event) {

@@ -120,6 +120,22 @@ async def test_nothing_is_offered_for_recording_under_the_suggestion_floor(page:
     assert await frame.locator(".feedback").count() == 0
 
 
+async def test_an_answer_found_by_searching_the_kb_can_be_recorded(page: Any) -> None:
+    frame = await chromium.add_customer(page, "小周")
+    await frame.locator("#ask-text").fill("东西收到了但是盒子压坏了怎么办")
+    await frame.locator("#ask-form button[type=submit]").click()
+    search = frame.locator("#ask-result .kb-search input")
+    await search.fill("退货")
+    await frame.locator("#ask-result .kb-search button").click()
+    found = frame.locator("#ask-result .kb-search-results .suggestion").first
+    await found.wait_for()
+    await found.locator("button.send").click()
+    offer = frame.locator(".feedback")
+    await offer.wait_for()
+    await offer.locator("button", has_text="记录").click()
+    await offer.filter(has_text="等待主管审核").wait_for()
+
+
 async def test_expired_session_asks_to_sign_in_again(page: Any) -> None:
     frame = await chromium.add_customer(page, "小赵")
     await page.context.clear_cookies()

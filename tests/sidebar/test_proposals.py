@@ -175,3 +175,92 @@ async def test_supervisor_accepts_rejects_and_undoes(
         row = await session.get(KbProposal, number)
         assert row is not None
         assert (row.status, row.decided_by) == ("undone", "lead1")
+
+
+async def _search(
+    client: Client, token: str, message_id: int | str, q: str
+) -> tuple[int, dict[str, Any]]:
+    resp = await client.get("/sidebar/api/kb/search", params={"q": q, "message_id": message_id},
+                            headers={"X-CSRF-Token": token})  # fmt: skip
+    data: dict[str, Any] = await resp.json()
+    return resp.status, data
+
+
+async def test_a_pick_from_the_reps_own_search_becomes_a_proposal(
+    client: Client, login: Login, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    alice = await login("alice")
+    # Chit-chat gets no usable suggestion; the rep looks the answer up herself.
+    asked = await _ask(client, alice, ALICE_C, "东西收到了但是盒子压坏了怎么办")
+    message_id = asked["message_id"]
+    suggested = [s["entry_id"] for s in asked["suggestions"]]
+    status, found = await _search(client, alice, message_id, "退货")
+    assert status == 200
+    ids = [item["entry_id"] for item in found["items"]]
+    picked = next(i for i in ids if i not in suggested)
+    status, data = await _pick(client, alice, {"entry_id": picked, "message_id": message_id})
+    assert status == 200, data
+    assert data["proposal"]["status"] == "pending"
+    assert data["applied"] is False
+    assert asked["text"] not in _similar(client, picked)  # pending: nothing changed yet
+    async with sessionmaker() as session:
+        audit = await session.scalar(
+            select(AuditLog).where(AuditLog.action == "kb_propose").order_by(AuditLog.id.desc())
+        )
+    assert audit is not None
+    assert audit.detail["via"] == "searched"
+
+
+async def test_a_pick_neither_suggested_nor_searched_is_refused(
+    client: Client, login: Login, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    alice = await login("alice")
+    asked = await _ask(client, alice, ALICE_C, COMPLAINT)
+    message_id = asked["message_id"]
+    # She searched, but order-cancel was not among what the server showed her ...
+    status, found = await _search(client, alice, message_id, "运费")
+    assert status == 200
+    assert "order-cancel" not in [item["entry_id"] for item in found["items"]]
+    before = _similar(client, "order-cancel")
+    status, data = await _pick(
+        client, alice, {"entry_id": "order-cancel", "message_id": message_id}
+    )
+    assert status == 400
+    assert "不在这条消息的推荐里，也不在你为它搜索到的结果里" in data["message"]
+    # ... and another rep's search for the same message vouches for nobody else.
+    bob = await login("bob")
+    status, _ = await _search(client, bob, message_id, "取消订单")
+    assert status in (200, 403)
+    alice = await login("alice")
+    status, data = await _pick(
+        client, alice, {"entry_id": "order-cancel", "message_id": message_id}
+    )
+    assert status == 400
+    # A search for another message does not count for this one either.
+    other = await _ask(client, alice, ALICE_C, "我想取消订单")
+    status, _ = await _search(client, alice, other["message_id"], "取消订单")
+    assert status == 200
+    status, data = await _pick(
+        client, alice, {"entry_id": "order-cancel", "message_id": message_id}
+    )
+    assert status == 400
+    assert _similar(client, "order-cancel") == before
+    assert await _audit(sessionmaker) == []
+    async with sessionmaker() as session:
+        assert list(await session.scalars(select(KbProposal))) == []
+
+
+async def test_kb_search_checks_the_message_and_the_query(client: Client, login: Login) -> None:
+    alice = await login("alice")
+    status, data = await _search(client, alice, "abc", "退货")
+    assert status == 400
+    assert "message_id" in data["message"]
+    status, data = await _search(client, alice, 999999, "退货")
+    assert status == 404
+    asked = await _ask(client, alice, ALICE_C, WORDING)
+    status, data = await _search(client, alice, asked["message_id"], "  ")
+    assert status == 400
+    assert "关键词" in data["message"]
+    carol = await login("carol")  # another department: not her customer's message
+    status, _ = await _search(client, carol, asked["message_id"], "退货")
+    assert status == 403

@@ -1,0 +1,167 @@
+"""Keeping customer_turn in step with the message table, as messages are recorded.
+
+The definition is bot/domain/response_times.py's: over a customer's kf and archive messages
+in time order (at the same instant a reply comes after the customer's message), a turn starts
+at each customer message that follows a reply or starts the history, and ends at the first
+reply after it. The migration that created the table computed that from the whole message
+table in one statement; here each message just stored is applied to its customer's turns, in
+any arrival order:
+
+- a customer message inside an open (or later-answered) wait changes nothing;
+- one after the last reply opens a turn; if it arrived late, before turns already recorded,
+  its wait runs to the first reply after it, or, when no reply lies between, it is where the
+  next turn really started (that turn's start moves back to it);
+- a reply closes the turn it follows if that turn is open or was closed by a later reply
+  (a reply pulled late from the archive); customer messages between it and the old reply then
+  form a turn of their own. A reply before every turn, or after a closed one, changes nothing.
+
+Concurrency: the customers' rows are locked first (PostgreSQL), so two workers recording the
+same customer's messages take turns; a partial unique index keeps one open turn per customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Row, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.models import Customer, Message
+from bot.domain.stats import CUSTOMER_SOURCES
+from bot.domain.turn_models import CustomerTurn
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A message just stored, as far as turns are concerned."""
+
+    external_userid: str
+    direction: str  # in | out
+    at: datetime
+    source: str
+
+
+def events_of(messages: Iterable[Message]) -> list[Event]:
+    """The turn events of stored Message rows (test seeds and tools that insert rows)."""
+    return [Event(m.external_userid, m.direction, m.created_at, m.source) for m in messages]
+
+
+async def record(session: AsyncSession, events: Sequence[Event]) -> None:
+    """Apply messages stored in the caller's transaction to their customers' turns."""
+    events = [e for e in events if e.source in CUSTOMER_SOURCES and e.external_userid]
+    if not events:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise per customer across workers, in one order so two batches cannot deadlock.
+        await session.execute(
+            select(Customer.external_userid)
+            .where(Customer.external_userid.in_(sorted({e.external_userid for e in events})))
+            .order_by(Customer.external_userid)
+            .with_for_update()
+        )
+    for event in sorted(events, key=lambda e: (e.at, e.direction == "out")):
+        if event.direction == "in":
+            await _asked(session, event)
+        else:
+            await _replied(session, event)
+
+
+def _seconds(later: datetime | None, earlier: datetime) -> float | None:
+    return None if later is None else max(0.0, (later - earlier).total_seconds())
+
+
+# Plain rows, not ORM objects: the updates below are SQL, and the session's identity map must
+# not hand back a turn as it was before them.
+_TURN = (CustomerTurn.id, CustomerTurn.asked_at, CustomerTurn.replied_at)
+
+
+TurnRow = Row[int, datetime, datetime | None]
+
+
+async def _turn_before(session: AsyncSession, euid: str, at: datetime) -> TurnRow | None:
+    """(id, asked_at, replied_at) of the customer's latest turn started at or before `at`."""
+    found = await session.execute(
+        select(*_TURN)
+        .where(CustomerTurn.external_userid == euid, CustomerTurn.asked_at <= at)
+        .order_by(CustomerTurn.asked_at.desc(), CustomerTurn.id.desc())
+        .limit(1)
+    )
+    return found.first()
+
+
+def _messages(euid: str, direction: str) -> list[ColumnElement[bool]]:
+    return [
+        Message.external_userid == euid,
+        Message.direction == direction,
+        Message.source.in_(CUSTOMER_SOURCES),
+    ]
+
+
+async def _asked(session: AsyncSession, e: Event) -> None:
+    before = await _turn_before(session, e.external_userid, e.at)
+    if before is not None and (before.replied_at is None or before.replied_at >= e.at):
+        return  # the customer was already waiting
+    reply = await session.scalar(
+        select(func.min(Message.created_at)).where(
+            *_messages(e.external_userid, "out"), Message.created_at >= e.at
+        )
+    )
+    found = await session.execute(
+        select(*_TURN)
+        .where(CustomerTurn.external_userid == e.external_userid, CustomerTurn.asked_at > e.at)
+        .order_by(CustomerTurn.asked_at, CustomerTurn.id)
+        .limit(1)
+    )
+    after = found.first()
+    if after is not None and (reply is None or reply >= after.asked_at):
+        # Recorded late, with no reply between it and the next turn: that wait began here.
+        await session.execute(
+            update(CustomerTurn)
+            .where(CustomerTurn.id == after.id)
+            .values(asked_at=e.at, wait=_seconds(after.replied_at, e.at), source=e.source)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    await session.execute(insert(CustomerTurn).values(
+        external_userid=e.external_userid, asked_at=e.at, replied_at=reply,
+        wait=_seconds(reply, e.at), source=e.source,
+    ))  # fmt: skip
+
+
+async def _replied(session: AsyncSession, e: Event) -> None:
+    turn = await _turn_before(session, e.external_userid, e.at)
+    if turn is None or (turn.replied_at is not None and turn.replied_at <= e.at):
+        return  # nothing was waiting for this reply
+    old_reply = turn.replied_at
+    closed = await session.execute(
+        update(CustomerTurn)
+        .where(
+            CustomerTurn.id == turn.id,
+            (CustomerTurn.replied_at.is_(None)) | (CustomerTurn.replied_at > e.at),
+        )
+        .values(replied_at=e.at, wait=_seconds(e.at, turn.asked_at))
+        .execution_options(synchronize_session=False)
+    )
+    if not closed.rowcount:  # type: ignore[attr-defined]
+        return
+    # Customer messages after this (late) reply and before the old one start a turn of their
+    # own, which the old reply answers (or which is still open).
+    later = [*_messages(e.external_userid, "in"), Message.created_at > e.at]
+    if old_reply is not None:
+        later.append(Message.created_at <= old_reply)
+    first = await session.execute(
+        select(Message.created_at, Message.source)
+        .where(*later)
+        .order_by(Message.created_at, Message.id)
+        .limit(1)
+    )
+    row = first.first()
+    if row is None:
+        return
+    asked_at, source = row
+    await session.execute(insert(CustomerTurn).values(
+        external_userid=e.external_userid, asked_at=asked_at, replied_at=old_reply,
+        wait=_seconds(old_reply, asked_at), source=source,
+    ))  # fmt: skip

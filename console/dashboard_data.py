@@ -74,18 +74,22 @@ async def lost_by_kind(
 async def series(
     db: AsyncSession, scope: Scope, buckets: Sequence[tuple[datetime, datetime]], *, lost: bool
 ) -> list[int]:
-    """New (or lost) follow relations per bucket, in one query over the buckets' whole range."""
+    """New (or lost) follow relations per bucket, in one statement of one count per bucket.
+
+    Each count is a range on the index (a year of month buckets reads each entry once); one
+    scan of the whole range summing a CASE per bucket and row cost ten times more."""
     column = FollowRelation.ended_at if lost else FollowRelation.added_at
-    sums = [
-        func.coalesce(func.sum(case((and_(column >= a, column < b), 1), else_=0)), 0)
-        for a, b in buckets
-    ]
-    query = select(*sums).where(
-        column >= buckets[0][0], column < buckets[-1][1], scope.where(FollowRelation.userid)
-    )
-    if lost:
-        query = query.where(FollowRelation.status.in_(LOST_STATUSES))
-    return [int(n or 0) for n in (await db.execute(query)).one()]
+
+    def count(a: datetime, b: datetime) -> Any:
+        query = select(func.count()).where(
+            column >= a, column < b, scope.where(FollowRelation.userid)
+        )
+        if lost:
+            query = query.where(FollowRelation.status.in_(LOST_STATUSES))
+        return query.scalar_subquery()
+
+    row = (await db.execute(select(*(count(a, b) for a, b in buckets)))).one()
+    return [int(n or 0) for n in row]
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ async def record_batch(
     now = utcnow()
     euids = sorted({e.external_userid for e in entries})
     await insert_ignore_many(session, Customer, [{"external_userid": e} for e in euids])
+    known = await turns.before_batch(session, euids)  # locks the customers, in one order
     inbound = sorted({e.external_userid for e in entries if e.direction == "in"})
     if inbound:
         await session.execute(
@@ -75,7 +76,7 @@ async def record_batch(
     ))  # fmt: skip
     await turns.record(session, [
         turns.Event(e.external_userid, e.direction, e.sent_at or now, source) for e in entries
-    ])  # fmt: skip
+    ], known)  # fmt: skip
     results = []
     for entry, message_id in zip(entries, ids, strict=True):
         p = entry.prepared

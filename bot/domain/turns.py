@@ -21,9 +21,10 @@ same customer's messages take turns; a partial unique index keeps one open turn 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,24 +49,98 @@ def events_of(messages: Iterable[Message]) -> list[Event]:
     return [Event(m.external_userid, m.direction, m.created_at, m.source) for m in messages]
 
 
-async def record(session: AsyncSession, events: Sequence[Event]) -> None:
-    """Apply messages stored in the caller's transaction to their customers' turns."""
-    events = [e for e in events if e.source in CUSTOMER_SOURCES and e.external_userid]
-    if not events:
-        return
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What was recorded about some customers before a batch of their messages is stored."""
+
+    last_message: dict[str, datetime]  # their latest kf or archive message
+    open_turn: dict[str, tuple[int, datetime]]  # (id, asked_at) of their open turn
+
+
+async def _lock(session: AsyncSession, euids: Iterable[str]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # Serialise per customer across workers, in one order so two batches cannot deadlock.
         await session.execute(
             select(Customer.external_userid)
-            .where(Customer.external_userid.in_(sorted({e.external_userid for e in events})))
+            .where(Customer.external_userid.in_(sorted(set(euids))))
             .order_by(Customer.external_userid)
             .with_for_update()
         )
-    for event in sorted(events, key=lambda e: (e.at, e.direction == "out")):
+
+
+async def before_batch(session: AsyncSession, euids: Collection[str]) -> Known:
+    """Lock the customers and read their turns' state; call before storing their messages."""
+    euids = sorted(set(euids))
+    await _lock(session, euids)
+    last = await session.execute(
+        select(Message.external_userid, func.max(Message.created_at))
+        .where(Message.external_userid.in_(euids), Message.source.in_(CUSTOMER_SOURCES))
+        .group_by(Message.external_userid)
+    )
+    opened = await session.execute(
+        select(CustomerTurn.external_userid, CustomerTurn.id, CustomerTurn.asked_at).where(
+            CustomerTurn.external_userid.in_(euids), CustomerTurn.replied_at.is_(None)
+        )
+    )
+    return Known({e: at for e, at in last}, {e: (i, at) for e, i, at in opened})
+
+
+async def record(
+    session: AsyncSession, events: Sequence[Event], known: Known | None = None
+) -> None:
+    """Apply messages stored in the caller's transaction to their customers' turns.
+
+    With `known` (read by before_batch), a customer whose messages all come after everything
+    recorded about them is settled in memory and written in a few statements; the others (and
+    every customer without `known`) go message by message against the tables.
+    """
+    events = [e for e in events if e.source in CUSTOMER_SOURCES and e.external_userid]
+    if not events:
+        return
+    if known is None:
+        await _lock(session, (e.external_userid for e in events))
+    ordered = sorted(events, key=lambda e: (e.at, e.direction == "out"))
+    slow = ordered
+    if known is not None:
+        late = {e.external_userid for e in ordered
+                if e.external_userid in known.last_message
+                and e.at <= known.last_message[e.external_userid]}  # fmt: skip
+        await _in_order(session, [e for e in ordered if e.external_userid not in late], known)
+        slow = [e for e in ordered if e.external_userid in late]
+    for event in slow:
         if event.direction == "in":
             await _asked(session, event)
         else:
             await _replied(session, event)
+
+
+async def _in_order(session: AsyncSession, events: list[Event], known: Known) -> None:
+    """Customers' messages all newer than anything recorded about them: the turns' ends."""
+    opened = dict(known.open_turn)  # customer -> (id, asked_at) of a turn already stored
+    new: dict[str, list[dict[str, Any]]] = {}  # customer -> turns to insert, latest last
+    closed: list[tuple[int, datetime, float | None]] = []
+    for e in events:
+        mine = new.setdefault(e.external_userid, [])
+        waiting = bool(mine) and mine[-1]["replied_at"] is None
+        if e.direction == "in":
+            if not waiting and e.external_userid not in opened:
+                mine.append({"external_userid": e.external_userid, "asked_at": e.at,
+                             "replied_at": None, "wait": None, "source": e.source})  # fmt: skip
+        elif waiting:
+            mine[-1].update(replied_at=e.at, wait=_seconds(e.at, mine[-1]["asked_at"]))
+        elif e.external_userid in opened:
+            turn_id, asked_at = opened.pop(e.external_userid)
+            closed.append((turn_id, e.at, _seconds(e.at, asked_at)))
+    for turn_id, replied_at, wait in closed:  # before the inserts: one open turn a customer
+        await session.execute(
+            update(CustomerTurn)
+            .where(CustomerTurn.id == turn_id, CustomerTurn.replied_at.is_(None))
+            .values(replied_at=replied_at, wait=wait)
+            .execution_options(synchronize_session=False)
+        )
+    rows = [turn for turns in new.values() for turn in turns]
+    if rows:
+        await session.execute(insert(CustomerTurn), rows)
 
 
 def _seconds(later: datetime | None, earlier: datetime) -> float | None:

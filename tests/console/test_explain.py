@@ -21,7 +21,7 @@ from bot.sandbox import demo
 from bot.web import session as sess
 from console import auth
 from tests.console import plans, routes, seed
-from tests.services.test_turns import store
+from tests.services.test_turns import store_rows
 
 QUERIES = ("", "grain=day", "grain=month", "rep=rep2", "dept=2", "kind=lost", "kind=deleted",
            "kind=auto", "kind=handover", "channel=douyin&kind=new")  # fmt: skip
@@ -92,8 +92,14 @@ async def _check_turn_upkeep(url: str) -> None:
     with plans.recording(engine) as statements:
         # Every branch: open, inside a wait, close, a late reply splitting a wait, a late
         # customer message moving a turn back and one answered by a recorded reply.
-        await store(sm, "wm1", ("in", 10), ("in", 11), ("out", 20), ("in", 30), ("out", 40))
-        await store(sm, "wm1", ("out", 35), ("in", 5), ("in", 25))
+        for batch in (True, False):
+            euid = f"wm{batch}"
+            rows = [(euid, "in", 10.0, "kf"), (euid, "in", 11.0, "kf"), (euid, "out", 20.0, "kf"),
+                    (euid, "in", 30.0, "kf"), (euid, "out", 40.0, "kf")]  # fmt: skip
+            await store_rows(sm, rows, batch=batch)
+            late = [(euid, "out", 35.0, "archive"), (euid, "in", 5.0, "archive"),
+                    (euid, "in", 25.0, "archive")]  # fmt: skip
+            await store_rows(sm, late, batch=batch)
     try:
         assert any("customer_turn" in s for s, _ in statements)
         assert await plans.full_scans(engine, statements) == []

@@ -40,23 +40,43 @@ async def sm(url: str) -> AsyncIterator[Sm]:
     await engine.dispose()
 
 
+# How store() hands messages to the upkeep: as the archive's batches do (before_batch, then
+# record with what it read), or one by one as kf does. Every test runs both ways.
+BATCH = {"on": True}
+
+
+@pytest.fixture(params=["batch", "one by one"], autouse=True)
+def _mode(request: pytest.FixtureRequest) -> None:
+    BATCH["on"] = request.param == "batch"
+
+
 async def store(sm: Sm, euid: str, *messages: tuple[str, float], source: str = "archive") -> None:
-    """Store (direction, minute) messages in one transaction and apply them, as a batch is."""
+    """Store (direction, minute) messages in one transaction and apply them."""
     await store_rows(sm, [(euid, d, m, source) for d, m in messages])
 
 
-async def store_rows(sm: Sm, messages: list[tuple[str, str, float, str]]) -> None:
-    """Store (customer, direction, minute, source) messages in one transaction, then apply."""
+async def store_rows(
+    sm: Sm, messages: list[tuple[str, str, float, str]], *, batch: bool | None = None
+) -> None:
+    """Store (customer, direction, minute, source) messages in one transaction and apply them."""
+    batch = BATCH["on"] if batch is None else batch
     async with sm.begin() as session:
-        for euid in sorted({m[0] for m in messages}):
+        euids = sorted({m[0] for m in messages})
+        for euid in euids:
             if await session.get(Customer, euid) is None:
                 session.add(Customer(external_userid=euid))
+        await session.flush()
+        known = await turns.before_batch(session, euids) if batch else None
         rows = [Message(source=src, direction=d, external_userid=e, text="x",
                         created_at=T0 + timedelta(minutes=m))
                 for e, d, m, src in messages]  # fmt: skip
         session.add_all(rows)
         await session.flush()
-        await turns.record(session, turns.events_of(rows))
+        if batch:
+            await turns.record(session, turns.events_of(rows), known)
+        else:
+            for row in rows:
+                await turns.record(session, turns.events_of([row]))
 
 
 def _minute(at: datetime | None) -> float | None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.models import Customer, Message
@@ -54,7 +54,7 @@ class Known:
     """What was recorded about some customers before a batch of their messages is stored."""
 
     last_message: dict[str, datetime]  # their latest kf or archive message
-    open_turn: dict[str, tuple[int, datetime]]  # (id, asked_at) of their open turn
+    latest_turn: dict[str, tuple[int, datetime, datetime | None]]  # id, asked_at, replied_at
 
 
 async def _lock(session: AsyncSession, euids: Iterable[str]) -> None:
@@ -77,12 +77,20 @@ async def before_batch(session: AsyncSession, euids: Collection[str]) -> Known:
         .where(Message.external_userid.in_(euids), Message.source.in_(CUSTOMER_SOURCES))
         .group_by(Message.external_userid)
     )
-    opened = await session.execute(
-        select(CustomerTurn.external_userid, CustomerTurn.id, CustomerTurn.asked_at).where(
-            CustomerTurn.external_userid.in_(euids), CustomerTurn.replied_at.is_(None)
-        )
+    newest = (
+        select(CustomerTurn.external_userid, func.max(CustomerTurn.asked_at).label("asked_at"))
+        .where(CustomerTurn.external_userid.in_(euids))
+        .group_by(CustomerTurn.external_userid)
+        .subquery()
     )
-    return Known({e: at for e, at in last}, {e: (i, at) for e, i, at in opened})
+    turns = await session.execute(
+        select(CustomerTurn.external_userid, CustomerTurn.id, CustomerTurn.asked_at,
+               CustomerTurn.replied_at)
+        .join(newest, and_(newest.c.external_userid == CustomerTurn.external_userid,
+                           newest.c.asked_at == CustomerTurn.asked_at))
+        .order_by(CustomerTurn.id)
+    )  # fmt: skip
+    return Known({e: at for e, at in last}, {e: (i, a, r) for e, i, a, r in turns})
 
 
 async def record(
@@ -102,9 +110,9 @@ async def record(
     ordered = sorted(events, key=lambda e: (e.at, e.direction == "out"))
     slow = ordered
     if known is not None:
+        last = known.last_message
         late = {e.external_userid for e in ordered
-                if e.external_userid in known.last_message
-                and e.at <= known.last_message[e.external_userid]}  # fmt: skip
+                if e.external_userid in last and e.at < last[e.external_userid]}  # fmt: skip
         await _in_order(session, [e for e in ordered if e.external_userid not in late], known)
         slow = [e for e in ordered if e.external_userid in late]
     for event in slow:
@@ -115,32 +123,39 @@ async def record(
 
 
 async def _in_order(session: AsyncSession, events: list[Event], known: Known) -> None:
-    """Customers' messages all newer than anything recorded about them: the turns' ends."""
-    opened = dict(known.open_turn)  # customer -> (id, asked_at) of a turn already stored
-    new: dict[str, list[dict[str, Any]]] = {}  # customer -> turns to insert, latest last
-    closed: list[tuple[int, datetime, float | None]] = []
+    """Customers' messages none older than anything recorded about them: settled in memory."""
+    latest: dict[str, dict[str, Any]] = {}  # customer -> their latest turn, as it becomes
+    for euid, (turn_id, asked_at, replied_at) in known.latest_turn.items():
+        latest[euid] = {"id": turn_id, "asked_at": asked_at, "replied_at": replied_at}
+    new: list[dict[str, Any]] = []
+    closed: list[dict[str, Any]] = []
     for e in events:
-        mine = new.setdefault(e.external_userid, [])
-        waiting = bool(mine) and mine[-1]["replied_at"] is None
-        if e.direction == "in":
-            if not waiting and e.external_userid not in opened:
-                mine.append({"external_userid": e.external_userid, "asked_at": e.at,
-                             "replied_at": None, "wait": None, "source": e.source})  # fmt: skip
-        elif waiting:
-            mine[-1].update(replied_at=e.at, wait=_seconds(e.at, mine[-1]["asked_at"]))
-        elif e.external_userid in opened:
-            turn_id, asked_at = opened.pop(e.external_userid)
-            closed.append((turn_id, e.at, _seconds(e.at, asked_at)))
-    for turn_id, replied_at, wait in closed:  # before the inserts: one open turn a customer
+        turn = latest.get(e.external_userid)
+        if e.direction == "out":
+            if turn is not None and turn["replied_at"] is None:
+                turn.update(replied_at=e.at, wait=_seconds(e.at, turn["asked_at"]))
+                if "id" in turn:
+                    closed.append(turn)
+            continue
+        if turn is not None and (turn["replied_at"] is None or turn["replied_at"] >= e.at):
+            continue  # already waiting (a reply at this very instant comes after this message)
+        turn = {"external_userid": e.external_userid, "asked_at": e.at, "replied_at": None,
+                "wait": None, "source": e.source}  # fmt: skip
+        if e.at == known.last_message.get(e.external_userid):
+            # Stored at the instant of their latest message with no wait open: that message
+            # was a reply, which comes after this one and so answers it.
+            turn.update(replied_at=e.at, wait=0.0)
+        latest[e.external_userid] = turn
+        new.append(turn)
+    for turn in closed:  # before the inserts: one open turn a customer
         await session.execute(
             update(CustomerTurn)
-            .where(CustomerTurn.id == turn_id, CustomerTurn.replied_at.is_(None))
-            .values(replied_at=replied_at, wait=wait)
+            .where(CustomerTurn.id == turn["id"], CustomerTurn.replied_at.is_(None))
+            .values(replied_at=turn["replied_at"], wait=turn["wait"])
             .execution_options(synchronize_session=False)
         )
-    rows = [turn for turns in new.values() for turn in turns]
-    if rows:
-        await session.execute(insert(CustomerTurn), rows)
+    if new:
+        await session.execute(insert(CustomerTurn), new)
 
 
 def _seconds(later: datetime | None, earlier: datetime) -> float | None:

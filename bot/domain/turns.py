@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.models import Customer, Message
@@ -147,13 +147,15 @@ async def _in_order(session: AsyncSession, events: list[Event], known: Known) ->
             turn.update(replied_at=e.at, wait=0.0)
         latest[e.external_userid] = turn
         new.append(turn)
-    for turn in closed:  # before the inserts: one open turn a customer
+    if closed:  # before the inserts: one open turn a customer
+        table = cast(Table, CustomerTurn.__table__)
         await session.execute(
-            update(CustomerTurn)
-            .where(CustomerTurn.id == turn["id"], CustomerTurn.replied_at.is_(None))
-            .values(replied_at=turn["replied_at"], wait=turn["wait"])
-            .execution_options(synchronize_session=False)
-        )
+            update(table)
+            .where(table.c.id == bindparam("turn_id"), table.c.replied_at.is_(None))
+            .values(replied_at=bindparam("reply_at"), wait=bindparam("reply_wait")),
+            [{"turn_id": t["id"], "reply_at": t["replied_at"], "reply_wait": t["wait"]}
+             for t in closed],
+        )  # fmt: skip
     if new:
         await session.execute(insert(CustomerTurn), new)
 

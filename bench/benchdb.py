@@ -31,12 +31,13 @@ from knowledge import demo as demo_kb
 from knowledge import store
 
 
-def prepare(url: str) -> None:
-    """A fresh database at url: PostgreSQL gets (re)created, then every migration runs."""
+def prepare(url: str, revision: str = "head") -> None:
+    """A fresh database at url: PostgreSQL gets (re)created, then the migrations run (to head,
+    or to `revision` when a bench fills tables before a migration that backfills from them)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         asyncio.run(_recreate_pg(url))
-    migrate.upgrade(url)
+    migrate.upgrade(url, revision)
 
 
 async def _recreate_pg(url: str) -> None:

@@ -32,11 +32,12 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "bench"))
 
+from alembic.script import ScriptDirectory  # noqa: E402
 from benchdb import prepare  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from bot.app import create_app  # noqa: E402
-from bot.core import db  # noqa: E402
+from bot.core import db, migrate  # noqa: E402
 from bot.core.db import utcnow  # noqa: E402
 from bot.core.keys import DB, SETTINGS  # noqa: E402
 from bot.core.settings import Settings  # noqa: E402
@@ -159,11 +160,30 @@ async def generate(url: str, scale: float) -> dict[str, int]:
                    "result": "ok", "created_at": now - timedelta(minutes=i)}
                   for i in range(int(50_000 * scale))]  # fmt: skip
         await _insert(session, AuditLog, audits)
+    await engine.dispose()
+    return counts
+
+
+# The customer turns come from the migration that creates their table, run over the generated
+# messages as on a deployment upgraded with a year of history (then recording keeps them).
+TURNS_REVISION = "fa678bd88dab"
+
+
+def before_turns() -> str:
+    """The revision the customer_turn migration follows."""
+    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    down = script.get_revision(TURNS_REVISION).down_revision
+    assert isinstance(down, str)
+    return down
+
+
+async def analyze(url: str) -> None:
+    """Fresh planner statistics on PostgreSQL (the bench inserts everything at once)."""
+    engine = db.create_engine(url)
     if engine.dialect.name == "postgresql":
         async with engine.connect() as conn:
             await conn.exec_driver_sql("ANALYZE")
     await engine.dispose()
-    return counts
 
 
 def free_port() -> int:
@@ -241,10 +261,15 @@ async def run_one(url: str, runs: int, scale: float, backend: str, reuse: bool) 
             }  # fmt: skip
         await engine.dispose()
     else:
-        await asyncio.to_thread(prepare, url)
+        await asyncio.to_thread(prepare, url, before_turns())
         started = time.perf_counter()
         counts = await generate(url, scale)
         print(f"{backend}: data generated in {time.perf_counter() - started:.0f} s", flush=True)
+        started = time.perf_counter()
+        await asyncio.to_thread(migrate.upgrade, url)
+        await analyze(url)
+        print(f"{backend}: customer turns backfilled in {time.perf_counter() - started:.0f} s",
+              flush=True)  # fmt: skip
     return report(backend, counts, await measure(url, runs))
 
 

@@ -59,7 +59,7 @@ async def build(
             data.LOST_LABEL[kind], Cell(n, link("/list/customers", args, kind=kind), numeric=True)
         )
     answering = await data.answering(db, scope, start, end)
-    all_waits = await data.waits(db, scope, start, end, grace=end + (end - start))
+    all_waits = await data.waits(db, scope, start, end)
     waits = sorted(w for w in all_waits if w is not None)
     reps = await data.per_rep(db, scope, start, end, now)
     labels = await staff_service.labels(db, reps)

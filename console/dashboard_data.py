@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import response_times
 from bot.domain.models import Customer, Escalation, FollowRelation, Followup, Message
+from bot.domain.response_times import Turn
 from bot.domain.stats import CUSTOMER_SOURCES
 from console.scope import Scope
 
@@ -72,18 +74,22 @@ async def lost_by_kind(
 async def series(
     db: AsyncSession, scope: Scope, buckets: Sequence[tuple[datetime, datetime]], *, lost: bool
 ) -> list[int]:
-    """New (or lost) follow relations per bucket, in one query over the buckets' whole range."""
+    """New (or lost) follow relations per bucket, in one statement of one count per bucket.
+
+    Each count is a range on the index (a year of month buckets reads each entry once); one
+    scan of the whole range summing a CASE per bucket and row cost ten times more."""
     column = FollowRelation.ended_at if lost else FollowRelation.added_at
-    sums = [
-        func.coalesce(func.sum(case((and_(column >= a, column < b), 1), else_=0)), 0)
-        for a, b in buckets
-    ]
-    query = select(*sums).where(
-        column >= buckets[0][0], column < buckets[-1][1], scope.where(FollowRelation.userid)
-    )
-    if lost:
-        query = query.where(FollowRelation.status.in_(LOST_STATUSES))
-    return [int(n or 0) for n in (await db.execute(query)).one()]
+
+    def count(a: datetime, b: datetime) -> Any:
+        query = select(func.count()).where(
+            column >= a, column < b, scope.where(FollowRelation.userid)
+        )
+        if lost:
+            query = query.where(FollowRelation.status.in_(LOST_STATUSES))
+        return query.scalar_subquery()
+
+    row = (await db.execute(select(*(count(a, b) for a, b in buckets)))).one()
+    return [int(n or 0) for n in row]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,78 +170,24 @@ def messages_query(scope: Scope, start: datetime, end: datetime, kind: str) -> A
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """A customer's turn: their first message after a reply, and the first reply to it."""
-
-    external_userid: str
-    asked_at: datetime
-    replied_at: datetime | None
-    wait: float | None  # seconds until the first reply (None: not answered yet)
-
-
-def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
-    """later - earlier in seconds, computed by the database (no datetimes cross the wire)."""
-    if dialect == "postgresql":
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
-def _turn_starts(
-    dialect: str, scope: Scope, start: datetime, end: datetime, grace: datetime
-) -> Any:
-    """Customer turns starting in [start, end) on kf and archive with their first reply by a
-    person or the bot (looked for until `grace`): a subquery with the wait in seconds."""
-    order = (Message.created_at, Message.id)
-    inner = (
-        select(
-            Message.external_userid,
-            Message.direction,
-            Message.created_at,
-            func.lag(Message.direction)
-            .over(partition_by=Message.external_userid, order_by=order)
-            .label("prev"),
-            func.min(case((Message.direction == "out", Message.created_at)))
-            .over(partition_by=Message.external_userid, order_by=order, rows=(0, None))
-            .label("reply_at"),
-        )
-        .where(
-            Message.created_at >= start,
-            Message.created_at < grace,
-            customer_sources(),
-            scoped_messages(scope),
-        )
-        .subquery()
-    )
-    wait = _seconds(dialect, inner.c.reply_at, inner.c.created_at).label("wait")
-    return (
-        select(inner.c.external_userid, inner.c.created_at, inner.c.reply_at, wait)
-        .where(
-            inner.c.direction == "in",
-            inner.c.created_at < end,
-            or_(inner.c.prev.is_(None), inner.c.prev == "out"),
-        )
-        .subquery()
-    )
+def _customers(scope: Scope) -> Any | None:
+    return None if scope.reps is None else customers_in(scope)
 
 
 async def waits(
-    db: AsyncSession, scope: Scope, start: datetime, end: datetime, grace: datetime
+    db: AsyncSession, scope: Scope, start: datetime, end: datetime
 ) -> list[float | None]:
-    """The wait of every turn in the period (None: not answered yet)."""
-    turns = _turn_starts(db.get_bind().dialect.name, scope, start, end, grace)
-    return [None if w is None else float(w) for w in await db.scalars(select(turns.c.wait))]
+    """The wait of every customer turn asked in the period (None: not answered yet)."""
+    return await response_times.waits(db, customers=_customers(scope), start=start, end=end)
 
 
 async def slowest_turns(
-    db: AsyncSession, scope: Scope, start: datetime, end: datetime, grace: datetime, *, limit: int
+    db: AsyncSession, scope: Scope, start: datetime, end: datetime, *, limit: int
 ) -> list[Turn]:
     """The period's turns, unanswered first, then the longest waits."""
-    turns = _turn_starts(db.get_bind().dialect.name, scope, start, end, grace)
-    rows = await db.execute(
-        select(turns).order_by(turns.c.wait.is_(None).desc(), turns.c.wait.desc()).limit(limit)
+    return await response_times.slowest(
+        db, customers=_customers(scope), start=start, end=end, limit=limit
     )
-    return [Turn(str(e), a, r, None if w is None else float(w)) for e, a, r, w in rows]
 
 
 async def per_rep(

@@ -121,14 +121,7 @@ async def _messages(
 async def _responses(
     db: AsyncSession, scope: Scope, period: periods.Period, now: datetime, tz: ZoneInfo, query: Any
 ) -> Table:
-    turns = await data.slowest_turns(
-        db,
-        scope,
-        period.start,
-        period.end,
-        grace=period.end + (period.end - period.start),
-        limit=data.LIST_MAX,
-    )
+    turns = await data.slowest_turns(db, scope, period.start, period.end, limit=data.LIST_MAX)
     names = {
         c.external_userid: c.name
         for c in await db.scalars(

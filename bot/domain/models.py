@@ -334,4 +334,5 @@ from bot.domain import (  # noqa: E402, F401
     lifecycle_console_models,  # the console's lifecycle index
     lifecycle_models,  # stages, SOP rules and runs, the pool
     ops_models,  # contact_way (channels' QR codes), kf_handover
+    turn_models,  # customer turns: the first-response time
 )

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.db import utcnow
 from bot.core.keys import CACHE, DB, KB
-from bot.domain import customers, rule_actions, shapes
+from bot.domain import customers, rule_actions, shapes, turns
 from bot.domain.models import Message
 from knowledge import matcher
 from knowledge.index import Match
@@ -236,7 +236,7 @@ async def _store(
         userid = await customers.rep_of(session, external_userid) or ""
     best = matches[0] if matches else None
     message = Message(
-        source=source, source_msgid=source_msgid or None, direction="in",
+        created_at=utcnow(), source=source, source_msgid=source_msgid or None, direction="in",
         external_userid=external_userid, userid=userid, open_kfid=open_kfid, text=text,
         matched_faq=best.entry.id if best else None, score=best.confidence if best else None,
         suggestions=[shapes.suggestion_json(m) for m in matches],
@@ -251,7 +251,23 @@ async def _store(
         if existing is None:
             raise
         return existing, True
+    await turns.record(session, turns.events_of([message]))
     return message, False
+
+
+async def record_reply(
+    session: AsyncSession, *, source: str, external_userid: str, text: str, open_kfid: str = "",
+    matched_faq: str | None = None, auto_replied: bool = False,
+) -> Message:
+    """Store a reply the product sent to a customer (the kf bot's answer); it ends their turn."""
+    message = Message(
+        created_at=utcnow(), source=source, direction="out", external_userid=external_userid,
+        open_kfid=open_kfid, text=text, matched_faq=matched_faq, auto_replied=auto_replied,
+    )  # fmt: skip
+    session.add(message)
+    await session.flush()
+    await turns.record(session, turns.events_of([message]))
+    return message
 
 
 async def _find(session: AsyncSession, source: str, source_msgid: str) -> Message | None:

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.db import Base, utcnow
-from bot.domain import rule_actions, shapes
+from bot.domain import rule_actions, shapes, turns
 from bot.domain.models import Customer, Message
 from bot.domain.pipeline import PipelineResult, Prepared
 
@@ -61,6 +61,7 @@ async def record_batch(
     now = utcnow()
     euids = sorted({e.external_userid for e in entries})
     await insert_ignore_many(session, Customer, [{"external_userid": e} for e in euids])
+    known = await turns.before_batch(session, euids)  # locks the customers, in one order
     inbound = sorted({e.external_userid for e in entries if e.direction == "in"})
     if inbound:
         await session.execute(
@@ -73,6 +74,9 @@ async def record_batch(
         insert(Message).returning(Message.id, sort_by_parameter_order=True),
         [_row(source, e, now) for e in entries],
     ))  # fmt: skip
+    await turns.record(session, [
+        turns.Event(e.external_userid, e.direction, e.sent_at or now, source) for e in entries
+    ], known)  # fmt: skip
     results = []
     for entry, message_id in zip(entries, ids, strict=True):
         p = entry.prepared

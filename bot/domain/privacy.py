@@ -52,6 +52,7 @@ class Holdings:
     followups: int
     escalations: int
     messages: int
+    turns: int = 0  # first-response waits, derived from the messages (not shown apart)
 
     def describe(self) -> str:
         """A short Chinese summary for an admin."""

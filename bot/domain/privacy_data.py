@@ -21,6 +21,7 @@ from bot.domain.models import (
     Note,
     Tag,
 )
+from bot.domain.turn_models import CustomerTurn
 from bot.outbox import effects
 
 # Every table with rows about one customer, keyed by what an export calls them. A new table
@@ -32,6 +33,7 @@ PER_CUSTOMER: dict[str, Any] = {
     "followups": Followup,
     "escalations": Escalation,
     "messages": Message,
+    "turns": CustomerTurn,  # first-response waits (times only)
 }
 _CUSTOMER_FIELDS = ("external_userid", "name", "avatar", "corp_name", "type", "gender",
                     "unionid", "special_care", "caution", "last_interaction_at", "created_at",
@@ -45,6 +47,7 @@ _FIELDS = {
                     "created_at", "resolved_at"),
     "messages": ("source", "direction", "userid", "open_kfid", "text", "matched_faq",
                  "auto_replied", "created_at"),
+    "turns": ("asked_at", "replied_at", "wait", "source"),
 }  # fmt: skip
 
 

@@ -33,10 +33,11 @@ def _rate(value: float | None) -> str:
 
 
 def _first_response(waits: response_times.FirstResponse) -> str:
+    waiting = f"，{waits.unanswered} 次尚未回复" if waits.unanswered else ""
     if not waits.count:
-        return "首次响应：—"
+        return f"首次响应：—（0 次{waiting}）" if waiting else "首次响应：—"
     return (f"首次响应：中位 {response_times.describe(waits.p50)}　"
-            f"P90 {response_times.describe(waits.p90)}（{waits.count} 次）")  # fmt: skip
+            f"P90 {response_times.describe(waits.p90)}（{waits.count} 次{waiting}）")  # fmt: skip
 
 
 @router.command(
@@ -48,7 +49,9 @@ async def stats_show(ctx: Context, args: str) -> Reply:
     start, end, label = _period(ctx, args)
     team = await staff_service.team_userids(ctx.session, ctx.user)
     figures = await stats.compute(ctx.session, team=team, start=start, end=end, now=ctx.now)
-    waits = await response_times.first_response(ctx.session, team=team, start=start, end=end)
+    waits = await response_times.first_response(
+        ctx.session, customers=response_times.team_customers(team), start=start, end=end
+    )
     top = "、".join(f"{name}({n})" for name, n in figures.top_tags) or "—"
     return Reply(
         f"【{label}】{'全公司' if team is None else '我的团队'}\n"

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import WeComError
 from bot.core.keys import CACHE, CLOCK, KB, SETTINGS, WECOM
-from bot.domain import answers, customers, kf_queue
+from bot.domain import answers, customers, kf_queue, pipeline
 from bot.domain.models import Message
 from bot.domain.pipeline import PipelineResult
 from bot.outbox import effects
@@ -183,12 +183,10 @@ async def answer(conv: Conversation, result: PipelineResult, entry: FaqEntry) ->
     inbound = await conv.session.get(Message, result.message_id)
     if inbound is not None:
         inbound.auto_replied = True
-    conv.session.add(
-        Message(
-            source="kf", direction="out", external_userid=conv.external_userid,
-            open_kfid=conv.open_kfid, text=text, matched_faq=entry.id, auto_replied=True,
-        )  # fmt: skip
-    )
+    await pipeline.record_reply(
+        conv.session, source="kf", external_userid=conv.external_userid,
+        open_kfid=conv.open_kfid, text=text, matched_faq=entry.id, auto_replied=True,
+    )  # fmt: skip
     logger.info("kf auto-reply customer=%s entry=%s", conv.external_userid, entry.id)
     return True
 

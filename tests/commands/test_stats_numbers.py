@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.db import utcnow
+from bot.domain import turns
 from bot.domain.models import (
     Customer,
     CustomerTag,
@@ -66,6 +67,9 @@ async def _seed(sm: async_sessionmaker[AsyncSession]) -> datetime:
                 CustomerTag(external_userid="c1", tag_id=tag["高意向客户"], created_at=y),
             ]
         )  # fmt: skip
+        await session.flush()
+        messages = await session.scalars(select(Message).order_by(Message.created_at, Message.id))
+        await turns.record(session, turns.events_of(messages))
     return today - timedelta(days=1)
 
 
@@ -78,7 +82,9 @@ async def test_stats_today_and_range(
         "【今天】我的团队",
         "新增客户：3\u3000流失：0",  # c1 c2 c3 from the fixture; carol's c4 is another team
         "客户消息：3\u3000自动回复率：33%",
-        "首次响应：中位 0 秒\u3000P90 0 秒（1 次）",  # c1's bot answer, at the same minute
+        # c1's turn began yesterday (their message at 23:00): today's questions are the same
+        # wait, so it counts in yesterday's figure (one definition with the dashboard).
+        "首次响应：—",
         "完成跟进：1\u3000逾期跟进：1",
         "未处理升级：1",
         "热门标签：VIP(2)、投诉(1)",
@@ -88,7 +94,7 @@ async def test_stats_today_and_range(
         f"【{yesterday}~{yesterday}】我的团队",
         "新增客户：1\u3000流失：1",
         "客户消息：1\u3000自动回复率：0%",
-        "首次响应：—",
+        "首次响应：中位 1.0 小时\u3000P90 1.0 小时（1 次）",  # 23:00 to the bot's 00:01 answer
         "完成跟进：1\u3000逾期跟进：1",  # overdue and open escalations are as of now
         "未处理升级：1",
         "热门标签：高意向客户(1)",

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 # The tables that grow with customers and messages (100k customers, 1M messages in the bench).
 BIG_TABLES = frozenset({
     "message", "follow_relation", "customer", "customer_tag", "followup", "escalation",
-    "audit_log", "kb_miss", "outbox_effect", "inbox", "note",
+    "audit_log", "kb_miss", "outbox_effect", "inbox", "note", "customer_turn",
 })  # fmt: skip
 _SQLITE_SCAN = re.compile(r"^SCAN (\w+)")
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.db import utcnow
-from bot.domain import audit
+from bot.domain import audit, turns
 from bot.domain.models import (
     Customer,
     Department,
@@ -107,6 +107,10 @@ async def org(session: AsyncSession) -> None:
     from tests.console import seed_ops  # issue 12 pages (it imports this module's payloads)
 
     await seed_ops.seed(session)
+    await session.flush()
+    # The seeded messages' customer turns, as recording them would have kept them.
+    messages = await session.scalars(select(Message).order_by(Message.created_at, Message.id))
+    await turns.record(session, turns.events_of(messages))
 
 
 # Knowledge pages (KB, keyword rules, quick replies): the items their sample URLs name.

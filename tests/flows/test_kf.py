@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from bot.app import create_app
 from bot.core.keys import DB, SETTINGS
 from bot.domain.models import KfCursor, Message
+from bot.domain.turn_models import CustomerTurn
 from bot.outbox import kinds
 from bot.sandbox.fake import FakeWeCom
 from handlers.kf import reply as kf_reply
@@ -37,6 +38,12 @@ async def test_confident_question_is_answered(kf_client: Client, fake: FakeWeCom
     async with kf_client.app[DB]() as session:
         rows = list(await session.scalars(select(Message).order_by(Message.id)))
     assert [(m.direction, m.auto_replied) for m in rows] == [("in", True), ("out", True)]
+    # The bot's answer ended the customer's turn (the first-response time).
+    async with kf_client.app[DB]() as session:
+        turn = (await session.scalars(select(CustomerTurn))).one()
+    assert (turn.asked_at, turn.replied_at) == (rows[0].created_at, rows[1].created_at)
+    assert turn.wait is not None
+    assert 0 <= turn.wait < 5
 
 
 async def test_unsure_hands_over_and_notifies_servicer(kf_client: Client, fake: FakeWeCom) -> None:

@@ -49,17 +49,32 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+def _table(folder: Path, name: str) -> list[tuple[str, list[str]]]:
+    rows = []
+    for line in (folder / name).read_text("utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        rows.append((key, values.split()))
+    return rows
+
+
 @functools.cache
 def _traditional_chars() -> frozenset[str] | None:
-    """Every character the t2s tables can change, or None if the tables cannot be read."""
+    """Characters without which the t2s tables change nothing (None: tables unreadable).
+
+    The characters that convert, plus, for the few phrases that convert without holding one
+    (沈默 -> 沉默), the phrase's characters. A text with none of them is already simplified,
+    the common case, which then skips the converter.
+    """
     folder = Path(opencc.__file__).parent / "dictionary"
-    chars: set[str] = set()
     try:
-        for name in ("TSCharacters.txt", "TSPhrases.txt"):
-            for line in (folder / name).read_text("utf-8").splitlines():
-                chars.update(line.split("\t", 1)[0])
+        characters = _table(folder, "TSCharacters.txt")
+        phrases = _table(folder, "TSPhrases.txt")
     except OSError:
         return None
+    chars = {key for key, values in characters if values != [key]}
+    for key, values in phrases:
+        if values != [key] and chars.isdisjoint(key):
+            chars.update(key)
     return frozenset(chars)
 
 

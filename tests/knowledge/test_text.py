@@ -78,3 +78,20 @@ def test_stopwords_dropped_from_words_only() -> None:
 
 def test_char_grams_do_not_span_separators() -> None:
     assert char_grams("ab c") == ["a", "b", "ab", "c"]
+
+
+def test_the_simplified_fast_path_changes_nothing_the_converter_would() -> None:
+    """to_simplified skips OpenCC for text with none of its characters; on random text and on
+    the phrases that convert without a traditional character (沈默), it agrees with OpenCC."""
+    import random
+
+    from knowledge import text as textmod
+
+    converter = textmod._t2s()
+    rng = random.Random(7)
+    pool = [chr(c) for c in range(0x4E00, 0x9FA5)]
+    samples = ["沈默是金", "他很沈默", "沈船打捞", "沈阳", "我對酒精過敏", "卡住了", "有序"]
+    samples += ["".join(rng.choice(pool) for _ in range(rng.randint(1, 12))) for _ in range(5000)]
+    for sample in samples:
+        assert textmod.to_simplified(sample) == converter.convert(sample), sample
+    assert textmod.to_simplified("他很沈默") == "他很沉默"

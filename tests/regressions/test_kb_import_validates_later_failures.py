@@ -26,7 +26,7 @@ def test_a_rule_tag_wecom_cannot_hold_is_refused(tmp_path: Path) -> None:
         io.read_kb(path)
     (error,) = info.value.errors
     assert (error.row, error.column) == (3, "tags")
-    assert "WeCom allows 30" in error.message
+    assert "企业微信最多 30 个" in error.message
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ def test_only_web_links_are_accepted_as_attachments(tmp_path: Path, url: str) ->
         io.read_kb(path)
     (error,) = info.value.errors
     assert (error.row, error.column) == (2, "attachment_url")
-    assert "not an http(s) link" in error.message
+    assert "不是 http(s) 链接" in error.message
 
 
 def test_a_web_link_still_imports(tmp_path: Path) -> None:

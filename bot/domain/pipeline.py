@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
@@ -268,6 +269,24 @@ async def record_reply(
     await session.flush()
     await turns.record(session, turns.events_of([message]))
     return message
+
+
+async def record_servicer_reply(
+    session: AsyncSession, *, external_userid: str, userid: str, text: str, open_kfid: str,
+    source_msgid: str, sent_at: datetime,
+) -> bool:
+    """Store a person's kf reply (sent from the WeCom client, read back by kf sync) once; it
+    ends the customer's turn at the time it was sent. False when it was stored already."""
+    if await _find(session, "kf", source_msgid) is not None:
+        return False  # a re-read page
+    message = Message(
+        created_at=sent_at, source="kf", source_msgid=source_msgid, direction="out",
+        external_userid=external_userid, userid=userid, open_kfid=open_kfid, text=text,
+    )  # fmt: skip
+    session.add(message)
+    await session.flush()
+    await turns.record(session, turns.events_of([message]))
+    return True
 
 
 async def _find(session: AsyncSession, source: str, source_msgid: str) -> Message | None:

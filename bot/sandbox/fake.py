@@ -223,6 +223,19 @@ class FakeWeCom:
             session.update(service_state=0, servicer_userid="")
         return msgid
 
+    def queue_kf_servicer_text(
+        self, open_kfid: str, external_userid: str, servicer: str, text: str,
+        *, send_time: int | None = None,
+    ) -> str:  # fmt: skip
+        """Queue a person's reply sent from the WeCom client (origin 5); its msgid."""
+        msgid = self.state.new_id("kfmsg")
+        self.state.kf_msgs.setdefault(open_kfid, []).append({
+            "msgid": msgid, "open_kfid": open_kfid, "external_userid": external_userid,
+            "servicer_userid": servicer, "origin": 5, "msgtype": "text", "text": {"content": text},
+            "send_time": int(time.time()) if send_time is None else send_time,
+        })  # fmt: skip
+        return msgid
+
     def queue_kf_event(self, open_kfid: str, event: JSON) -> str:
         """Queue a kf system event (msgtype event, origin 4, no customer fields); its msgid."""
         msgid = self.state.new_id("kfev")

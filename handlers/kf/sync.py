@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +37,7 @@ MAX_PAGES = 50
 SYNC_LOCK_HOLD = 120.0
 SYNC_LOCK_WAIT = 60.0
 ORIGIN_CUSTOMER = 3
+ORIGIN_SERVICER = 5  # a person's message from the WeCom client
 
 
 def sync_lock_key(open_kfid: str) -> str:
@@ -122,8 +124,12 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
             await menu.on_event(session, app, dict(msg.get("event") or {}), open_kfid,
                                 sent_at=sent_at)  # fmt: skip
         return
-    if int(msg.get("origin") or 0) != ORIGIN_CUSTOMER:
-        return  # a servicer's or the system's own message
+    origin = int(msg.get("origin") or 0)
+    if origin == ORIGIN_SERVICER:
+        await _servicer_reply(app, msg, open_kfid)
+        return
+    if origin != ORIGIN_CUSTOMER:
+        return  # the system's own message
     euid = str(msg.get("external_userid") or "")
     kfid = str(msg.get("open_kfid") or open_kfid)
     if not euid:
@@ -172,6 +178,26 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
         async with app[DB]() as session:
             reply_status = await answers.status_of(session, result.message_id)
         await pipeline.publish(app, result, source="kf", reply_status=reply_status)
+
+
+async def _servicer_reply(app: web.Application, msg: Mapping[str, Any], open_kfid: str) -> None:
+    """A person's reply from the WeCom client: stored as the customer's outbound message, so
+    it ends their wait (first-response time) and shows on their timeline."""
+    euid, servicer = str(msg.get("external_userid") or ""), str(msg.get("servicer_userid") or "")
+    msgid, msgtype = str(msg.get("msgid") or ""), str(msg.get("msgtype") or "")
+    if not (euid and servicer and msgid):
+        return
+    body = msg.get("text") or {}
+    label = f"[{reply.media_label(msgtype)}]"
+    text = str(body.get("content") or "") if msgtype == "text" else label
+    sent_at = datetime.fromtimestamp(float(msg.get("send_time") or app[CLOCK].timestamp()), UTC)
+    async with app[DB].begin() as session:
+        stored = await pipeline.record_servicer_reply(
+            session, external_userid=euid, userid=servicer, text=text[:pipeline.TEXT_MAX],
+            open_kfid=str(msg.get("open_kfid") or open_kfid), source_msgid=msgid, sent_at=sent_at,
+        )  # fmt: skip
+    if stored:
+        logger.info("kf: servicer %s replied to customer=%s msg=%s", servicer, euid, msgid)
 
 
 async def _answered(app: web.Application, msgid: str) -> bool:

@@ -59,6 +59,34 @@ async def test_unsure_hands_over_and_notifies_servicer(kf_client: Client, fake: 
     assert gaps[0].question == "面膜可以带上飞机吗"
 
 
+async def test_a_persons_reply_from_the_client_ends_the_customers_wait(
+    kf_client: Client, fake: FakeWeCom
+) -> None:
+    """After a handover the servicer answers in the WeCom client; kf sync reads it back (origin
+    5) and stores it once, so the first-response time counts the person's reply."""
+    await _customer_says(fake, "wmK9", "面膜可以带上飞机吗")  # unsure: handed to svc1
+    async with kf_client.app[DB]() as session:
+        asked = (await session.scalars(select(CustomerTurn))).one()
+    assert asked.replied_at is None  # the holding reply is not an answer
+    sent = int(asked.asked_at.timestamp()) + 90
+    fake.queue_kf_servicer_text(KF, "wmK9", "svc1", "可以带，100 毫升以内", send_time=sent)
+    await deliver(fake, fake.xml_kf_event(KF))
+    await deliver(fake, fake.xml_kf_event(KF))  # a second notice re-reads nothing new
+    async with kf_client.app[DB]() as session:
+        turn = (await session.scalars(select(CustomerTurn))).one()
+        out = list(
+            await session.scalars(
+                select(Message).where(Message.direction == "out", Message.userid == "svc1")
+            )
+        )
+    assert [(m.text, m.source) for m in out] == [("可以带，100 毫升以内", "kf")]
+    assert turn.replied_at is not None
+    assert int(turn.replied_at.timestamp()) == sent
+    assert turn.wait is not None
+    assert 89 <= turn.wait <= 91
+    assert len(_sends(fake)) == 1  # the bot said nothing more
+
+
 async def test_asking_for_a_person_hands_over_at_once(kf_client: Client, fake: FakeWeCom) -> None:
     await _customer_says(fake, "wmK3", "几天能发货？算了转人工")
     assert _sends(fake) == [kf_reply.HANDOVER_NOW]

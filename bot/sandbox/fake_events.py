@@ -46,7 +46,8 @@ def event_xml(fake: FakeWeCom, event: Mapping[str, Any]) -> tuple[bytes, JSON]:
 
 
 def _kf(fake: FakeWeCom, kind: str, event: Mapping[str, Any]) -> tuple[bytes, JSON]:
-    """kf_text {text, menu_id?}, kf_media {msgtype}, kf_enter_session: queue, then notify."""
+    """kf_text {text, menu_id?}, kf_media {msgtype}, kf_enter_session, kf_servicer_text
+    {servicer, text} (a person's reply from the WeCom client): queue, then notify."""
     kfid, euid = str(event["open_kfid"]), str(event["external_userid"])
     if kind == "kf_text":
         body: JSON = {"content": str(event["text"])}
@@ -56,6 +57,8 @@ def _kf(fake: FakeWeCom, kind: str, event: Mapping[str, Any]) -> tuple[bytes, JS
     elif kind == "kf_media":
         msgtype = str(event.get("msgtype") or "image")
         msgid = fake.queue_kf_message(kfid, euid, msgtype, {"media_id": fake.state.new_id("MD")})
+    elif kind == "kf_servicer_text":
+        msgid = fake.queue_kf_servicer_text(kfid, euid, str(event["servicer"]), str(event["text"]))
     elif kind == "kf_enter_session":
         code = fake.state.new_id("KFWELCOME")
         msgid = fake.queue_kf_event(kfid, {"event_type": "enter_session", "open_kfid": kfid,

@@ -234,6 +234,11 @@
         json("/sidebar/sandbox/api/archive", { userid: rep(), external_userid: msg.to, text, from: "rep" })
           .catch((err) => line("sys", "", `会话存档失败：${err.message}`));
       }
+      // In a 微信客服 chat the rep's words reach kf sync as a servicer's message (origin 5).
+      if (radio("entry") === "single_kf_tools" && text) {
+        json("/sandbox/wecom/_events", { type: "kf_servicer_text", open_kfid: kfAccount, external_userid: euid(), servicer: rep(), text })
+          .catch((err) => line("sys", "", `客服消息失败：${err.message}`));
+      }
     }
     else if (msg.msgtype === "news") {
       const news = msg.news || {};

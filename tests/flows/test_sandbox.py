@@ -97,3 +97,30 @@ async def test_sandbox_kf_media_enter_session_and_lost_customer(
     assert by_path["kf/send_msg_on_event"]["msgtype"] == "msgmenu"
     assert "语音" in by_path["kf/send_msg"]["text"]["content"]
     assert by_path["kf/service_state/trans"]["service_state"] == 2  # no servicers: the queue
+
+
+async def test_sandbox_servicer_reply_reaches_the_customers_timeline(
+    db_path: Path,
+    aiohttp_unused_port: Callable[[], int],
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> None:
+    """The simulator's kf toolbar send: a servicer's reply (origin 5) read back by kf sync."""
+    from sqlalchemy import select
+
+    from bot.core.keys import DB
+    from bot.domain.models import Message
+
+    server = await _sandbox(db_path, aiohttp_unused_port(), aiohttp_server)
+    base = str(server.make_url("/sandbox/wecom")).rstrip("/")
+    async with aiohttp.ClientSession() as http:
+        await _event(http, base, {"type": "kf_text", "open_kfid": "wkDemo",
+                                  "external_userid": "wmSVC1", "text": "在吗"})  # fmt: skip
+        await _event(http, base, {"type": "kf_servicer_text", "open_kfid": "wkDemo",
+                                  "external_userid": "wmSVC1", "servicer": "zhangsan",
+                                  "text": "在的，请讲"})  # fmt: skip
+    async with server.app[DB]() as session:
+        rows = (await session.execute(
+            select(Message.direction, Message.userid, Message.text)
+            .where(Message.external_userid == "wmSVC1", Message.userid == "zhangsan")
+        )).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [("out", "zhangsan", "在的，请讲")]

@@ -257,12 +257,14 @@ async def _store(
 
 async def record_reply(
     session: AsyncSession, *, source: str, external_userid: str, text: str, open_kfid: str = "",
-    matched_faq: str | None = None, auto_replied: bool = False,
+    matched_faq: str | None = None, auto_replied: bool = False, userid: str = "",
+    source_msgid: str | None = None,
 ) -> Message:
-    """Store a reply the product sent to a customer (the kf bot's answer); it ends their turn."""
+    """Store a reply to a customer (the kf bot's answer, a servicer's); it ends their turn."""
     message = Message(
         created_at=utcnow(), source=source, direction="out", external_userid=external_userid,
         open_kfid=open_kfid, text=text, matched_faq=matched_faq, auto_replied=auto_replied,
+        userid=userid, source_msgid=source_msgid,
     )  # fmt: skip
     session.add(message)
     await session.flush()

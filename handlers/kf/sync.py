@@ -36,6 +36,7 @@ MAX_PAGES = 50
 SYNC_LOCK_HOLD = 120.0
 SYNC_LOCK_WAIT = 60.0
 ORIGIN_CUSTOMER = 3
+ORIGIN_SERVICER = 5
 
 
 def sync_lock_key(open_kfid: str) -> str:
@@ -122,8 +123,12 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
             await menu.on_event(session, app, dict(msg.get("event") or {}), open_kfid,
                                 sent_at=sent_at)  # fmt: skip
         return
-    if int(msg.get("origin") or 0) != ORIGIN_CUSTOMER:
-        return  # a servicer's or the system's own message
+    origin = int(msg.get("origin") or 0)
+    if origin == ORIGIN_SERVICER:
+        await _servicer_reply(app, msg, open_kfid)
+        return
+    if origin != ORIGIN_CUSTOMER:
+        return  # the system's own message
     euid = str(msg.get("external_userid") or "")
     kfid = str(msg.get("open_kfid") or open_kfid)
     if not euid:
@@ -172,6 +177,29 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
         async with app[DB]() as session:
             reply_status = await answers.status_of(session, result.message_id)
         await pipeline.publish(app, result, source="kf", reply_status=reply_status)
+
+
+async def _servicer_reply(app: web.Application, msg: Mapping[str, Any], open_kfid: str) -> None:
+    """A servicer's message from the WeCom client: stored as a reply, so it ends the customer's
+    turn (first-response time after a handover); the bot's own sends never come back here."""
+    euid = str(msg.get("external_userid") or "")
+    msgid = str(msg.get("msgid") or "") or None
+    if not euid:
+        return
+    msgtype = str(msg.get("msgtype") or "")
+    body = msg.get("text") or {}
+    label = f"[{reply.media_label(msgtype)}]"
+    text = str(body.get("content") or "")[: pipeline.TEXT_MAX] if msgtype == "text" else label
+    async with app[DB].begin() as session:
+        if msgid is not None and await session.scalar(
+            select(Message.id).where(Message.source == "kf", Message.source_msgid == msgid)
+        ):
+            return  # read again after a crash before the cursor was saved
+        await pipeline.record_reply(
+            session, source="kf", external_userid=euid, text=text,
+            open_kfid=str(msg.get("open_kfid") or open_kfid),
+            userid=str(msg.get("servicer_userid") or ""), source_msgid=msgid,
+        )  # fmt: skip
 
 
 async def _answered(app: web.Application, msgid: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
@@ -67,6 +68,31 @@ async def test_asking_for_a_person_hands_over_at_once(kf_client: Client, fake: F
     await _customer_says(fake, "wmK3", "几天能发货")
     assert len(_sends(fake)) == 1
 
+
+async def test_a_servicer_reply_after_a_handover_ends_the_turn(
+    kf_client: Client, fake: FakeWeCom
+) -> None:
+    """The servicer answers from the WeCom client (origin 5): that is the first response; the
+    turn neither stays open nor waits for the bot's next answer. Read twice, stored once."""
+    await _customer_says(fake, "wmK9", "几天能发货？算了转人工")
+    servicer_msg = {
+        "msgid": "svcmsg1", "open_kfid": KF, "external_userid": "wmK9", "origin": 5,
+        "send_time": int(time.time()), "servicer_userid": "svc1", "msgtype": "text",
+        "text": {"content": "您好，我来帮您查"},
+    }  # fmt: skip
+    fake.state.kf_msgs.setdefault(KF, []).append(servicer_msg)
+    await deliver(fake, fake.xml_kf_event(KF))
+    fake.state.kf_msgs[KF].append(dict(servicer_msg))  # WeCom hands it out again
+    await deliver(fake, fake.xml_kf_event(KF))
+    async with kf_client.app[DB]() as session:
+        turn = (await session.scalars(select(CustomerTurn))).one()
+        replies = list(await session.scalars(select(Message).where(Message.direction == "out")))
+    assert [(m.text, m.userid, m.source_msgid) for m in replies] == [
+        ("您好，我来帮您查", "svc1", "svcmsg1")
+    ]
+    assert turn.replied_at == replies[0].created_at
+    assert turn.wait is not None
+    assert len(_sends(fake)) == 1  # the bot said only its handover line
 
 async def test_rule_hit_in_kf_reaches_the_servicer(kf_client: Client, fake: FakeWeCom) -> None:
     await _customer_says(fake, "wmK4", "用了以后脸上红肿，怎么办")

@@ -79,10 +79,21 @@ async def _csrf_token(request: web.Request) -> str | None:
     return None
 
 
-def signed_in(request: web.Request) -> bool:
-    """Whether the request carries a valid session cookie (no database read: `require` still
-    runs); lets an upload past the app's body limit before the body is read."""
-    return sess.read_session(secret(request), request.cookies.get(COOKIE), time.time()) is not None
+async def may_upload(request: web.Request, minimum: str) -> bool:
+    """Whether the request's session is live and its member reaches `minimum`, checked before
+    the body is read (no CSRF: that may sit in the body); lets an upload past the app's body
+    limit only for members the route admits, so `require` still runs on the whole request."""
+    found = sess.read_session(secret(request), request.cookies.get(COOKIE), time.time())
+    if found is None:
+        return False
+    async with request.config_dict[DB]() as db:
+        staff = await db.get(Staff, found.userid)
+    if staff is None or staff.session_epoch != found.epoch or not staff.active:
+        return False
+    settings = request.config_dict[SETTINGS]
+    role = max(staff.role, staff_service.seeded_role(settings, staff.userid),
+               key=staff_service.rank)  # fmt: skip
+    return allowed(role, minimum)
 
 
 async def require(request: web.Request, minimum: str) -> Viewer:

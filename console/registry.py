@@ -70,7 +70,7 @@ def route(
     max_body: int | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register a console route with its minimum role (None only for the sign-in routes);
-    max_body raises the body limit (an upload) for requests with a signed-in session."""
+    max_body raises the body limit (an upload) for live sessions of members with that role."""
 
     def register(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -80,7 +80,14 @@ def route(
             return await handler(request)
 
         if max_body is not None:
-            bodies.allow_large_body(max_body, auth.signed_in)(guarded)
+            if role is None:
+                raise ValueError("a larger body limit needs a signed-in role")
+            minimum = role
+
+            async def admitted(request: web.Request) -> bool:
+                return await auth.may_upload(request, minimum)
+
+            bodies.allow_large_body(max_body, admitted)(guarded)
         ROUTES.append(
             ConsoleRoute(
                 method=method.upper(),

@@ -50,6 +50,19 @@ async def _departments_field(db: AsyncSession, raw: str) -> list[int] | None:
     return sorted(ids)
 
 
+def _typed(depts: dict[int, str]) -> dict[int, str]:
+    """How the role form writes each department so that saving reads it back as the same one:
+    its name, or its id when the name is shared, holds a separator or reads as ids."""
+    uses: dict[str, int] = {}
+    for name in depts.values():
+        uses[name] = uses.get(name, 0) + 1
+    return {
+        i: n if n and n == n.strip() and uses[n] == 1 and not _SEPARATORS.search(n)
+        and not _IDS.fullmatch(n) and not n.isdecimal() else str(i)
+        for i, n in depts.items()
+    }  # fmt: skip
+
+
 @route("GET", "/staff", role=ROLE_SUPERVISOR, nav=Nav("员工与角色", 90))
 async def staff_page(request: web.Request) -> web.StreamResponse:
     """Members in the viewer's scope, filterable by department, role, status and name."""
@@ -73,6 +86,7 @@ async def staff_page(request: web.Request) -> web.StreamResponse:
     choices = sorted(scope.departments) if scope.departments is not None else sorted(depts)
     context = {
         "members": members, "departments": depts, "dept_choices": choices,
+        "dept_typed": _typed(depts),
         "roles": staff_service.ROLE_LABEL, "filters": {
             "dept": department, "role": role, "status": status, "q": q,
         },

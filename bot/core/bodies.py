@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -23,7 +23,7 @@ _LARGE = "sidekick_large_body"
 
 
 def allow_large_body(
-    max_size: int, admitted: Callable[[web.Request], bool]
+    max_size: int, admitted: Callable[[web.Request], Awaitable[bool]]
 ) -> Callable[[Handler], Handler]:
     """Let a handler take bodies up to max_size (an upload) from the requests `admitted`
     passes before the body is read (a signed-in session); the rest keep the app's limit."""
@@ -52,7 +52,7 @@ async def read_body_middleware(request: web.Request, handler: Handler) -> web.St
     if request.method in _NO_BODY or not request.body_exists:
         return await handler(request)
     large = getattr(request.match_info.handler, _LARGE, None)
-    if large is not None and large[1](request):
+    if large is not None and await large[1](request):
         request = request.clone(client_max_size=large[0])
     length = request.content_length
     if length is not None and length > request.client_max_size:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -198,7 +198,11 @@ def read_upload(name: str, data: bytes) -> dict[str, list[Any]]:
         try:
             return io.read_sections(path)
         except ImportValidationError as exc:
-            shown = [str(e) for e in exc.errors[:ERRORS_SHOWN]]
+            # Named as the admin's file, not the temporary copy it was read from.
+            own = Path(name).name.replace(":", "：") or path.name
+            shown = [str(replace(e, file=own + e.file[len(path.name):])
+                         if e.file.startswith(path.name) else e)
+                     for e in exc.errors[:ERRORS_SHOWN]]  # fmt: skip
             more = len(exc.errors) - len(shown)
             tail = f"\n……另有 {more} 处问题" if more > 0 else ""
             raise UsageError("文件有问题，没有导入任何内容：\n" + "\n".join(shown) + tail) \

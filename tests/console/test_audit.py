@@ -87,3 +87,30 @@ async def test_departments_are_set_by_name_and_a_wrong_name_changes_nothing(
     assert "没有叫「不存在的部门」的部门" in await page.inner_text("body")
     async with server.app[DB]() as db:
         assert (await db.get(Staff, "rep2")).departments == [2, 3]  # type: ignore[union-attr]
+
+
+async def test_a_role_change_keeps_departments_whose_names_do_not_read_back(
+    server: TestServer, sign_in: SignIn
+) -> None:
+    """Two regions' 销售部, a name with a comma and one of digits: the form writes those as ids,
+    so saving only a new role keeps the member's departments instead of failing or changing."""
+    from bot.domain.models import Department
+
+    async with server.app[DB].begin() as db:
+        db.add_all([Department(id=7, name="销售部", parent_id=1),
+                    Department(id=8, name="销售部", parent_id=1),
+                    Department(id=9, name="华东,华南", parent_id=1),
+                    Department(id=10, name="2024", parent_id=1)])  # fmt: skip
+        member = await db.get(Staff, "rep3")
+        assert member is not None
+        member.departments = [7, 9, 10]
+    admin = await sign_in(seed.IDENTITIES["admin"])
+    await admin.page.goto(str(server.make_url("/console/staff")))
+    row = admin.page.locator("tr[data-userid='rep3']")
+    await row.locator("select[name=role]").select_option("supervisor")
+    await row.locator("button", has_text="保存").click()
+    await admin.page.wait_for_url("**/console/staff?saved=rep3")
+    async with server.app[DB]() as db:
+        member = await db.get(Staff, "rep3")
+        assert member is not None
+        assert (member.role, member.departments) == ("supervisor", [7, 9, 10])

@@ -235,3 +235,29 @@ async def test_a_spreadsheet_over_a_megabyte_imports_but_only_for_a_signed_in_se
     await tab.page.wait_for_selector("#imported:not([hidden])", timeout=60_000)
     assert "问答条目 2500 条" in await tab.page.inner_text("#imported")
     assert server.app[KB].snapshot.kb.entry("big-2499") is not None
+
+
+async def test_only_a_live_admin_session_lifts_the_body_limit(server: TestServer) -> None:
+    """A rep or supervisor (whose console cookie is valid: sign-in issues it to any member) and
+    a signed-out session keep the 1 MB limit: 413 before the body is buffered, not 403 after."""
+    import io
+
+    import aiohttp
+
+    from bot.domain.models import Staff
+    from tests.console.test_explain import signed_in_cookie
+
+    body = b"x" * (2 * 1024 * 1024)
+    headers = {"Content-Type": "application/octet-stream", "Origin": str(server.make_url(""))}
+    cookies = [await signed_in_cookie(server, seed.IDENTITIES[w]) for w in ("rep", "supervisor")]
+    signed_out = await signed_in_cookie(server, seed.IDENTITIES["admin"])
+    async with server.app[DB].begin() as db:
+        admin = await db.get(Staff, seed.IDENTITIES["admin"])
+        assert admin is not None
+        admin.session_epoch += 1
+    for cookie in [*cookies, signed_out]:
+        url = server.make_url("/console/kb/import?name=big.csv")
+        async with aiohttp.ClientSession(cookies=cookie) as http, http.post(
+            url, data=io.BytesIO(body), headers=headers
+        ) as resp:
+            assert resp.status == 413

@@ -71,7 +71,8 @@ async def test_a_persons_reply_from_the_client_ends_the_customers_wait(
     sent = int(asked.asked_at.timestamp()) + 90
     fake.queue_kf_servicer_text(KF, "wmK9", "svc1", "可以带，100 毫升以内", send_time=sent)
     await deliver(fake, fake.xml_kf_event(KF))
-    await deliver(fake, fake.xml_kf_event(KF))  # a second notice re-reads nothing new
+    fake.state.kf_msgs[KF].append(dict(fake.state.kf_msgs[KF][-1]))  # WeCom hands it out again
+    await deliver(fake, fake.xml_kf_event(KF))
     async with kf_client.app[DB]() as session:
         turn = (await session.scalars(select(CustomerTurn))).one()
         out = list(

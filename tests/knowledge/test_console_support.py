@@ -92,3 +92,12 @@ async def test_row_edits_bump_the_revision(tmp_path: Path) -> None:
         assert not await store_edit.delete_entry(db, "e1")
         assert await store.revision(db) == 3
     await engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["商品FAQ.csv", "dir/../商品FAQ.csv"])
+def test_upload_problems_name_the_admins_own_file(name: str) -> None:
+    data = "id,question,answer\na1,q1,答\na1,q2,答\n".encode()
+    with pytest.raises(UsageError) as raised:
+        kb_admin.read_upload(name, data)
+    assert "商品FAQ.csv 第 3 行 id 列" in raised.value.message
+    assert "upload" not in raised.value.message

@@ -77,3 +77,24 @@ async def test_refused_mass_is_noted(life: Client, fake: FakeWeCom, clock: Manua
     await _pass(life, clock)
     await _pass(life, clock)
     assert await _mass_run(life, "wmMASS3") == ("done", "企业群发未提交：客户不在该员工的好友中")
+
+
+async def test_a_rule_edited_while_its_mass_waits_still_reads_the_result(
+    life: Client, fake: FakeWeCom, clock: ManualClock
+) -> None:
+    """The admin drops the article step from the rule while the rep has not confirmed yet: the
+    waiting step still finds its own 企业群发 (not whatever step now has its index)."""
+    from bot.domain.lifecycle_models import SopRule
+
+    await _added_and_massed(life, fake, clock, "wmMASS4", "MCODE4")
+    async with life.app[DB].begin() as session:
+        run = await session.scalar(select(SopRun).where(SopRun.external_userid == "wmMASS4",
+                                                        SopRun.step == 1))  # fmt: skip
+        assert run is not None
+        rule = await session.get(SopRule, run.rule_id)
+        assert rule is not None
+        rule.steps = [rule.steps[0]]
+    assert fake.confirm_mass("zhangsan") == 1
+    clock.advance(60)
+    await _pass(life, clock)
+    assert await _mass_run(life, "wmMASS4") == ("done", "企业群发已送达")

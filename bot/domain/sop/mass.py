@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.lifecycle_models import SopRule, SopRun
+from bot.domain.lifecycle_models import SopRun
 from bot.domain.sop.actions import DONE, MASS
-from bot.outbox import effects
+from bot.outbox.model import Effect
 
 # After this long unconfirmed, the step is closed as not sent (the rep can still send it from
 # the 群发助手; WeCom's own expiry of such tasks is not documented in our reference).
@@ -41,15 +41,13 @@ class Awaiting:
 
 async def awaiting(session: AsyncSession, *, after_id: int, limit: int) -> list[Awaiting]:
     """Steps in status `mass` with id > after_id, in id order, with their effect's state."""
-    rows = (await session.execute(
-        select(SopRun, SopRule.steps).join(SopRule, SopRule.id == SopRun.rule_id)
-        .where(SopRun.status == MASS, SopRun.id > after_id).order_by(SopRun.id).limit(limit)
-    )).all()  # fmt: skip
+    runs = await session.scalars(
+        select(SopRun).where(SopRun.status == MASS, SopRun.id > after_id)
+        .order_by(SopRun.id).limit(limit)
+    )  # fmt: skip
     out: list[Awaiting] = []
-    for run, steps in rows:
-        actions = steps[run.step].get("actions") or [] if run.step < len(steps) else []
-        index = next((n for n, a in enumerate(actions) if a.get("type") == "mass"), None)
-        effect = None if index is None else await effects.by_key(session, f"sop:{run.id}:{index}")
+    for run in runs.all():
+        effect = await _effect(session, run)
         delivered = effect is not None and effect.status == "done"
         result = effect.result if delivered and effect is not None else {}
         out.append(Awaiting(
@@ -58,6 +56,17 @@ async def awaiting(session: AsyncSession, *, after_id: int, limit: int) -> list[
             refused=delivered and effect is not None and effect.outcome != "sent",
         ))  # fmt: skip
     return out
+
+
+async def _effect(session: AsyncSession, run: SopRun) -> Effect | None:
+    """The step's 企业群发 effect (key sop:{run}:{action index}), found from the run alone: the
+    rule's steps may have been edited since (an index now naming another step or none)."""
+    prefix = f"sop:{run.id}:"
+    found = await session.scalars(
+        select(Effect).where(Effect.group_key == f"sop:{run.external_userid}",
+                             Effect.kind == "mass_msg").order_by(Effect.id)
+    )  # fmt: skip
+    return next((e for e in found if (e.key or "").startswith(prefix)), None)
 
 
 def outcome(item: Awaiting, status: int | None, now: datetime) -> str | None:

@@ -317,6 +317,10 @@ class KbProposal(Base):
     message_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     # Distinct reps who made this pick, first one first.
     reps: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Those of them who picked it among the message's suggestions over the floor: only they
+    # count towards the reps' quorum. A pick from the rep's own KB search ties free text to
+    # any entry, so it waits for a supervisor or admin.
+    suggested_by: Mapped[list[str]] = mapped_column(JSON, default=list)
     # pending | accepted | rejected | undone
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     # Who decided ("" when accepted by reaching the reps quorum) and when.

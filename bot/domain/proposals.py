@@ -1,10 +1,12 @@
 """KB proposals: a rep's pick ("this customer wording means that entry") as a reviewable change.
 
 A pick is tied to the stored message it answered and must name one of that message's own
-suggestions, above the KB's suggestion floor; the wording is the message's text, never free
-text. A pending proposal changes nothing the customer sees: it is not in the index, so the
-matcher cannot auto-reply on it. It becomes a similar question when a supervisor accepts it, or
-when `quorum` distinct reps made the same pick; an accepted one can be undone. Every step is
+suggestions, above the KB's suggestion floor, or an entry the server's KB search showed this
+rep for that message; the wording is the message's text, never free text. A pending proposal
+changes nothing the customer sees: it is not in the index, so the matcher cannot auto-reply on
+it. It becomes a similar question when a supervisor accepts it, or when `quorum` distinct reps
+picked it among the suggestions (searched picks wait for a supervisor); an accepted one can be
+undone. Every step is
 audited. Callers apply a KB change to the live snapshots after their transaction commits
 (`Change`, bot.domain.kb.apply_change).
 """
@@ -90,9 +92,10 @@ async def propose(
     if message is None or message.direction != "in":
         raise NotFoundError("没有这条客户消息")
     suggested = {str(s.get("entry_id")): s for s in message.suggestions or []}
+    top = max((float(s.get("confidence") or 0) for s in suggested.values()), default=0.0)
+    via_suggestion = entry_id in suggested and top >= floor
     if entry_id in suggested:
-        top = max((float(s.get("confidence") or 0) for s in suggested.values()), default=0.0)
-        if top < floor and entry_id not in searched:
+        if not via_suggestion and entry_id not in searched:
             raise UsageError("这条消息的推荐匹配度太低，不能记录为相似问法")
     elif entry_id not in searched:
         raise UsageError("这个答案不在这条消息的推荐里，也不在你为它搜索到的结果里，"
@@ -106,15 +109,16 @@ async def propose(
         proposal = await _insert(session, entry_id, question, key, message_id, staff.userid)
     if proposal.status == PENDING and staff.userid not in proposal.reps:
         proposal.reps = [*proposal.reps, staff.userid]
+    if proposal.status == PENDING and via_suggestion and staff.userid not in proposal.suggested_by:
+        proposal.suggested_by = [*proposal.suggested_by, staff.userid]
     if proposal.status == PENDING and message_id not in proposal.message_ids:
         proposal.message_ids = [*proposal.message_ids, message_id]
     await audit.record(
         session, actor=staff.userid, action="kb_propose", target=entry_id,
         detail={"proposal": proposal.id, "message": message_id, "reps": len(proposal.reps),
-                "status": proposal.status, "via": "suggested" if entry_id in suggested
-                else "searched"},
+                "status": proposal.status, "via": "suggested" if via_suggestion else "searched"},
     )  # fmt: skip
-    if proposal.status == PENDING and len(set(proposal.reps)) >= quorum:
+    if proposal.status == PENDING and len(set(proposal.suggested_by)) >= quorum:
         return await _accept(session, proposal, by="", reason="quorum")
     return Outcome(proposal)
 
@@ -134,7 +138,7 @@ async def _insert(
     """A new pending proposal; the existing one when another rep's insert won the race."""
     row = KbProposal(
         entry_id=entry_id, question=question, question_key=key, message_id=message_id,
-        message_ids=[], reps=[], status=PENDING, decided_by="", added=False,
+        message_ids=[], reps=[], suggested_by=[], status=PENDING, decided_by="", added=False,
     )  # fmt: skip
     try:
         async with session.begin_nested():

@@ -264,3 +264,24 @@ async def test_kb_search_checks_the_message_and_the_query(client: Client, login:
     carol = await login("carol")  # another department: not her customer's message
     status, _ = await _search(client, carol, asked["message_id"], "退货")
     assert status == 403
+
+
+async def test_searched_picks_wait_for_a_supervisor_however_many_reps_make_them(
+    client: Client, login: Login, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Two reps each searching and recording an entry for the same wording do not make it live
+    (a searched pick ties free text to any entry); a supervisor's accept does."""
+    for rep, euid in (("alice", ALICE_C), ("bob", BOB_C)):
+        token = await login(rep)
+        asked = await _ask(client, token, euid, COMPLAINT)
+        status, found = await _search(client, token, asked["message_id"], "取消订单")
+        assert status == 200
+        ids = [item["entry_id"] for item in found["items"]]
+        assert "order-cancel" in ids
+        status, data = await _pick(client, token, {"entry_id": "order-cancel",
+                                                   "message_id": asked["message_id"]})  # fmt: skip
+        assert status == 200, data
+    assert (data["proposal"]["status"], data["proposal"]["reps"]) == ("pending", 2)
+    assert data["applied"] is False
+    assert COMPLAINT not in _similar(client, "order-cancel")
+    assert _decision(client, COMPLAINT) != "auto"

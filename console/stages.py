@@ -43,7 +43,9 @@ async def choices(db: AsyncSession, scope: Scope) -> dict[str, Any]:
 def lifecycle_settings(settings: Settings) -> list[tuple[str, str, str]]:
     """(what, current value, where to change it) of the lifecycle's settings."""
     high, silent = settings.activity_days
-    policy = settings.departure_policy or "（空）主管收到通知后用 /transfer 或 /departpool 决定"
+    policy = settings.departure_policy or (
+        "（空）主管收到通知后在应用对话里用 /transfer 或 /departpool 决定"
+    )
     return [
         ("客户阶段（漏斗顺序）", " → ".join(settings.stage_names), "SIDEKICK_STAGES"),
         (

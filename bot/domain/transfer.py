@@ -28,7 +28,7 @@ TRANSFER_ERRORS = {
     84061: "该员工与客户不是好友关系",
     40096: "客户 ID 无效",
     40100: "该客户已在转接流程中",
-    40097: "该员工还没有离职，在职员工的客户请用 /assign 转接",
+    40097: "该员工还没有离职，在职员工的客户需走在职转接",
 }
 # WeCom allows each customer two 在职 transfers per 90 days; the exact errcode it uses for
 # that limit is not pinned down here, so every unknown failure mentions the limit.

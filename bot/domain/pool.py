@@ -200,12 +200,14 @@ async def ask_wecom(wecom: WeComClient, take: Take) -> None:
             data = await wecom.resigned_transfer_customer(take.from_userid, take.to_userid,
                                                           [take.external_userid])  # fmt: skip
     except WeComError as exc:
-        raise UsageError(f"企业微信拒绝了转接：{transfer.describe_errcode(exc.errcode)}") from exc
+        raise UsageError(f"企业微信拒绝了转接：{transfer.describe_errcode(exc.errcode)}",
+                         chat_hint=transfer.CHAT_HINTS.get(exc.errcode, "")) from exc
     for item in data.get("customer") or []:
         code = int(item.get("errcode") or 0)
         if code:
             why = transfer.describe_errcode(code, on_job=take.from_active)
-            raise UsageError(f"企业微信拒绝了转接：{why}")
+            raise UsageError(f"企业微信拒绝了转接：{why}",
+                             chat_hint=transfer.CHAT_HINTS.get(code, ""))
 
 
 async def record_take(session: AsyncSession, take: Take, *, by: str, now: datetime) -> bool:

@@ -30,16 +30,20 @@ TRANSFER_ERRORS = {
     40100: "该客户已在转接流程中",
     40097: "该员工还没有离职，在职员工的客户需走在职转接",
 }
+# The next step in the app chat, where a command can take it (UserError.chat_hint).
+CHAT_HINTS = {40097: "请用 /assign 转接"}
 # WeCom allows each customer two 在职 transfers per 90 days; the exact errcode it uses for
 # that limit is not pinned down here, so every unknown failure mentions the limit.
 LIMIT_HINT = "企业微信限制：每位客户 90 天内最多被在职转接 2 次"
 
 
-def describe_errcode(errcode: int, *, on_job: bool = True) -> str:
-    """A supervisor-facing reason for a transfer failure (on_job: 在职继承, with its limit)."""
+def describe_errcode(errcode: int, *, on_job: bool = True, chat: bool = False) -> str:
+    """A supervisor-facing reason for a transfer failure (on_job: 在职继承, with its limit;
+    chat: for the app chat, with the command that helps)."""
     known = TRANSFER_ERRORS.get(errcode)
     if known:
-        return f"{known}（errcode {errcode}）"
+        hint = f"，{CHAT_HINTS[errcode]}" if chat and errcode in CHAT_HINTS else ""
+        return f"{known}{hint}（errcode {errcode}）"
     if on_job:
         return f"errcode {errcode}；{LIMIT_HINT}"
     return f"企业微信拒绝（errcode {errcode}）"
@@ -47,7 +51,7 @@ def describe_errcode(errcode: int, *, on_job: bool = True) -> str:
 
 def _reasons(on_job: bool) -> dict[str, str]:
     """The requester's words for the errcodes a transfer answer may carry."""
-    reasons = {str(c): describe_errcode(c, on_job=on_job) for c in TRANSFER_ERRORS}
+    reasons = {str(c): describe_errcode(c, on_job=on_job, chat=True) for c in TRANSFER_ERRORS}
     if on_job:
         reasons["default"] = LIMIT_HINT
     return reasons

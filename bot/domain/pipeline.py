@@ -265,10 +265,7 @@ async def record_reply(
         created_at=utcnow(), source=source, direction="out", external_userid=external_userid,
         open_kfid=open_kfid, text=text, matched_faq=matched_faq, auto_replied=auto_replied,
     )  # fmt: skip
-    session.add(message)
-    await session.flush()
-    await turns.record(session, turns.events_of([message]))
-    return message
+    return await _add_reply(session, message)
 
 
 async def record_servicer_reply(
@@ -279,14 +276,19 @@ async def record_servicer_reply(
     ends the customer's turn at the time it was sent. False when it was stored already."""
     if await _find(session, "kf", source_msgid) is not None:
         return False  # a re-read page
-    message = Message(
+    await _add_reply(session, Message(
         created_at=sent_at, source="kf", source_msgid=source_msgid, direction="out",
         external_userid=external_userid, userid=userid, open_kfid=open_kfid, text=text,
-    )  # fmt: skip
+    ))  # fmt: skip
+    return True
+
+
+async def _add_reply(session: AsyncSession, message: Message) -> Message:
+    """Insert an outbound message; it ends the customer's open turn (first-response time)."""
     session.add(message)
     await session.flush()
     await turns.record(session, turns.events_of([message]))
-    return True
+    return message
 
 
 async def _find(session: AsyncSession, source: str, source_msgid: str) -> Message | None:

@@ -18,8 +18,9 @@ import redis.asyncio as aioredis
 from sqlalchemy import func, select
 
 from bot.core import db
-from bot.domain.models import InboxItem, Note, WelcomeTemplate
-from bot.outbox.model import Effect
+from bot.domain.models import Note, WelcomeTemplate
+from bot.inbound import inbox as inbox_store
+from bot.outbox import effects
 from knowledge import store
 from tests import processes
 from tests.deploy import procfile
@@ -136,20 +137,8 @@ async def _left(url: str) -> tuple[dict[str, int], dict[str, int], int]:
     engine = db.create_engine(url)
     try:
         async with db.create_sessionmaker(engine)() as session:
-            inbox = dict(
-                (
-                    await session.execute(
-                        select(InboxItem.status, func.count()).group_by(InboxItem.status)
-                    )
-                ).all()
-            )
-            outbox = dict(
-                (
-                    await session.execute(
-                        select(Effect.status, func.count()).group_by(Effect.status)
-                    )
-                ).all()
-            )
+            inbox = await inbox_store.counts(session)
+            outbox = await effects.counts(session)
             notes = await session.scalar(select(func.count()).select_from(Note))
     finally:
         await engine.dispose()

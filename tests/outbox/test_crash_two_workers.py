@@ -33,6 +33,8 @@ from bot.domain.models import (
     Tag,
     WelcomeTemplate,
 )
+from bot.inbound import inbox as inbox_store
+from bot.outbox import effects
 from bot.outbox.model import Effect
 from bot.sandbox.fake import FakeWeCom
 from bot.wecom.crypto import parse_plain
@@ -127,20 +129,8 @@ async def _settled(pg_url: str, within: float = 120.0) -> dict[str, int]:
     try:
         while True:
             async with sm() as session:
-                inbox = dict(
-                    (
-                        await session.execute(
-                            select(InboxItem.status, func.count()).group_by(InboxItem.status)
-                        )
-                    ).all()
-                )
-                outbox = dict(
-                    (
-                        await session.execute(
-                            select(Effect.status, func.count()).group_by(Effect.status)
-                        )
-                    ).all()
-                )
+                inbox = await inbox_store.counts(session)
+                outbox = await effects.counts(session)
             if set(inbox) <= {"done"} and set(outbox) <= {"done"} and inbox:
                 return {"inbox": inbox.get("done", 0), "effects": outbox.get("done", 0)}
             if asyncio.get_running_loop().time() > deadline:

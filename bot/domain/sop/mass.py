@@ -48,12 +48,11 @@ async def awaiting(session: AsyncSession, *, after_id: int, limit: int) -> list[
     out: list[Awaiting] = []
     for run in runs.all():
         effect = await _effect(session, run)
-        delivered = effect is not None and effect.status == "done"
-        result = effect.result if delivered and effect is not None else {}
+        done = effect if effect is not None and effect.status == "done" else None
         out.append(Awaiting(
             run.id, run.userid, run.external_userid, run.due_at,
-            msgid=str(result.get("msgid") or "") or None if delivered else None,
-            refused=delivered and effect is not None and effect.outcome != "sent",
+            msgid=str(done.result.get("msgid") or "") or None if done else None,
+            refused=done is not None and done.outcome != "sent",
         ))  # fmt: skip
     return out
 

@@ -3,18 +3,21 @@ export, the proposals queue and "test a question"; each change is audited and li
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.core.keys import DB, KB
 from bot.domain import kb
-from bot.domain.models import AuditLog, KbProposal
+from bot.domain.models import AuditLog, KbProposal, Staff
 from knowledge import matcher, store
 from tests.console import seed
 from tests.console.conftest import SignIn
+from tests.console.test_explain import signed_in_cookie
 from tests.sidebar import browser as chromium
 
 
@@ -207,13 +210,9 @@ async def test_a_change_made_elsewhere_reaches_the_pages_through_the_revision(
     assert await tab.page.locator("[data-xss]").count() == 0
 
 
-async def test_a_spreadsheet_over_a_megabyte_imports_but_only_for_a_signed_in_session(
+async def test_a_spreadsheet_over_a_megabyte_imports_for_an_admin_but_not_without_a_session(
     server: TestServer, sign_in: SignIn, tmp_path: Path
 ) -> None:
-    import io
-
-    import aiohttp
-
     rows = [
         f"big-{n},第{n}个问题怎么处理,{'这是一段比较长的标准答案。' * 30}{n}" for n in range(2500)
     ]
@@ -240,13 +239,6 @@ async def test_a_spreadsheet_over_a_megabyte_imports_but_only_for_a_signed_in_se
 async def test_only_a_live_admin_session_lifts_the_body_limit(server: TestServer) -> None:
     """A rep or supervisor (whose console cookie is valid: sign-in issues it to any member) and
     a signed-out session keep the 1 MB limit: 413 before the body is buffered, not 403 after."""
-    import io
-
-    import aiohttp
-
-    from bot.domain.models import Staff
-    from tests.console.test_explain import signed_in_cookie
-
     body = b"x" * (2 * 1024 * 1024)
     headers = {"Content-Type": "application/octet-stream", "Origin": str(server.make_url(""))}
     cookies = [await signed_in_cookie(server, seed.IDENTITIES[w]) for w in ("rep", "supervisor")]

@@ -8,9 +8,12 @@ from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
+from sqlalchemy import select
 
 from bot.app import create_app
+from bot.core.keys import DB
 from bot.core.settings import Settings
+from bot.domain.models import Message
 from bot.sandbox.demo import FAKE
 
 
@@ -105,11 +108,6 @@ async def test_sandbox_servicer_reply_reaches_the_customers_timeline(
     aiohttp_server: Callable[..., Awaitable[TestServer]],
 ) -> None:
     """The simulator's kf toolbar send: a servicer's reply (origin 5) read back by kf sync."""
-    from sqlalchemy import select
-
-    from bot.core.keys import DB
-    from bot.domain.models import Message
-
     server = await _sandbox(db_path, aiohttp_unused_port(), aiohttp_server)
     base = str(server.make_url("/sandbox/wecom")).rstrip("/")
     async with aiohttp.ClientSession() as http:

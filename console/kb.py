@@ -25,7 +25,7 @@ QUERY_MAX = 100
 
 
 def _page_number(raw: str) -> int:
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 6 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 6 else 1
 
 
 @route("GET", "/kb", role=ROLE_SUPERVISOR, nav=Nav("知识库", 20))

@@ -75,7 +75,8 @@ async def files_page(request: web.Request) -> web.StreamResponse:
             "categories": int(await db.scalar(
                 select(func.count(func.distinct(KBEntry.category)))) or 0),
         }  # fmt: skip
-    context = {"counts": counts, "sections": kb_admin.SECTION_LABEL, "tab": "files"}
+    context = {"counts": counts, "sections": kb_admin.SECTION_LABEL, "tab": "files",
+               "upload_mb": kb_admin.UPLOAD_MAX // (1024 * 1024)}  # fmt: skip
     return layout.render(request, "console/kb_files.html", context)
 
 

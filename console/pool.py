@@ -164,7 +164,9 @@ async def assign(request: web.Request) -> web.StreamResponse:
         async with db() as session:
             scope = await scope_for(session, viewer)
             entry = await pool_views.pool_entry(
-                session, int(raw_id) if raw_id.isdigit() and len(raw_id) < 10 else 0, scope.reps
+                session,
+                int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 10 else 0,
+                scope.reps,
             )
             if entry is None:
                 raise NotFoundError("公海里没有这位客户（可能刚被领走）")

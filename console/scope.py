@@ -93,7 +93,7 @@ async def department_choices(db: AsyncSession, scope: Scope) -> list[tuple[int, 
 def parse_narrowing(query: Any) -> tuple[int | None, str | None]:
     """The ?dept= and ?rep= of a request (bad values are ignored, never trusted)."""
     raw = str(query.get("dept", "")).strip()
-    department = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    department = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
     rep = str(query.get("rep", "")).strip()[:64] or None
     return department, rep
 

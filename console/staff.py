@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from aiohttp import web
 from sqlalchemy import select
@@ -26,8 +27,13 @@ _SEPARATORS = re.compile(r"[,，、;；\n]+")
 _IDS = re.compile(r"\d{1,10}(?:\s+\d{1,10})*")
 
 
-async def _departments_field(db: AsyncSession, raw: str) -> list[int] | None:
-    """Departments typed by name or id ("销售一部、2"); None when left empty (keep them)."""
+async def _departments_field(
+    db: AsyncSession, raw: str, has: Sequence[int] = ()
+) -> list[int] | None:
+    """Departments typed by name or id ("销售一部、2"); None when left empty (keep them).
+
+    An id must be in the mirrored address book, or one the member already has (the form
+    writes those back as ids even when the address book has not caught up)."""
     parts: list[str] = []
     for part in (p.strip() for p in _SEPARATORS.split(raw)):
         parts += part.split() if _IDS.fullmatch(part) else [part] if part else []
@@ -35,11 +41,15 @@ async def _departments_field(db: AsyncSession, raw: str) -> list[int] | None:
     if not parts:
         return None
     by_name: dict[str, list[int]] = {}
+    known = set(has)
     for dept in await db.scalars(select(Department)):
         by_name.setdefault(dept.name, []).append(dept.id)
+        known.add(dept.id)
     ids: set[int] = set()
     for part in parts:
         if part.isdecimal() and len(part) <= 10:
+            if int(part) not in known:
+                raise UsageError(f"没有 ID 为 {int(part)} 的部门；请填通讯录里的部门名称或部门 ID")
             ids.add(int(part))
         elif len(by_name.get(part, [])) == 1:
             ids.add(by_name[part][0])
@@ -108,10 +118,12 @@ async def change_role(request: web.Request) -> web.StreamResponse:
     if role not in staff_service.ROLE_RANK:
         raise UsageError("请选择角色：客服 / 主管 / 管理员")
     async with request.config_dict[DB].begin() as db:
-        departments = await _departments_field(db, str(form.get("departments", "")))
         member = await db.get(Staff, userid)
         if member is None:
             raise NotFoundError("找不到这位员工")
+        departments = await _departments_field(
+            db, str(form.get("departments", "")), member.departments or ()
+        )
         before = {"role": member.role, "departments": list(member.departments or [])}
         if userid == viewer.userid and role != ROLE_ADMIN:
             raise UsageError("不能取消自己的管理员角色，请让另一位管理员操作")

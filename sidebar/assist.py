@@ -158,7 +158,9 @@ async def quick_replies(request: web.Request) -> web.Response:
 def _message_id(data: dict[str, Any]) -> int:
     """The message a pick answers: a positive integer, or a clear 400."""
     value = data.get("message_id")
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int):
+        value = 0
+    if not 0 < value <= kb_search.MESSAGE_ID_MAX:
         raise UsageError("请指明这个答案回复的是哪条客户消息（message_id）")
     return value
 

@@ -31,6 +31,9 @@ RESULTS = 8
 SEARCH_TTL = 30 * 60
 # Entries remembered per rep and message (several searches add up).
 REMEMBERED_MAX = 200
+# Message ids are a 32-bit column on PostgreSQL: anything larger is no message (and made
+# SQLite raise OverflowError, a 500).
+MESSAGE_ID_MAX = 2**31 - 1
 
 
 def search_key(userid: str, message_id: int) -> str:
@@ -61,7 +64,7 @@ async def remember(cache: Cache, userid: str, message_id: int, entry_ids: list[s
 
 def _message_id(raw: str) -> int:
     """The message searched for: a positive integer, or a clear 400."""
-    if not raw.isdigit() or int(raw) <= 0:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MESSAGE_ID_MAX:
         raise UsageError("请指明要为哪条客户消息搜索答案（message_id）")
     return int(raw)
 

@@ -114,3 +114,18 @@ async def test_a_role_change_keeps_departments_whose_names_do_not_read_back(
         member = await db.get(Staff, "rep3")
         assert member is not None
         assert (member.role, member.departments) == ("supervisor", [7, 9, 10])
+
+
+async def test_an_unknown_department_id_is_refused_and_changes_nothing(
+    server: TestServer, sign_in: SignIn
+) -> None:
+    """A typo'd id ("99999") used to be stored: a supervisor of no department sees nobody."""
+    admin = await sign_in(seed.IDENTITIES["admin"])
+    page = admin.page
+    await page.goto(str(server.make_url("/console/staff")))
+    await page.locator("tr[data-userid='rep2'] input[name=departments]").fill("99999")
+    await page.locator("tr[data-userid='rep2'] button", has_text="保存").click()
+    await page.wait_for_load_state()
+    assert "没有 ID 为 99999 的部门" in await page.inner_text("body")
+    async with server.app[DB]() as db:
+        assert (await db.get(Staff, "rep2")).departments == [2]  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.core.keys import DB, KB
-from bot.domain import kb
+from bot.domain import kb, kb_admin
 from bot.domain.models import AuditLog, KbProposal, Staff
 from knowledge import matcher, store
 from tests.console import seed
@@ -170,6 +170,9 @@ async def test_export_then_import_a_file(
     tab = await sign_in(seed.IDENTITIES["admin"])
     page = tab.page
     await page.goto(str(server.make_url("/console/kb/files")))
+    # The page states the limit the server applies (it said 1 MB while 20 MB went through).
+    limit = f"最大 {kb_admin.UPLOAD_MAX // (1024 * 1024)} MB"
+    assert limit in await page.inner_text("#import-form")
     await page.select_option("select[name=format]", "csv")
     await page.select_option("select[name=section]", "entries")
     async with page.expect_download() as download:

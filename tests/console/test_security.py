@@ -110,3 +110,19 @@ async def test_out_of_range_dates_fall_back_instead_of_500(
                         )
                         async with http.get(url, allow_redirects=False) as resp:
                             assert resp.status == 200, f"{url} -> {resp.status}"
+
+
+async def test_digits_int_refuses_fall_back_instead_of_500(
+    server: TestServer, sign_in: SignIn
+) -> None:
+    """The digit "²" passes str.isdigit() but int() refuses it: /console/kb?page=² was a 500."""
+    tab = await sign_in(seed.IDENTITIES["admin"])
+    cookies = {c["name"]: c["value"] for c in await tab.context.cookies()}
+    async with aiohttp.ClientSession(cookies={auth.COOKIE: cookies[auth.COOKIE]}) as http:
+        for entry in routes.pages():
+            for value in ("²", "9" * 40):
+                url = server.make_url(entry.example_url()).with_query(
+                    {"page": value, "dept": value}
+                )
+                async with http.get(url, allow_redirects=False) as resp:
+                    assert resp.status == 200, f"{url} -> {resp.status}"

@@ -43,3 +43,14 @@ async def test_app_text_event_round_trip(
 async def test_sandbox_routes_do_not_exist_in_production(client: Any) -> None:
     assert (await client.get("/sandbox/wecom/_calls")).status == 404
     assert (await client.post("/sandbox/wecom/_events", json={})).status == 404
+
+
+async def test_every_fake_control_route_is_404_in_production(client: Any) -> None:
+    """Mass confirm, OAuth codes, faults, the simulator's API: none exists outside the sandbox."""
+    for path in ("_oauth", "_groups", "_mass", "_faults"):
+        assert (await client.post(f"/sandbox/wecom/{path}", json={})).status == 404, path
+    assert (await client.get("/sandbox/wecom/_faults")).status == 404
+    assert (await client.get("/sandbox/wecom/wwlogin/sso/login")).status == 404
+    for path in ("customers", "groups", "archive", "jssdk-check"):
+        assert (await client.post(f"/sidebar/sandbox/api/{path}", json={})).status == 404, path
+    assert (await client.get("/sidebar/sandbox")).status == 404

@@ -285,3 +285,17 @@ async def test_searched_picks_wait_for_a_supervisor_however_many_reps_make_them(
     assert data["applied"] is False
     assert COMPLAINT not in _similar(client, "order-cancel")
     assert _decision(client, COMPLAINT) != "auto"
+
+
+async def test_message_ids_out_of_range_are_a_clear_400_not_a_500(
+    client: Client, login: Login
+) -> None:
+    """A 40-digit id overflowed the database's integer (500); "²" is a digit int() refuses."""
+    alice = await login("alice")
+    for raw in ("9" * 40, "²"):
+        status, data = await _search(client, alice, raw, "退货")
+        assert status == 400, raw
+        assert "message_id" in data["message"]
+    status, data = await _pick(client, alice, {"entry_id": "refund", "message_id": 10**30})
+    assert status == 400
+    assert "message_id" in data["message"]

@@ -11,6 +11,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.core import bodies
+
 # Every module that declares console routes registers them when imported (home, signin, ...).
 from console import (  # noqa: F401
     audit,
@@ -92,6 +94,7 @@ async def _headers(request: web.Request, response: web.StreamResponse) -> None:
 def create_console_app() -> web.Application:
     """The console: pages from the route registry, sign-in, static files and vendored JS."""
     app = web.Application(middlewares=[errors.error_middleware])
+    app[bodies.BODY_ERROR_PAGE] = errors.render
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),

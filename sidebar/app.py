@@ -10,6 +10,7 @@ import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.core import bodies
 from bot.core.keys import SETTINGS
 from sidebar import (
     api,
@@ -71,6 +72,7 @@ def create_sidebar_app() -> web.Application:
     app = web.Application(
         middlewares=[errors.error_middleware, auth.session_middleware, _sandbox_static_only]
     )
+    app[bodies.BODY_ERROR_PAGE] = errors.render
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),

@@ -28,7 +28,8 @@ def is_api(request: web.Request) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def _render(request: web.Request, status: int, code: str, message: str) -> web.Response:
+def render(request: web.Request, status: int, code: str, message: str) -> web.Response:
+    """The error as JSON for the API, or as the sidebar's Chinese page."""
     if is_api(request):
         return web.json_response({"error": code, "message": message}, status=status)
     return aiohttp_jinja2.render_template(
@@ -58,17 +59,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if not is_api(request) and exc.status not in PAGE_MESSAGES:
             raise
         message = PAGE_MESSAGES.get(exc.status, "请求无效")
-        return _render(request, exc.status, f"http_{exc.status}", message)
+        return render(request, exc.status, f"http_{exc.status}", message)
     except Exception as exc:
         user = _translate(exc)
         if user is not None:
-            return _render(request, user.status, user.code, user.message)
+            return render(request, user.status, user.code, user.message)
         ref = secrets.token_hex(4)
         if isinstance(exc, WeComError):
             logger.error(
                 "sidebar wecom error ref=%s path=%s errcode=%s", ref, exc.path, exc.errcode
             )
             message = WECOM_FAILED.format(errcode=exc.errcode) + f"（编号 {ref}）"
-            return _render(request, 502, "wecom", message)
+            return render(request, 502, "wecom", message)
         logger.exception("sidebar error ref=%s %s %s", ref, request.method, request.path)
-        return _render(request, 500, "internal", INTERNAL.format(ref=ref))
+        return render(request, 500, "internal", INTERNAL.format(ref=ref))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeAlias
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -20,6 +21,15 @@ logger = logging.getLogger(__name__)
 
 _NO_BODY = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 _LARGE = "sidekick_large_body"
+
+ErrorPage: TypeAlias = Callable[[web.Request, int, str, str], web.Response]
+# How a face shows a refused body: (request, status, code, message) -> its own Chinese page or
+# JSON. Set on the face's sub-app; this middleware runs outside the faces' error middlewares,
+# so without it a member would read aiohttp's English "Request Entity Too Large".
+BODY_ERROR_PAGE: web.AppKey[ErrorPage] = web.AppKey("body_error_page")
+TOO_LARGE = "提交的内容太大，不能超过 {limit}"
+TOO_SLOW = "上传太慢，连接已断开，请检查网络后重试"
+ABORTED = "上传中断，请重试"
 
 
 def allow_large_body(
@@ -35,10 +45,30 @@ def allow_large_body(
     return mark
 
 
+def _refusal(request: web.Request, status: int, code: str, message: str) -> web.Response:
+    """The refusal as the face that owns the route shows errors, or as plain text (WeCom's
+    callbacks and the ingest API have no page)."""
+    for app in reversed(request.match_info.apps):
+        page = app.get(BODY_ERROR_PAGE)
+        if page is not None:
+            # As aiohttp does before a sub-app's middlewares: its config (templates) applies.
+            request.match_info.current_app = app
+            return page(request, status, code, message)
+    return web.Response(status=status, text=message)
+
+
+def _too_large(request: web.Request) -> web.Response:
+    limit = request.client_max_size
+    size = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit // 1024} KB"
+    response = _refusal(request, 413, "http_413", TOO_LARGE.format(limit=size))
+    response.force_close()  # do not read the rest of an oversized upload
+    return response
+
+
 async def _answer_and_close(request: web.Request) -> web.StreamResponse:
     """408, then close at once: by default aiohttp "lingers" after a response, reading the
     unread rest of the body for another 10 s, the very thing that was too slow."""
-    response = web.Response(status=408, text="request body too slow")
+    response = _refusal(request, 408, "http_408", TOO_SLOW)
     response.force_close()
     await response.prepare(request)
     await response.write_eof()
@@ -56,11 +86,13 @@ async def read_body_middleware(request: web.Request, handler: Handler) -> web.St
         request = request.clone(client_max_size=large[0])
     length = request.content_length
     if length is not None and length > request.client_max_size:
-        raise web.HTTPRequestEntityTooLarge(max_size=request.client_max_size, actual_size=length)
+        return _too_large(request)
     deadline = request.config_dict[SETTINGS].body_timeout
     try:
         async with asyncio.timeout(deadline):
             await request.read()
+    except web.HTTPRequestEntityTooLarge:  # chunked: the size shows only while reading
+        return _too_large(request)
     except TimeoutError:
         logger.warning(
             "request body too slow: %s %s from %s, not complete after %g s",
@@ -72,5 +104,5 @@ async def read_body_middleware(request: web.Request, handler: Handler) -> web.St
         logger.warning(
             "request body aborted: %s %s from %s", request.method, request.path, request.remote
         )
-        return web.Response(status=400, text="request body aborted")
+        return _refusal(request, 400, "http_400", ABORTED)
     return await handler(request)

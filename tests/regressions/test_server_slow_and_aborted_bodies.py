@@ -1,4 +1,5 @@
-"""Slow request bodies are cut off; an aborted upload is one WARNING line.
+"""Slow request bodies are cut off; an aborted upload is one WARNING line; a refused body is
+told in Chinese, in the form of the face that owns the route.
 
 3,000 connections sending one byte every 10 s all stayed open (aiohttp has no body-read
 timeout), and each upload the client abandoned wrote a ~22-line ERROR traceback
@@ -8,15 +9,19 @@ timeout), and each upload the client abandoned wrote a ~22-line ERROR traceback
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.app import create_app
+from bot.core import bodies
 from tests.conftest import INGEST_TOKEN, make_settings
 
 
@@ -54,6 +59,11 @@ async def test_a_slow_body_gets_408_and_the_connection_closes(
     writer.close()
     await writer.wait_closed()
     assert answer.startswith(b"HTTP/1.1 408"), answer
+    head, _, body = answer.partition(b"\r\n\r\n")
+    if path.startswith("/sidebar/api/"):  # the sidebar's JSON error, as its script reads it
+        assert json.loads(body) == {"error": "http_408", "message": bodies.TOO_SLOW}
+    else:
+        assert body.decode() == bodies.TOO_SLOW
     assert [r.levelname for r in caplog.records if r.name == "bot.core.bodies"] == ["WARNING"]
 
 
@@ -77,3 +87,43 @@ async def test_an_aborted_upload_is_one_warning(
     ours = [r for r in caplog.records if r.name == "bot.core.bodies"]
     assert [(r.levelname, "aborted" in r.getMessage()) for r in ours] == [("WARNING", True)] * 2
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+TOO_LARGE = bodies.TOO_LARGE.format(limit="1 MB")
+
+
+async def _post(url: str, body: object, accept: str) -> tuple[int, str, str]:
+    async with aiohttp.ClientSession() as http, http.post(
+        url, data=body, headers={"Accept": accept, "Content-Type": "application/octet-stream"}
+    ) as resp:
+        return resp.status, resp.content_type, await resp.text()
+
+
+async def test_an_oversized_body_is_refused_in_chinese_as_each_face_shows_errors(
+    server: tuple[str, int],
+) -> None:
+    """It was aiohttp's English "Request Entity Too Large": the body limit is checked before the
+    faces' own error pages run."""
+    base = "http://{}:{}".format(*server)
+    big = b"x" * (1024 * 1024 + 1)
+
+    def sized() -> io.BytesIO:
+        return io.BytesIO(big)
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: found while reading
+        for _ in range(17):
+            yield b"x" * 65536
+
+    page = await _post(f"{base}/console/kb/import?name=a.csv", sized(), "text/html")
+    assert page[:2] == (413, "text/html")
+    assert TOO_LARGE in page[2]
+    for url, body in (
+        (f"{base}/console/kb/import?name=a.csv", sized()),
+        (f"{base}/console/kb/import?name=a.csv", chunked()),
+        (f"{base}/sidebar/api/feedback", sized()),
+    ):
+        status, kind, text = await _post(url, body, "application/json")
+        assert (status, kind) == (413, "application/json"), url
+        assert json.loads(text) == {"error": "http_413", "message": TOO_LARGE}
+    callback_url = f"{base}/wecom/callback?msg_signature=a&timestamp=1&nonce=n"
+    assert await _post(callback_url, sized(), "*/*") == (413, "text/plain", TOO_LARGE)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import NotFoundError, UsageError
-from bot.core.keys import DB
+from bot.core.keys import DB, SETTINGS
 from bot.domain import audit
 from bot.domain import staff as staff_service
 from bot.domain.models import ROLE_ADMIN, ROLE_SUPERVISOR, Department, Staff
@@ -101,8 +101,22 @@ async def staff_page(request: web.Request) -> web.StreamResponse:
             "dept": department, "role": role, "status": status, "q": q,
         },
         "can_edit": viewer.is_admin, "saved": request.query.get("saved", ""),
+        "sync_note": sync_note(request.config_dict[SETTINGS].directory_sync_interval),
     }  # fmt: skip
     return layout.render(request, "console/staff.html", context)
+
+
+def sync_note(interval: float) -> str:
+    """How the address book reaches this page, in the admin's words (SIDEKICK_DIRECTORY_SYNC)."""
+    if interval <= 0:
+        return "成员首次出现时从企业微信读取"
+    minutes = round(interval / 60)
+    if minutes < 60 or minutes % 60:
+        return f"每 {max(minutes, 1)} 分钟同步一次"
+    hours = minutes // 60
+    if hours % 24 == 0:
+        return "每天同步一次" if hours == 24 else f"每 {hours // 24} 天同步一次"
+    return "每小时同步一次" if hours == 1 else f"每 {hours} 小时同步一次"
 
 
 @route(

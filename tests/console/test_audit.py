@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.core.keys import DB
+from bot.core.keys import DB, SETTINGS
 from bot.domain.models import AuditLog, Staff
 from bot.outbox.model import Effect
+from console import staff
 from tests.console import seed
 from tests.console.conftest import SignIn
 
@@ -49,9 +51,23 @@ async def test_audit_log_filters_and_exports(server: TestServer, sign_in: SignIn
     assert "console:test" in (await response.body()).decode()
 
 
+@pytest.mark.parametrize(("seconds", "said"), [
+    (0, "成员首次出现时从企业微信读取"), (30, "每 1 分钟同步一次"), (900, "每 15 分钟同步一次"),
+    (3600, "每小时同步一次"), (5400, "每 90 分钟同步一次"), (7200, "每 2 小时同步一次"),
+    (86400, "每天同步一次"), (172800, "每 2 天同步一次"),
+])  # fmt: skip
+def test_the_staff_page_says_how_often_the_address_book_is_synced(
+    seconds: float, said: str
+) -> None:
+    """It said 每天同步 while the sync ran hourly (SIDEKICK_DIRECTORY_SYNC, default 3600)."""
+    assert staff.sync_note(seconds) == said
+
+
 async def test_role_change_is_audited(server: TestServer, sign_in: SignIn) -> None:
     admin = await sign_in(seed.IDENTITIES["admin"])
     await admin.page.goto(str(server.make_url("/console/staff")))
+    interval = server.app[SETTINGS].directory_sync_interval
+    assert f"企业微信通讯录（{staff.sync_note(interval)}）" in await admin.page.inner_text("main")
     row = admin.page.locator("tr[data-userid='rep2']")
     await row.locator("select[name=role]").select_option("supervisor")
     await row.locator("button", has_text="保存").click()

@@ -175,6 +175,19 @@ class KnowledgeIndex:
         """The best entries for a query, best first, at most `limit`."""
         return self._match(self._analyzer.analyse(query), limit, ())
 
+    def find(self, query: str, limit: int = 8) -> list[Match]:
+        """A rep's keyword search: the best entries whose matched question shares a word, or
+        two characters in a row, with the query. Ranking alone would fill the list with
+        entries sharing one character (过敏 -> 过期), which nobody searching wants."""
+        analysis = self._analyzer.analyse(query)
+        pieces = {g for g in analysis.grams if len(g) == 2} or set(analysis.grams)
+        found = []
+        for match in self._match(analysis, limit, ()):
+            text = self._analyzer.analyse(match.matched_question).text
+            if match.coverage > 0 or any(p in text for p in pieces):
+                found.append(match)
+        return found
+
     def explain(self, query: str, limit: int = 5) -> list[tuple[Match, explain.Channels]]:
         """The best entries for a query, each with its score split into the channels."""
         analysis = self._analyzer.analyse(query)

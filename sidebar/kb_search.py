@@ -82,7 +82,7 @@ async def search(request: web.Request) -> web.Response:
         if message is None or message.direction != "in":
             raise NotFoundError("没有这条客户消息")
         await customers.require_customer_access(db, staff, message.external_userid)
-    matches = request.config_dict[KB].snapshot.index.match(query, limit=RESULTS)
+    matches = request.config_dict[KB].snapshot.index.find(query, limit=RESULTS)
     items = [shapes.suggestion_json(m) for m in matches]
     await remember(
         request.config_dict[CACHE], staff.userid, message_id, [i["entry_id"] for i in items]

@@ -113,7 +113,9 @@ function pickHint(p) {
 }
 
 // weak: the top match is under the KB's suggestion floor; nothing is offered for recording then.
-function suggestions(list, question, messageId, where, weak) {
+// `searched`: the rep's own search results. Their 匹配 % would rate the rep's keywords, not
+// the customer's message, so none is shown.
+function suggestions(list, question, messageId, where, weak, searched = false) {
   const shown = list || [];  // the matcher already dropped the noise (matcher.SHOWN_FLOOR)
   if (!shown.length) {
     where.append(el("p", { class: "muted low-note" }, "知识库里没有合适的回答，请人工回复或看下方话术库。"));
@@ -125,7 +127,7 @@ function suggestions(list, question, messageId, where, weak) {
     const feedback = weak ? null : { entryId: s.entry_id, entryQuestion: s.question, question, messageId, where };
     const item = el("article", { class: "suggestion" },
       el("div", { class: "suggestion-hd" }, el("span", { class: "suggestion-q" }, s.question),
-        el("span", { class: pct >= 60 ? "conf conf-high" : "conf", title: "匹配度" }, `匹配 ${pct}%`)),
+        searched ? null : el("span", { class: pct >= 60 ? "conf conf-high" : "conf", title: "匹配度" }, `匹配 ${pct}%`)),
       pickHint(s.proposal),
       el("div", { class: "suggestion-a" }, s.answer),
       s.attachment ? el("div", { class: "muted" }, `附件：${s.attachment.title || s.attachment.kind}`) : null,
@@ -190,7 +192,7 @@ function kbSearch(question, messageId) {
         results.append(el("p", { class: "muted low-note" }, "没有找到相关答案，换个关键词试试"));
         return;
       }
-      suggestions(data.items, question, messageId, results, false);
+      suggestions(data.items, question, messageId, results, false, true);
     });
   });
   return el("div", { class: "kb-search-box" }, form, results);

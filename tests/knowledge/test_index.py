@@ -4,6 +4,7 @@ import pytest
 
 from knowledge import index as index_module
 from knowledge.confidence import DEFAULT_MODEL, ConfidenceModel
+from knowledge.demo import load_demo
 from knowledge.errors import EntryNotFoundError
 from knowledge.index import KnowledgeIndex
 from knowledge.model import FaqEntry, KnowledgeBase
@@ -155,3 +156,16 @@ def test_support_is_the_score_of_the_entrys_next_wording() -> None:
     assert 0.0 < refund.support <= refund.score
     # An entry with one question has no second wording to lend support.
     assert index.match("多久能发货")[0].support == 0.0
+
+
+def test_a_keyword_search_finds_entries_sharing_a_word_not_one_character() -> None:
+    """The sidebar's KB search listed 过敏 -> 过期 and 退款 -> 付款 at 1%: ranking alone fills
+    the list with entries that share a single character with the keywords."""
+    demo = KnowledgeIndex.build(load_demo())
+    ranked = [m.entry.id for m in demo.match("过敏", limit=8)]
+    assert "product-expiry" in ranked  # 过期 shares 过: what the search used to show
+    assert [m.entry.id for m in demo.find("过敏")] == ["skin-allergy"]
+    assert demo.find("天气") == []
+    assert [m.entry.id for m in demo.find("敏感")] == ["skin-sensitive"]  # 敏感 inside 敏感肌
+    found = {m.entry.id for m in demo.find("快递")}
+    assert {"order-tracking", "order-courier"} <= found

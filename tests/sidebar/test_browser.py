@@ -129,6 +129,8 @@ async def test_an_answer_found_by_searching_the_kb_can_be_recorded(page: Any) ->
     await frame.locator("#ask-result .kb-search button").click()
     found = frame.locator("#ask-result .kb-search-results .suggestion").first
     await found.wait_for()
+    # A % would rate the rep's keywords, not the customer's message: none is shown.
+    assert await frame.locator("#ask-result .kb-search-results .conf").count() == 0
     await found.locator("button.send").click()
     offer = frame.locator(".feedback")
     await offer.wait_for()

@@ -47,7 +47,9 @@ def event_xml(fake: FakeWeCom, event: Mapping[str, Any]) -> tuple[bytes, JSON]:
 
 def _kf(fake: FakeWeCom, kind: str, event: Mapping[str, Any]) -> tuple[bytes, JSON]:
     """kf_text {text, menu_id?}, kf_media {msgtype}, kf_enter_session, kf_servicer_text
-    {servicer, text} (a person's reply from the WeCom client): queue, then notify."""
+    {servicer, text} (a person's reply from the WeCom client), kf_end_session (the servicer
+    ends the session in the client; the customer's next message reaches the bot again):
+    queue, then notify."""
     kfid, euid = str(event["open_kfid"]), str(event["external_userid"])
     if kind == "kf_text":
         body: JSON = {"content": str(event["text"])}
@@ -64,6 +66,16 @@ def _kf(fake: FakeWeCom, kind: str, event: Mapping[str, Any]) -> tuple[bytes, JS
         msgid = fake.queue_kf_event(kfid, {"event_type": "enter_session", "open_kfid": kfid,
                                            "external_userid": euid, "scene": "",
                                            "welcome_code": code})  # fmt: skip
+    elif kind == "kf_end_session":
+        session = fake.state.kf_state.get((kfid, euid))
+        if session is None or session["service_state"] not in (2, 3):
+            raise ValueError("the session is not queued for or with a servicer")
+        servicer = session["servicer_userid"]
+        session.update(service_state=4, servicer_userid="")
+        msgid = fake.queue_kf_event(kfid, {"event_type": "session_status_change",
+                                           "open_kfid": kfid, "external_userid": euid,
+                                           "change_type": 3, "old_servicer_userid": servicer,
+                                           "msg_code": fake.state.new_id("MSGCODE")})  # fmt: skip
     else:
         raise ValueError(f"unknown type {kind!r}")
     return fake.xml_kf_event(kfid), {"msgid": msgid}

@@ -193,7 +193,8 @@
     } else if (path === "kf/service_state/trans" && body.external_userid === euid()) {
       const state = KF_STATES[body.service_state] || `状态 ${body.service_state}`;
       const who = body.servicer_userid ? `，接待人 ${labelOf(body.servicer_userid)}` : "";
-      line("sys", "", `微信客服会话：${state}${who}`);
+      if (body.service_state === 2 || body.service_state === 3) handedOver(`微信客服会话：${state}${who}`);
+      else line("sys", "", `微信客服会话：${state}${who}`);
     } else if (path === "externalcontact/add_msg_template" && !call.errcode) {
       const who = labelOf(body.sender);
       for (const id of body.external_userid || []) {
@@ -208,6 +209,27 @@
       line("sys", "", `应用消息 → ${labelsOf(body.touser)}`);
       for (const userid of String(body.touser || "").split("|")) appSay(userid, "app", "应用", text);
     }
+  }
+
+  // After a handover the bot stays silent until the person ends the session (in the WeCom
+  // client; here, this button): a new user would otherwise think the FAQ answers broke.
+  function handedOver(text) {
+    const end = document.createElement("button");
+    end.type = "button";
+    end.className = "btn btn-default btn-sm end-session";
+    end.textContent = "结束人工会话";
+    const customer = euid();
+    end.addEventListener("click", async () => {
+      end.disabled = true;
+      try {
+        await json("/sandbox/wecom/_events", { type: "kf_end_session", open_kfid: kfAccount, external_userid: customer });
+        line("sys", "", "人工会话已结束：客户的下一条消息重新由机器人接待");
+      } catch (err) {
+        end.disabled = false;
+        line("sys", "", `结束会话失败：${err.message}`);
+      }
+    });
+    append($("log"), bubble("sys", "", `${text}。之后客户的消息由人工回复，机器人不再自动回答，直到人工结束会话 `, end));
   }
 
   async function poll() {
@@ -264,7 +286,7 @@
   async function addFirstCustomer() {
     try {
       const data = await json("/sidebar/sandbox/api/customers", { userid: rep(), name: "林小姐", state: "douyin" });
-      line("sys", "", `已添加示例客户「${data.name}」（渠道 douyin）。试试以客户身份发：我过敏了`);
+      line("sys", "", `已添加示例客户「${data.name}」（渠道 douyin）。试试以客户身份发：下单后多久发货（机器人自动回答），再发：我过敏了（提醒员工并转人工）`);
       await loadCustomers(data.external_userid);
     } catch (err) {
       line("sys", "", `添加示例客户失败：${err.message}`);

@@ -58,3 +58,25 @@ async def test_trailing_slash(page: Any, server: TestServer) -> None:
         assert answer.headers["location"] == "/sidebar/sandbox"
     await page.goto(str(server.make_url("/sandbox/")))
     assert "客户聊天模拟器" in await page.title()
+
+
+async def test_after_a_handover_the_simulator_says_why_the_bot_is_silent_and_can_end_it(
+    page: Any,
+) -> None:
+    """The hint led a new user from 我过敏了 (a handover) to a FAQ that then got no answer:
+    correct (a person has the chat), but nothing said so, and nothing could end the session."""
+    await page.locator("#sim[data-ready=true]").wait_for(state="attached")
+    hint = await page.locator("#log .sys").first.inner_text()
+    assert hint.index("下单后多久发货") < hint.index("我过敏了")  # the FAQ first
+    bot = page.locator("#log .bubble-bot").filter(has_text="机器人（微信客服）")
+    await page.fill("#say-text", "转人工")
+    await page.click("#say button[type=submit]")
+    handed = page.locator("#log .sys").filter(has_text="机器人不再自动回答")
+    await handed.wait_for()
+    answered = await bot.count()
+    await handed.locator("button.end-session").click()
+    await page.locator("#log .sys").filter(has_text="人工会话已结束").wait_for()
+    await page.fill("#say-text", "下单后多久发货")
+    await page.click("#say button[type=submit]")
+    await bot.nth(answered).wait_for()  # the bot has the chat again and answers
+    assert "发货" in await bot.nth(answered).inner_text()

@@ -39,6 +39,8 @@ def test_rewriter_replaces_whole_words_only() -> None:
         ("功能有哪些", "功能有什么"),  # 哪些 is a whole word: a question word
         ("能不能退", "可以退"),
         ("请问，亲子装有吗？", "亲子装有"),  # 亲 is a filler only as a word of its own
+        ("哪款保湿最好", "哪款保湿最好"),  # 哪 alone is "which" as often as "where"
+        ("积分在哪看", "积分哪里看"),  # 在哪 is "where"
     ],
 )
 def test_builtin_table_rewrites_whole_words(raw: str, expected: str) -> None:

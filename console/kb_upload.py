@@ -85,13 +85,17 @@ async def confirm(request: web.Request) -> web.StreamResponse:
     cache = request.config_dict[CACHE]
     try:
         draft = await kb_import.load_draft(cache, form.get("token", ""), **_owner(request))
-        # The same bytes parse the same way: the sections are those the preview counted.
-        sections = await asyncio.to_thread(kb_admin.read_upload, draft.name, draft.data)
+        await kb_import.claim(cache, draft)
         try:
+            # The same bytes parse the same way: the sections are those the preview counted.
+            sections = await asyncio.to_thread(kb_admin.read_upload, draft.name, draft.data)
             async with request.config_dict[DB].begin() as db:
                 summary = await kb_import.confirm(db, sections, draft, mode)
         except kb_import.StaleImportError:
             await kb_import.drop_draft(cache, draft)
+            raise
+        except BaseException:
+            await kb_import.release(cache, draft)
             raise
     except (NotFoundError, kb_import.StaleImportError) as exc:
         if errors.wants_json(request):

@@ -34,6 +34,8 @@ from knowledge.io import Sections
 DRAFT_TTL = 30 * 60
 # The confirmation's summary, shown once on the page the confirmation redirects to.
 DONE_TTL = 10 * 60
+# A confirmation's hold on its upload (parsing a 20 MB workbook and writing take seconds).
+CLAIM_TTL = 120
 # Removed items listed by id and question/title in a preview (the counts cover the rest).
 ABSENT_SHOWN = 20
 LABEL_MAX = 80
@@ -59,6 +61,11 @@ def draft_key(token: str) -> str:
 def owner_key(actor: str) -> str:
     """Cache key naming an admin's pending upload (one at a time)."""
     return f"kb:import:owner:{actor}"
+
+
+def claim_key(token: str) -> str:
+    """Cache key held while a pending upload is being confirmed (a double submit waits out)."""
+    return f"kb:import:claim:{token}"
 
 
 def done_key(token: str) -> str:
@@ -153,6 +160,17 @@ async def load_draft(cache: Cache, token: str, *, actor: str, nonce: str) -> Dra
     return Draft(token=token, actor=actor, nonce=nonce, name=payload["name"],
                  data=base64.b64decode(payload["data"]), fingerprint=payload["fingerprint"],
                  preview=payload["preview"])  # fmt: skip
+
+
+async def claim(cache: Cache, draft: Draft) -> None:
+    """Take the one confirmation of a pending upload; a second, concurrent one is refused."""
+    if not await cache.set_nx(claim_key(draft.token), "1", CLAIM_TTL):
+        raise NotFoundError(EXPIRED)
+
+
+async def release(cache: Cache, draft: Draft) -> None:
+    """Give the confirmation back after a failure, so the admin can try again."""
+    await cache.delete(claim_key(draft.token))
 
 
 async def drop_draft(cache: Cache, draft: Draft) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from bot.core.errors import NotFoundError
 from bot.core.keys import CACHE, DB, KB
 from bot.domain import kb, kb_import
 from bot.domain.models import AuditLog, KbProposal, Staff
@@ -215,3 +217,17 @@ async def test_a_new_upload_replaces_the_admins_earlier_pending_one(
     await _upload(tab, server, _csv(tmp_path, EDITED_ROW))
     assert await server.app[CACHE].get(kb_import.draft_key(first)) is None
     await kb.refresh_if_changed(server.app)
+
+
+async def test_a_double_submitted_confirmation_is_taken_once(server: TestServer) -> None:
+    cache = server.app[CACHE]
+    token = await kb_import.save_draft(
+        cache, actor="boss", nonce="n1", name="few.csv", data=b"id,question\n", fingerprint="f",
+        preview={"sections": [], "absent": 0},
+    )  # fmt: skip
+    draft = await kb_import.load_draft(cache, token, actor="boss", nonce="n1")
+    await kb_import.claim(cache, draft)
+    with pytest.raises(NotFoundError):
+        await kb_import.claim(cache, draft)
+    await kb_import.release(cache, draft)  # a failed confirmation can be tried again
+    await kb_import.claim(cache, draft)

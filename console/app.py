@@ -24,6 +24,7 @@ from console import (  # noqa: F401
     kb,
     kb_proposals,
     kb_tools,
+    kb_upload,
     kf_queue,
     lists,
     pool,

@@ -1,4 +1,4 @@
-"""Knowledge-base tools: test a question, domain synonyms, import and export files."""
+"""Knowledge-base tools: test a question, domain synonyms, the files page and export."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ async def save_synonyms(request: web.Request) -> web.StreamResponse:
 
 @route("GET", "/kb/files", role=ROLE_ADMIN)
 async def files_page(request: web.Request) -> web.StreamResponse:
-    """Import a KB file (sections it holds replace the stored ones) or export one."""
+    """Upload a KB file for a preview before importing it (console.kb_upload), or export one."""
     async with request.config_dict[DB]() as db:
         counts = {
             "entries": await store.count_entries(db),
@@ -96,25 +96,3 @@ async def export(request: web.Request) -> web.StreamResponse:
     return web.Response(body=data, content_type="application/octet-stream", headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
     })  # fmt: skip
-
-
-# The file comes as the raw request body (kb.js sends it with the CSRF header): every face's
-# body is read up front by bot.core.bodies, which leaves nothing for a multipart parser.
-@route("POST", "/kb/import", role=ROLE_ADMIN, form={"note": "no file"},
-       max_body=kb_admin.UPLOAD_MAX)  # fmt: skip
-async def import_file(request: web.Request) -> web.StreamResponse:
-    """Import an uploaded file: nothing changes unless every row is valid."""
-    if request.content_type != "application/octet-stream":
-        raise UsageError("请选择要导入的文件")
-    filename = request.query.get("name", "")[:200]
-    data = await request.read()
-    if not data:
-        raise UsageError("文件是空的")
-    sections = await asyncio.to_thread(kb_admin.read_upload, filename, data)
-    async with request.config_dict[DB].begin() as db:
-        done = await kb_admin.import_sections(
-            db, sections, actor=auth.viewer_of(request).userid, filename=filename
-        )
-    await publish(request)
-    labels = {kb_admin.SECTION_LABEL.get(k, k): n for k, n in done.counts.items()}
-    return web.json_response({"imported": labels})

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from knowledge import crossval, evaluation, io, matcher, store
+from knowledge import crossval, evaluation, importplan, io, matcher, store
 from knowledge.demo import DEMO_EVAL_PATH, load_demo
 from knowledge.errors import ImportValidationError, KnowledgeError, RowError
 from knowledge.live import Snapshot
@@ -153,12 +153,15 @@ async def _import(path: Path, url: str, create_tables: bool) -> int:
         if rows >= io.PROGRESS_MIN_ROWS:
             print(f"writing {rows} rows to the database ...", file=sys.stderr, flush=True)
         async with async_sessionmaker(engine).begin() as session:
-            kb = io.merge(await store.load_kb(session), sections)
-            await store.replace_kb(session, kb)
+            current = await store.load_kb(session)
+            # The CLI replaces each section the file holds; say what that did to the stored one.
+            plans = importplan.plan(current, sections)
+            await store.replace_kb(session, importplan.apply(current, sections, "replace"))
     finally:
         await engine.dispose()
     counts = ", ".join(f"{name}: {len(items)}" for name, items in sections.items())
-    print(f"imported {path} ({counts})")
+    print(f"imported {path} ({counts}); sections in the file replaced the stored ones:")
+    print(importplan.describe(plans, "replace"))
     return 0
 
 

@@ -178,13 +178,6 @@ async def save_synonyms(session: AsyncSession, table: Synonyms, *, actor: str) -
                                "groups_after": len(table.groups)})  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Imported:
-    """What an import replaced: section -> number of items now stored."""
-
-    counts: dict[str, int]
-
-
 def read_upload(name: str, data: bytes) -> dict[str, list[Any]]:
     """Parse an uploaded KB file (blocking; run it in a thread); UsageError lists problems."""
     suffix = Path(name).suffix.lower()
@@ -212,21 +205,6 @@ def read_upload(name: str, data: bytes) -> dict[str, list[Any]]:
                              "请在 Excel 里另存为 .xlsx 后再导入，没有导入任何内容") from None
         except KnowledgeError as exc:
             raise UsageError(f"文件无法读取，没有导入任何内容：{exc}") from None
-
-
-async def import_sections(
-    session: AsyncSession, sections: dict[str, list[Any]], *, actor: str, filename: str
-) -> Imported:
-    """Replace the sections the file holds; the others stay as they are."""
-    if not sections:
-        raise UsageError("文件里没有可导入的内容")
-    current = await store.load_kb(session)
-    merged = io.merge(current, sections)
-    await store.replace_kb(session, merged)
-    counts = {name: len(items) for name, items in sections.items()}
-    await audit.record(session, actor=actor, action="console:kb_import", target=filename[:100],
-                       detail={"sections": counts})  # fmt: skip
-    return Imported(counts)
 
 
 def export_bytes(kb: KnowledgeBase, fmt: str, section: str) -> tuple[str, bytes]:

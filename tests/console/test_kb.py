@@ -194,8 +194,15 @@ async def test_export_then_import_a_file(
     good.write_text("id,question,answer\nonly-one,店铺几点关门,晚上十点关门。\n", "utf-8")
     await page.set_input_files("#import-form input[type=file]", str(good))
     await page.click("#import-form button[type=submit]")
-    await page.wait_for_selector("#imported:not([hidden])")
-    assert "问答条目 1 条" in await page.inner_text("#imported")
+    # A preview first; replacing the section (the choice that deletes) has to be picked.
+    await page.wait_for_selector("#import-preview")
+    assert server.app[KB].snapshot.kb.entry("only-one") is None
+    await page.check("input[name=mode][value=replace]")
+    await page.screenshot(path=str(chromium.artifact("console-kb-import-replace.png")),
+                          full_page=True)  # fmt: skip
+    await page.click("#confirm-form button[type=submit]")
+    await page.wait_for_selector("#import-done")
+    assert "问答条目 新增 1 条" in await page.inner_text("#import-done")
     entries = server.app[KB].snapshot.kb.entries
     assert [e.id for e in entries] == ["only-one"]
     assert server.app[KB].snapshot.kb.rules  # the file held entries only: rules stay
@@ -234,8 +241,11 @@ async def test_a_spreadsheet_over_a_megabyte_imports_for_an_admin_but_not_withou
     await tab.page.goto(str(server.make_url("/console/kb/files")))
     await tab.page.set_input_files("#import-form input[type=file]", str(big))
     await tab.page.click("#import-form button[type=submit]")
-    await tab.page.wait_for_selector("#imported:not([hidden])", timeout=60_000)
-    assert "问答条目 2500 条" in await tab.page.inner_text("#imported")
+    await tab.page.wait_for_selector("#import-preview", timeout=60_000)
+    assert "2500" in await tab.page.inner_text("#preview-table tr[data-section=entries]")
+    await tab.page.click("#confirm-form button[type=submit]")
+    await tab.page.wait_for_selector("#import-done", timeout=60_000)
+    assert "问答条目 新增 2500 条" in await tab.page.inner_text("#import-done")
     assert server.app[KB].snapshot.kb.entry("big-2499") is not None
 
 

@@ -118,8 +118,12 @@ async def check_mass(app: web.Application, now: datetime) -> int:
     The reads are claimed and committed first (mass.claim), then asked outside any
     transaction: with several workers, each step is asked about once per interval.
     """
-    async with app[DB].begin() as session:
-        waiting = await mass.claim(session, now=now, limit=MASS_PER_PASS)
+    async with app[DB].begin() as session:  # short: the claim alone
+        claimed = await mass.claim(session, now=now, limit=MASS_PER_PASS)
+    if not claimed:
+        return 0
+    async with app[DB]() as session:
+        waiting = await mass.awaiting(session, claimed)
     closed = 0
     for item in waiting:
         status = None

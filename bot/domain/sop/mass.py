@@ -47,13 +47,13 @@ class Awaiting:
     refused: bool  # WeCom refused the task (the customer is not the rep's contact)
 
 
-async def claim(session: AsyncSession, *, now: datetime, limit: int) -> list[Awaiting]:
+async def claim(session: AsyncSession, *, now: datetime, limit: int) -> list[SopRun]:
     """Take up to `limit` waiting steps whose read is due, longest unread first (round robin),
-    moving each one's next read MASS_CHECK_EVERY on; with their effect's state.
+    moving each one's next read MASS_CHECK_EVERY on.
 
     One conditional UPDATE whose RETURNING gives the rows this worker won (as runs.run_due
     claims due steps): two workers on one SQLite file or on PostgreSQL never both take one.
-    The caller commits before asking WeCom.
+    The caller commits at once, before reading the effects and asking WeCom.
     """
     due = (SopRun.mass_check_at <= now,)
     picked = select(SopRun.id).where(*due).order_by(SopRun.mass_check_at, SopRun.id).limit(limit)
@@ -65,8 +65,13 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int) -> list[Awa
         .returning(SopRun)
         .execution_options(synchronize_session=False)
     )  # fmt: skip
+    return sorted(runs.all(), key=lambda r: r.id)
+
+
+async def awaiting(session: AsyncSession, runs: list[SopRun]) -> list[Awaiting]:
+    """The claimed steps with their 企业群发 effect's state."""
     out: list[Awaiting] = []
-    for run in sorted(runs.all(), key=lambda r: r.id):
+    for run in runs:
         effect = await _effect(session, run)
         done = effect if effect is not None and effect.status == "done" else None
         out.append(Awaiting(

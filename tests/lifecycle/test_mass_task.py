@@ -17,6 +17,7 @@ from bot.domain.sop import mass, rules, runs
 from bot.domain.sop.actions import MASS_CHECK_EVERY
 from bot.sandbox.fake import FakeWeCom
 from handlers import sop as scheduler
+from tests.console.test_explain import signed_in_cookie
 from tests.flows.conftest import deliver
 from tests.helpers import settle
 from tests.lifecycle.conftest import Client
@@ -114,3 +115,20 @@ async def test_an_unconfirmed_mass_beside_a_waiting_task_is_reported_after_three
     assert run.mass_note == "员工 3 天内未确认企业群发，未送达"
     assert mass.with_mass("待员工发送", run) == "待员工发送；员工 3 天内未确认企业群发，未送达"
 
+
+
+async def test_the_console_shows_the_mass_beside_the_task(
+    life: Client, fake: FakeWeCom, clock: ManualClock
+) -> None:
+    """A supervisor reads the task's status with its 群发's state, and the task's text."""
+    await _added(life, fake, clock, "wmTM3")
+    assert fake.confirm_mass("zhangsan") == 1
+    clock.advance(EVERY)
+    await _pass(life, clock)
+    life.session.cookie_jar.update_cookies(await signed_in_cookie(life.server, "boss"))
+    for url in ("/console/sop/rule/taskmass", "/console/customers/wmTM3"):
+        resp = await life.get(url, allow_redirects=False)
+        assert resp.status == 200, url
+        body = await resp.text()
+        assert "待员工发送；企业群发已送达" in body, url
+        assert "小美您好，新品试用装已为您预留。" in body, url

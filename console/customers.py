@@ -16,7 +16,7 @@ from bot.domain import lifecycle_views, pool, stages
 from bot.domain import staff as staff_service
 from bot.domain.lifecycle_models import PoolEntry, SopRule
 from bot.domain.models import ROLE_SUPERVISOR, Customer, FollowRelation
-from bot.domain.sop import editing, runs
+from bot.domain.sop import editing, mass, runs
 from console import auth, fmt, layout
 from console.pool import ENTERED_BY, KIND_LABEL, MOVE_STATUS, filters_of
 from console.registry import Nav, route
@@ -130,7 +130,7 @@ async def customer_page(request: web.Request) -> web.StreamResponse:
             s.step + 1,
             labels.get(s.userid, s.userid),
             fmt.when(s.due_at, tz),
-            editing.STATUS_LABEL.get(s.status, s.status),
+            mass.with_mass(editing.STATUS_LABEL.get(s.status, s.status), s),
             s.note,
         )
     pool_table = Table("pool", "公海与转接", ("时间", "事件", "员工", "状态 / 原因"))

@@ -15,7 +15,7 @@ from bot.domain import audit, lifecycle_views
 from bot.domain import staff as staff_service
 from bot.domain.lifecycle_models import SopRule
 from bot.domain.models import ROLE_SUPERVISOR
-from bot.domain.sop import editing, rules, runs
+from bot.domain.sop import editing, mass, rules, runs
 from console import auth, fmt, layout
 from console.registry import Nav, route
 from console.scope import request_scope
@@ -91,7 +91,7 @@ async def rule_page(request: web.Request) -> web.StreamResponse:
             "run": run,
             "customer": name,
             "rep": labels.get(run.userid, run.userid),
-            "status": editing.STATUS_LABEL.get(run.status, run.status),
+            "status": mass.with_mass(editing.STATUS_LABEL.get(run.status, run.status), run),
             "due": fmt.when(run.due_at, tz),
             "done": fmt.when(run.done_at, tz),
             "done_by": labels.get(run.done_by, run.done_by),

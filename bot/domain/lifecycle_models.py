@@ -93,6 +93,8 @@ class SopRun(Base):
         Index("ix_sop_run_rule_step_due", "rule_id", "step", "status", "due_at"),
         Index("ix_sop_run_customer", "external_userid", "id"),
         Index("ix_sop_run_user", "userid", "status"),
+        # The 企业群发 read-back claims the waiting steps whose next read is due.
+        Index("ix_sop_run_mass_check", "mass_check_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,6 +115,13 @@ class SopRun(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     done_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A step whose 企业群发 waits for WeCom's send result (status mass, or a task's beside
+    # it): when a worker may next read it. A worker's claim moves it on by one interval, so
+    # one worker per interval asks WeCom; NULL once the result is in, or without a 企业群发.
+    mass_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The 企业群发's state in words (waiting, then the result), whatever the step's status:
+    # a task's note is the text the rep sends, so the 群发 beside it is reported here.
+    mass_note: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
 
 class PoolEntry(Base):

@@ -31,6 +31,7 @@ from bot.domain.models import (
     Note,
     Tag,
 )
+from bot.domain.sop import mass as sop_mass
 
 PAGE_MAX = 50
 SOURCE = {"kf": "微信客服", "archive": "会话存档", "sidebar": "侧边栏"}
@@ -112,7 +113,7 @@ async def _lifecycle_entries(session: AsyncSession, euid: str, n: int) -> list[E
                                       .where(SopRun.external_userid == euid)
                                       .order_by(SopRun.due_at.desc()), n):  # fmt: skip
         at = run.done_at or run.due_at
-        state = SOP_STATUS.get(run.status, run.status)
+        state = sop_mass.with_mass(SOP_STATUS.get(run.status, run.status), run)
         title = f"SOP「{rule_name}」第 {run.step + 1} 步 · {state}"
         out.append(Entry("sop", at, title, run.note, run.done_by or run.userid,
                          extra={"status": run.status, "run_id": run.id}))  # fmt: skip

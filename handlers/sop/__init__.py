@@ -34,9 +34,9 @@ logger = logging.getLogger(__name__)
 TAG_GROUP = "SOP"
 # Seconds a pass keeps running due batches; a backlog beyond that waits for the next pass.
 PASS_BUDGET = 20.0
-# 企业群发 results read per pass (one WeCom call each), round robin over the waiting steps.
+# 企业群发 results a worker reads per pass (one WeCom call each), claimed longest unread first;
+# each waiting step is read at most once per mass.MASS_CHECK_EVERY across all workers.
 MASS_PER_PASS = 50
-_mass_cursor: dict[int, int] = {}  # id(app) -> the last waiting step read
 
 
 @dataclass(frozen=True)
@@ -113,11 +113,17 @@ async def tick(app: web.Application, now: datetime | None = None) -> Pass:
 
 
 async def check_mass(app: web.Application, now: datetime) -> int:
-    """Read WeCom's send result of steps whose 企业群发 waits for the rep; close the settled."""
-    after = _mass_cursor.get(id(app), 0)
+    """Read WeCom's send result of steps whose 企业群发 waits for the rep; close the settled.
+
+    The reads are claimed and committed first (mass.claim), then asked outside any
+    transaction: with several workers, each step is asked about once per interval.
+    """
+    async with app[DB].begin() as session:  # short: the claim alone
+        claimed = await mass.claim(session, now=now, limit=MASS_PER_PASS)
+    if not claimed:
+        return 0
     async with app[DB]() as session:
-        waiting = await mass.awaiting(session, after_id=after, limit=MASS_PER_PASS)
-    _mass_cursor[id(app)] = waiting[-1].run_id if len(waiting) == MASS_PER_PASS else 0
+        waiting = await mass.awaiting(session, claimed)
     closed = 0
     for item in waiting:
         status = None
@@ -126,7 +132,7 @@ async def check_mass(app: web.Application, now: datetime) -> int:
                 status = await wecom_lifecycle.groupmsg_send_status(
                     app[WECOM], item.msgid, item.sender, item.external_userid
                 )
-            except WeComError as exc:  # asked again next pass
+            except WeComError as exc:  # asked again after the interval (the claim stands)
                 logger.warning("sop mass result run=%s errcode=%s", item.run_id, exc.errcode)
                 continue
         note = mass.outcome(item, status, now)

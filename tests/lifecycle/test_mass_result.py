@@ -9,11 +9,14 @@ from sqlalchemy import select
 from bot.core.clock import ManualClock
 from bot.core.keys import DB
 from bot.domain.lifecycle_models import SopRun
+from bot.domain.sop.actions import MASS_CHECK_EVERY
 from bot.sandbox.fake import FakeWeCom
 from handlers import sop as scheduler
 from tests.flows.conftest import deliver
 from tests.helpers import settle
 from tests.lifecycle.conftest import Client
+
+EVERY = int(MASS_CHECK_EVERY.total_seconds())
 
 
 async def _pass(client: Client, clock: ManualClock) -> None:
@@ -38,6 +41,7 @@ async def _added_and_massed(
     await _pass(client, clock)
     clock.advance(10 * 60)
     await _pass(client, clock)  # the article goes to the rep's 群发助手
+    clock.advance(EVERY)
     await _pass(client, clock)  # and its result is read: not confirmed yet
 
 
@@ -48,10 +52,11 @@ async def test_confirmed_mass_is_delivered(
     assert len(fake.calls_to("externalcontact/get_groupmsg_send_result")) >= 1
     assert await _mass_run(life, "wmMASS1") == ("mass", "已提交企业群发，待员工确认")
     assert fake.confirm_mass("zhangsan") == 1
-    clock.advance(60)
+    clock.advance(EVERY)
     await _pass(life, clock)
     assert await _mass_run(life, "wmMASS1") == ("done", "企业群发已送达")
     asked = len(fake.calls_to("externalcontact/get_groupmsg_send_result"))
+    clock.advance(EVERY)
     await _pass(life, clock)  # a closed step is not asked about again
     assert len(fake.calls_to("externalcontact/get_groupmsg_send_result")) == asked
 
@@ -75,6 +80,7 @@ async def test_refused_mass_is_noted(life: Client, fake: FakeWeCom, clock: Manua
     fake.state.contacts["wmMASS3"]["follow_user"] = []  # the customer deleted the rep meanwhile
     clock.advance(10 * 60)
     await _pass(life, clock)
+    clock.advance(EVERY)
     await _pass(life, clock)
     assert await _mass_run(life, "wmMASS3") == ("done", "企业群发未提交：客户不在该员工的好友中")
 
@@ -95,6 +101,6 @@ async def test_a_rule_edited_while_its_mass_waits_still_reads_the_result(
         assert rule is not None
         rule.steps = [rule.steps[0]]
     assert fake.confirm_mass("zhangsan") == 1
-    clock.advance(60)
+    clock.advance(EVERY)
     await _pass(life, clock)
     assert await _mass_run(life, "wmMASS4") == ("done", "企业群发已送达")

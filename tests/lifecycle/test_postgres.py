@@ -1,10 +1,17 @@
-"""The seed scenarios and the two-worker test again, on PostgreSQL (FOR UPDATE SKIP LOCKED,
+"""The seed scenarios and the two-worker tests again, on PostgreSQL (FOR UPDATE SKIP LOCKED,
 its casts and its timestamps): the same tests with the app on a fresh PostgreSQL database."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.lifecycle.test_mass_claim import (  # noqa: F401 - collected here on PostgreSQL
+    test_a_claim_whose_worker_died_is_taken_again_after_the_interval,
+    test_two_workers_read_each_waiting_step_once_per_interval,
+)
+from tests.lifecycle.test_mass_task import (  # noqa: F401 - collected here on PostgreSQL
+    test_a_task_with_a_mass_reports_the_mass_result_and_stays_a_task,
+)
 from tests.lifecycle.test_pool import (  # noqa: F401 - collected here on PostgreSQL
     test_claims_within_the_daily_limit_move_the_customer_in_wecom,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +30,10 @@ TASK, SENT, DONE, SKIPPED = "task", "sent", "done", "skipped"
 # A step whose 企业群发 waits for the rep to confirm it (bot.domain.sop.mass closes it).
 MASS = "mass"
 MASS_QUEUED = "已提交企业群发，待员工确认"
+# How often one waiting 企业群发 is read back (one WeCom call per step per interval across all
+# workers, bot.domain.sop.mass.claim): the rep confirms within hours, and WeCom rate-limits
+# the corp's API calls. The first read comes one interval after the step.
+MASS_CHECK_EVERY = timedelta(minutes=5)
 TASK_HINT = "请在侧边栏「SOP 任务」一键发送，或发 /soptasks 查看。"
 # Actions whose text the customer reads (a task is sent by the rep from the sidebar).
 CUSTOMER_FACING = frozenset({"task", "mass"})
@@ -127,7 +131,12 @@ async def run_step(
     session: AsyncSession, settings: Settings, rule: SopRule, run: SopRun, known: Known, *,
     now: datetime,
 ) -> str:  # fmt: skip
-    """Carry out a claimed step's actions; its final status (task, done or skipped)."""
+    """Carry out a claimed step's actions; its final status (task, mass, done or skipped).
+
+    A step that queued a 企业群发 waits for its result (mass_check_at): in status `mass`, or
+    beside a rep task, which keeps status `task` (the rep's one-tap send, the completion rate)
+    and reports the 群发 in mass_note.
+    """
     why = await skip_reason(session, rule, run, known)
     if why:
         run.status, run.note = SKIPPED, why
@@ -139,7 +148,7 @@ async def run_step(
     # welcome, never the staff labels (the rep's private remark, the rep's userid).
     outward = {"customer": known.names.get(run.external_userid) or "",
                "rep": known.rep_names.get(run.userid) or ""}  # fmt: skip
-    status, notes = DONE, []
+    status, notes, massed = DONE, [], False
     for index, action in enumerate(step.get("actions") or []):
         key = f"sop:{run.id}:{index}"
         raw = str(action.get("text") or "")
@@ -155,10 +164,13 @@ async def run_step(
             await notify.notify(session, run.userid, head, key=key)
         elif done:
             notes.append(done)
+        massed = massed or done == MASS_QUEUED
     if status != TASK:
         run.note = "；".join(notes)[:1000]
-        if MASS_QUEUED in notes:
+        if massed:
             status = MASS
+    if massed:
+        run.mass_check_at, run.mass_note = now + MASS_CHECK_EVERY, MASS_QUEUED
     run.status = status
     return status
 

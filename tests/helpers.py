@@ -7,8 +7,10 @@ import time
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import func, select
 
-from bot.core.keys import OUTBOX, TASKS
+from bot.core.keys import DB, OUTBOX, TASKS
+from bot.outbox.model import SENDING, Effect
 from bot.sandbox.fake import FakeWeCom
 from bot.wecom.crypto import WeComCrypto, parse_envelope, parse_plain
 from tests import conftest
@@ -26,6 +28,20 @@ async def settle(app: web.Application) -> None:
             continue
         await app[OUTBOX].settle()
         if not [t for t in app[TASKS] if not t.done()]:
+            return
+
+
+async def settle_all(*apps: web.Application) -> None:
+    """settle() each app (workers on one database) until no effect is claimed anywhere: one
+    app's own sender loop may claim an effect while another app settles."""
+    while True:
+        for app in apps:
+            await settle(app)
+        async with apps[0][DB]() as session:
+            claimed = await session.scalar(
+                select(func.count()).select_from(Effect).where(Effect.status == SENDING)
+            )
+        if not claimed:
             return
 
 

@@ -57,6 +57,9 @@ class Sender:
         self._max_attempts = settings.outbox_max_attempts
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        # Held from a claim until its deliveries are in _inflight: settle() must never see an
+        # effect already claimed (SENDING, so drain finds nothing) but not yet in flight.
+        self._claiming = asyncio.Lock()
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
         self._closing = False
 
@@ -113,11 +116,12 @@ class Sender:
         free = self._capacity - len(self._inflight)
         if free <= 0:
             return 0  # a finishing delivery wakes the loop
-        claimed = await self._claim(free)
-        for effect in claimed:
-            task = asyncio.get_running_loop().create_task(self._deliver(effect))
-            self._inflight.add(task)
-            task.add_done_callback(self._finished)
+        async with self._claiming:
+            claimed = await self._claim(free)
+            for effect in claimed:
+                task = asyncio.get_running_loop().create_task(self._deliver(effect))
+                self._inflight.add(task)
+                task.add_done_callback(self._finished)
         return len(claimed)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
@@ -130,7 +134,8 @@ class Sender:
         """Deliver everything due now, here, waiting for each round (tests, CLI, shutdown)."""
         total = 0
         while total < limit:
-            claimed = await self._claim(min(self._capacity, limit - total))
+            async with self._claiming:
+                claimed = await self._claim(min(self._capacity, limit - total))
             if not claimed:
                 break
             await asyncio.gather(*(self._deliver(e) for e in claimed))

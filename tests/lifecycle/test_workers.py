@@ -16,7 +16,7 @@ from bot.domain.lifecycle_models import SopRun
 from bot.domain.models import Customer, FollowRelation
 from bot.sandbox.fake import FakeWeCom
 from handlers import sop as scheduler
-from tests.helpers import settle, texts_to
+from tests.helpers import settle_all, texts_to
 from tests.lifecycle.conftest import Client
 
 
@@ -39,8 +39,7 @@ async def test_two_workers_start_and_run_each_step_once(
             fake.add_contact(euid, name=f"客{i}", follow_user=["zhangsan"])
     await asyncio.gather(scheduler.tick(app1, now), scheduler.tick(app2, now))
     await asyncio.gather(scheduler.tick(app1, now), scheduler.tick(app2, now))
-    await settle(app1)
-    await settle(app2)
+    await settle_all(app1, app2)
     async with app1[DB]() as session:
         runs = await session.scalar(select(func.count()).select_from(SopRun)
                                     .where(SopRun.rule_id == "silent"))  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any
 
 import openpyxl
 import yaml
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from tqdm import tqdm
 
@@ -332,7 +333,7 @@ def write_kb(path: Path, kb: KnowledgeBase, *, section: str = "entries") -> None
                 sheet.column_dimensions[get_column_letter(n)].width = width
             sheet.append(list(table.columns))
             for row in _rows(kb, name):
-                sheet.append([_xlsx_cell(c, row[c]) for c in table.columns])
+                sheet.append([_xlsx_cell(sheet, c, row[c]) for c in table.columns])
         workbook.save(path)
     else:
         raise KnowledgeError(f"不支持的文件类型 {suffix!r}；请用 {'、'.join(FORMATS)}")
@@ -354,9 +355,15 @@ XLSX_WIDTHS = {
 }
 
 
-def _xlsx_cell(column: str, value: str) -> str | int:
-    """Priority as a number, so Excel does not flag "number stored as text"."""
-    return int(value) if column == "priority" and value.lstrip("-").isdigit() else value
+def _xlsx_cell(sheet: Any, column: str, value: str) -> WriteOnlyCell:
+    """Priority as a number, so Excel does not flag "number stored as text"; the rest as text."""
+    if column == "priority" and value.lstrip("-").isdigit():
+        return WriteOnlyCell(sheet, int(value))
+    cell = WriteOnlyCell(sheet, value)
+    # openpyxl makes any "=..." a formula: a customer's wording accepted as a similar question
+    # would run in the admin's Excel, and read back empty (no cached value) on re-import.
+    cell.data_type = "s"
+    return cell
 
 
 def _yaml_item(name: str, row: dict[str, str]) -> dict[str, Any]:

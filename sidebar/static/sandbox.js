@@ -286,7 +286,7 @@
   async function addFirstCustomer() {
     try {
       const data = await json("/sidebar/sandbox/api/customers", { userid: rep(), name: "林小姐", state: "douyin" });
-      line("sys", "", `已添加示例客户「${data.name}」（渠道 douyin）。试试以客户身份发：下单后多久发货（机器人自动回答），再发：我过敏了（提醒员工并转人工）`);
+      line("sys", "", `已添加示例客户「${data.name}」（渠道 douyin）。试试以客户身份发：下单后多久发货（机器人自动回答），再发：我过敏了（机器人回答，并打标签、提醒员工），或：转人工（交给人工接待）`);
       await loadCustomers(data.external_userid);
     } catch (err) {
       line("sys", "", `添加示例客户失败：${err.message}`);

@@ -291,3 +291,19 @@ def test_xlsx_export_keeps_text_that_looks_like_a_formula(tmp_path: Path) -> Non
     sheet = openpyxl.load_workbook(path)["entries"]
     assert "f" not in {cell.data_type for row in sheet.iter_rows(min_row=2) for cell in row}
     assert io.read_kb(path).entries == kb.entries
+
+
+def test_yaml_references_are_refused(tmp_path: Path) -> None:
+    # An alias is expanded wherever it is read: nine nested lists of nine aliases (a 1 KB
+    # upload) read as 9**9 similar questions and kept a worker thread busy until memory ran out.
+    path = tmp_path / "kb.yaml"
+    path.write_text(
+        "entries:\n- id: e1\n  question: q\n  answer: a\n  similar: &s [问法一, 问法二]\n"
+        "- id: e2\n  question: q2\n  answer: a\n  similar: *s\n",
+        "utf-8",
+    )
+    with pytest.raises(ImportValidationError) as caught:
+        io.read_sections(path)
+    [error] = caught.value.errors
+    assert "不支持引用" in error.message
+    assert error.row == 0

@@ -225,8 +225,15 @@
         await json("/sandbox/wecom/_events", { type: "kf_end_session", open_kfid: kfAccount, external_userid: customer });
         line("sys", "", "人工会话已结束：客户的下一条消息重新由机器人接待");
       } catch (err) {
-        end.disabled = false;
-        line("sys", "", `结束会话失败：${err.message}`);
+        // The fake's refusal is developer English: the only one a click can meet is a session
+        // already ended (another handover line's button, another tab, a restarted server).
+        console.warn("kf_end_session", err.message);
+        if (err.message.startsWith("bad event")) {
+          line("sys", "", "结束会话失败：这位客户现在没有在人工会话中（可能已经结束），机器人正在接待");
+        } else {
+          end.disabled = false;
+          line("sys", "", "结束会话失败：连接模拟器出错，请重试");
+        }
       }
     });
     append($("log"), bubble("sys", "", `${text}。之后客户的消息由人工回复，机器人不再自动回答，直到人工结束会话 `, end));

@@ -97,3 +97,28 @@ async def test_first_hint_says_what_each_suggested_message_does(page: Any) -> No
     await bot.first.wait_for()
     assert "停用" in await bot.first.inner_text()
     assert await page.locator("#log .sys").filter(has_text="机器人不再自动回答").count() == 0
+
+
+async def test_ending_a_session_that_already_ended_is_told_in_chinese(
+    page: Any, server: TestServer
+) -> None:
+    """Each handover line has its own button (queued, then assigned from 客服接待: two); one that
+    came too late showed the fake's English 'bad event: the session is not queued...'."""
+    await page.locator("#sim[data-ready=true]").wait_for(state="attached")
+    await page.fill("#say-text", "转人工")
+    await page.click("#say button[type=submit]")
+    handed = page.locator("#log .sys").filter(has_text="机器人不再自动回答")
+    await handed.wait_for()
+    customer = await page.locator("#customer").input_value()
+    kfid = await page.locator("#sim").get_attribute("data-kf-account")
+    ended = await page.request.post(  # ended elsewhere (another tab, the WeCom client)
+        str(server.make_url("/sandbox/wecom/_events")),
+        data={"type": "kf_end_session", "open_kfid": kfid, "external_userid": customer},
+    )
+    assert ended.ok, await ended.text()
+    await handed.first.locator("button.end-session").click()
+    failed = page.locator("#log .sys").filter(has_text="结束会话失败")
+    await failed.last.wait_for()
+    told = await failed.last.inner_text()
+    assert "没有在人工会话中" in told
+    assert not re.search(r"[A-Za-z]{3,}", told)  # no English from the fake

@@ -176,15 +176,16 @@ class KnowledgeIndex:
         return self._match(self._analyzer.analyse(query), limit, ())
 
     def find(self, query: str, limit: int = 8) -> list[Match]:
-        """A rep's keyword search: the best entries whose matched question shares a word, or
-        two characters in a row, with the query. Ranking alone would fill the list with
-        entries sharing one character (过敏 -> 过期), which nobody searching wants."""
+        """A rep's keyword search: the best entries whose matched question shares two characters
+        in a row with the query (after synonyms; a one-character query: that character)."""
+        # Ranking alone fills the list with entries sharing one character (过敏 -> 过期), and
+        # so does "shares a word": 哪 and 款 are words (快递到哪了 -> 痘肌用哪款).
         analysis = self._analyzer.analyse(query)
         pieces = {g for g in analysis.grams if len(g) == 2} or set(analysis.grams)
         found = []
         for match in self._match(analysis, limit, ()):
             text = self._analyzer.analyse(match.matched_question).text
-            if match.coverage > 0 or any(p in text for p in pieces):
+            if any(p in text for p in pieces):
                 found.append(match)
         return found
 

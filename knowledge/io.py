@@ -14,6 +14,7 @@ from typing import Any
 
 import openpyxl
 import yaml
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from tqdm import tqdm
 
@@ -148,9 +149,20 @@ def _read_csv(path: Path) -> dict[str, list[tuple[int, Row]]]:
     return {table: rows}
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load without references: an alias is expanded wherever it is read, so a 1 KB file
+    of nested aliases reads as billions of items (and our exports never write one)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
+            raise yaml.YAMLError(f"第 {line} 行：不支持引用（*名称），请把内容直接写出来")
+        return super().compose_node(parent, index)
+
+
 def _read_yaml(path: Path) -> dict[str, list[tuple[int, Row]]]:
     try:
-        data = yaml.safe_load(path.read_text("utf-8")) or {}
+        data = yaml.load(path.read_text("utf-8"), Loader=_NoAliasLoader) or {}
     except yaml.YAMLError as exc:
         raise ImportValidationError([RowError(path.name, 0, "", f"YAML 格式有误：{exc}")]) from exc
     if not isinstance(data, dict):
@@ -332,7 +344,7 @@ def write_kb(path: Path, kb: KnowledgeBase, *, section: str = "entries") -> None
                 sheet.column_dimensions[get_column_letter(n)].width = width
             sheet.append(list(table.columns))
             for row in _rows(kb, name):
-                sheet.append([_xlsx_cell(c, row[c]) for c in table.columns])
+                sheet.append([_xlsx_cell(sheet, c, row[c]) for c in table.columns])
         workbook.save(path)
     else:
         raise KnowledgeError(f"不支持的文件类型 {suffix!r}；请用 {'、'.join(FORMATS)}")
@@ -354,9 +366,15 @@ XLSX_WIDTHS = {
 }
 
 
-def _xlsx_cell(column: str, value: str) -> str | int:
-    """Priority as a number, so Excel does not flag "number stored as text"."""
-    return int(value) if column == "priority" and value.lstrip("-").isdigit() else value
+def _xlsx_cell(sheet: Any, column: str, value: str) -> WriteOnlyCell:
+    """Priority as a number, so Excel does not flag "number stored as text"; the rest as text."""
+    if column == "priority" and value.lstrip("-").isdigit():
+        return WriteOnlyCell(sheet, int(value))
+    cell = WriteOnlyCell(sheet, value)
+    # openpyxl makes any "=..." a formula: a customer's wording accepted as a similar question
+    # would run in the admin's Excel, and read back empty (no cached value) on re-import.
+    cell.data_type = "s"
+    return cell
 
 
 def _yaml_item(name: str, row: dict[str, str]) -> dict[str, Any]:

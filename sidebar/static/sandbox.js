@@ -225,8 +225,15 @@
         await json("/sandbox/wecom/_events", { type: "kf_end_session", open_kfid: kfAccount, external_userid: customer });
         line("sys", "", "人工会话已结束：客户的下一条消息重新由机器人接待");
       } catch (err) {
-        end.disabled = false;
-        line("sys", "", `结束会话失败：${err.message}`);
+        // The fake's refusal is developer English: the only one a click can meet is a session
+        // already ended (another handover line's button, another tab, a restarted server).
+        console.warn("kf_end_session", err.message);
+        if (err.message.startsWith("bad event")) {
+          line("sys", "", "结束会话失败：这位客户现在没有在人工会话中（可能已经结束），机器人正在接待");
+        } else {
+          end.disabled = false;
+          line("sys", "", "结束会话失败：连接模拟器出错，请重试");
+        }
       }
     });
     append($("log"), bubble("sys", "", `${text}。之后客户的消息由人工回复，机器人不再自动回答，直到人工结束会话 `, end));
@@ -286,7 +293,7 @@
   async function addFirstCustomer() {
     try {
       const data = await json("/sidebar/sandbox/api/customers", { userid: rep(), name: "林小姐", state: "douyin" });
-      line("sys", "", `已添加示例客户「${data.name}」（渠道 douyin）。试试以客户身份发：下单后多久发货（机器人自动回答），再发：我过敏了（提醒员工并转人工）`);
+      line("sys", "", `已添加示例客户「${data.name}」（渠道 douyin）。试试以客户身份发：下单后多久发货（机器人自动回答），再发：我过敏了（机器人回答，并打标签、提醒员工），或：转人工（交给人工接待）`);
       await loadCustomers(data.external_userid);
     } catch (err) {
       line("sys", "", `添加示例客户失败：${err.message}`);

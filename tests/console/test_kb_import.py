@@ -19,8 +19,9 @@ from bot.core.errors import NotFoundError
 from bot.core.keys import CACHE, DB, KB
 from bot.domain import kb, kb_import
 from bot.domain.models import AuditLog, KbProposal, Staff
-from knowledge import store
+from knowledge import store, store_edit
 from knowledge import text as textmod
+from knowledge.model import Synonyms
 from tests.console import seed
 from tests.console.conftest import SignIn, Tab
 from tests.sidebar import browser as chromium
@@ -231,3 +232,19 @@ async def test_a_double_submitted_confirmation_is_taken_once(server: TestServer)
         await kb_import.claim(cache, draft)
     await kb_import.release(cache, draft)  # a failed confirmation can be tried again
     await kb_import.claim(cache, draft)
+
+
+async def test_removed_synonym_groups_are_listed_by_their_standard_word(
+    server: TestServer, sign_in: SignIn, tmp_path: Path
+) -> None:
+    """A synonym group has no 编号: the removal list's first column is its 标准词."""
+    async with server.app[DB].begin() as db:
+        await store_edit.replace_synonyms(db, Synonyms({"快递": ("物流", "包裹")}))
+    path = tmp_path / "synonyms.csv"
+    path.write_text("canonical,variants\n新词,说法一|说法二\n", "utf-8")
+    tab = await sign_in(seed.IDENTITIES["admin"])
+    await _upload(tab, server, path)
+    removed = tab.page.locator("table[data-removed=synonyms]")
+    assert await removed.locator("thead th").all_inner_texts() == ["标准词", "同义词"]
+    assert "快递" in await removed.locator("tbody").inner_text()
+    assert "同义词按标准词" in await tab.page.inner_text("#import-preview")

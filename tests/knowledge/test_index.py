@@ -169,3 +169,16 @@ def test_a_keyword_search_finds_entries_sharing_a_word_not_one_character() -> No
     assert [m.entry.id for m in demo.find("敏感")] == ["skin-sensitive"]  # 敏感 inside 敏感肌
     found = {m.entry.id for m in demo.find("快递")}
     assert {"order-tracking", "order-courier"} <= found
+
+
+def test_a_keyword_search_ignores_a_shared_one_character_word() -> None:
+    """哪 and 款 are words of their own, so 'shares a word' let 快递到哪了 list 痘肌用哪款 and
+    哪款保湿最好 list 付不了款: the one-character overlaps the search was meant to drop."""
+    demo = KnowledgeIndex.build(load_demo())
+    tracking = [m.entry.id for m in demo.find("快递到哪了")]
+    assert tracking[0] == "order-tracking"
+    assert "skin-acne" not in tracking
+    moisture = [(m.entry.id, m.matched_question) for m in demo.find("哪款保湿最好")]
+    assert moisture[0][0] == "skin-dry"
+    assert all("哪款" in q or "保湿" in q or "最好" in q for _, q in moisture)
+    assert [m.entry.id for m in demo.find("退")][:1] != []  # one character: still searched

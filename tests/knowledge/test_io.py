@@ -7,7 +7,7 @@ import pytest
 
 from knowledge import io
 from knowledge.errors import ImportValidationError, KnowledgeError
-from knowledge.model import KnowledgeBase
+from knowledge.model import FaqEntry, KnowledgeBase
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".xlsx"])
@@ -276,3 +276,34 @@ def test_similar_question_with_a_separator_stays_one_question(tmp_path: Path, su
     again = tmp_path / f"again{suffix}"
     io.write_kb(again, KnowledgeBase(entries=(back,)))
     assert io.read_kb(again).entries == (back,)
+
+
+def test_xlsx_export_keeps_text_that_looks_like_a_formula(tmp_path: Path) -> None:
+    # A customer's wording (accepted as a similar question) or an answer may start with "=":
+    # written as a formula it would run in the admin's Excel (=HYPERLINK, =WEBSERVICE) and
+    # read back empty (no cached value), so the exported workbook could not be re-imported.
+    kb = KnowledgeBase(entries=(FaqEntry(
+        id="f1", question="=1+1 是多少", similar=('=HYPERLINK("http://evil","点我")',),
+        answer="=cmd|' /C calc'!A0", keywords=("+86",),
+    ),))  # fmt: skip
+    path = tmp_path / "kb.xlsx"
+    io.write_kb(path, kb)
+    sheet = openpyxl.load_workbook(path)["entries"]
+    assert "f" not in {cell.data_type for row in sheet.iter_rows(min_row=2) for cell in row}
+    assert io.read_kb(path).entries == kb.entries
+
+
+def test_yaml_references_are_refused(tmp_path: Path) -> None:
+    # An alias is expanded wherever it is read: nine nested lists of nine aliases (a 1 KB
+    # upload) read as 9**9 similar questions and kept a worker thread busy until memory ran out.
+    path = tmp_path / "kb.yaml"
+    path.write_text(
+        "entries:\n- id: e1\n  question: q\n  answer: a\n  similar: &s [问法一, 问法二]\n"
+        "- id: e2\n  question: q2\n  answer: a\n  similar: *s\n",
+        "utf-8",
+    )
+    with pytest.raises(ImportValidationError) as caught:
+        io.read_sections(path)
+    [error] = caught.value.errors
+    assert "不支持引用" in error.message
+    assert error.row == 0

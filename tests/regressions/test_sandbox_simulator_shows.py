@@ -80,3 +80,45 @@ async def test_after_a_handover_the_simulator_says_why_the_bot_is_silent_and_can
     await page.click("#say button[type=submit]")
     await bot.nth(answered).wait_for()  # the bot has the chat again and answers
     assert "发货" in await bot.nth(answered).inner_text()
+
+
+async def test_first_hint_says_what_each_suggested_message_does(page: Any) -> None:
+    """The hint promised that 我过敏了 hands over to a person; in the demo KB it is answered by
+    the bot (the 过敏 rule tags the customer and alerts the rep), and no end button came."""
+    await page.locator("#sim[data-ready=true]").wait_for(state="attached")
+    hint = await page.locator("#log .sys").first.inner_text()
+    allergy = hint[hint.index("我过敏了") :].split("）")[0]
+    assert "转人工" not in allergy
+    assert "提醒" in allergy
+    assert "转人工（" in hint  # the message that does hand over is offered too
+    bot = page.locator("#log .bubble-bot").filter(has_text="机器人（微信客服）")
+    await page.fill("#say-text", "我过敏了")
+    await page.click("#say button[type=submit]")
+    await bot.first.wait_for()
+    assert "停用" in await bot.first.inner_text()
+    assert await page.locator("#log .sys").filter(has_text="机器人不再自动回答").count() == 0
+
+
+async def test_ending_a_session_that_already_ended_is_told_in_chinese(
+    page: Any, server: TestServer
+) -> None:
+    """Each handover line has its own button (queued, then assigned from 客服接待: two); one that
+    came too late showed the fake's English 'bad event: the session is not queued...'."""
+    await page.locator("#sim[data-ready=true]").wait_for(state="attached")
+    await page.fill("#say-text", "转人工")
+    await page.click("#say button[type=submit]")
+    handed = page.locator("#log .sys").filter(has_text="机器人不再自动回答")
+    await handed.wait_for()
+    customer = await page.locator("#customer").input_value()
+    kfid = await page.locator("#sim").get_attribute("data-kf-account")
+    ended = await page.request.post(  # ended elsewhere (another tab, the WeCom client)
+        str(server.make_url("/sandbox/wecom/_events")),
+        data={"type": "kf_end_session", "open_kfid": kfid, "external_userid": customer},
+    )
+    assert ended.ok, await ended.text()
+    await handed.first.locator("button.end-session").click()
+    failed = page.locator("#log .sys").filter(has_text="结束会话失败")
+    await failed.last.wait_for()
+    told = await failed.last.inner_text()
+    assert "没有在人工会话中" in told
+    assert not re.search(r"[A-Za-z]{3,}", told)  # no English from the fake

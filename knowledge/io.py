@@ -18,6 +18,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from tqdm import tqdm
 
+from knowledge import yamltext
 from knowledge.errors import ImportValidationError, KnowledgeError, RowError, UnreadableFileError
 from knowledge.model import KnowledgeBase, Synonyms
 from knowledge.tables import TABLES, Row, parse_rows, to_row
@@ -149,20 +150,9 @@ def _read_csv(path: Path) -> dict[str, list[tuple[int, Row]]]:
     return {table: rows}
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """safe_load without references: an alias is expanded wherever it is read, so a 1 KB file
-    of nested aliases reads as billions of items (and our exports never write one)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
-            raise yaml.YAMLError(f"第 {line} 行：不支持引用（*名称），请把内容直接写出来")
-        return super().compose_node(parent, index)
-
-
 def _read_yaml(path: Path) -> dict[str, list[tuple[int, Row]]]:
     try:
-        data = yaml.load(path.read_text("utf-8"), Loader=_NoAliasLoader) or {}
+        data = yamltext.load(path.read_text("utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ImportValidationError([RowError(path.name, 0, "", f"YAML 格式有误：{exc}")]) from exc
     if not isinstance(data, dict):

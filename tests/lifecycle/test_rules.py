@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from bot.core.errors import UsageError
 from bot.core.settings import Settings
 from bot.domain.lifecycle_models import SopRule
-from bot.domain.sop import rules, runs
+from bot.domain.sop import editing, rules, runs
 from bot.sandbox import demo
 
 
@@ -88,3 +88,15 @@ def test_stage_setting_and_activity_windows() -> None:
     assert settings.stage_names == ("新", "老")
     assert settings.activity_days == (3, 14)
     assert Settings(activity_windows="9,2").activity_days == (7, 30)  # nonsense: the default
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nrules: [*b]\n"
+
+
+def test_yaml_references_are_refused_in_the_rule_file_and_the_editor() -> None:
+    """Nested aliases read as 9**n items wherever the rules are walked (the KB import had the
+    same hole); no rule file needs one."""
+    with pytest.raises(UsageError, match="不支持引用"):
+        rules.read_yaml(BOMB)
+    with pytest.raises(UsageError, match="不支持引用"):
+        editing.rules_from_yaml(BOMB, Settings())  # type: ignore[call-arg]

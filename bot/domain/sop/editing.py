@@ -15,6 +15,7 @@ import yaml
 from bot.core.errors import UsageError
 from bot.core.settings import Settings
 from bot.domain.sop import rules
+from knowledge import yamltext
 
 JSON = dict[str, Any]
 _SPLIT = re.compile(r"[,，、\s]+")
@@ -58,7 +59,7 @@ def _load(text: str) -> object:
     if len(text) > 100_000:
         raise UsageError("YAML 太长（最多 100000 字）")
     try:
-        return yaml.safe_load(text)
+        return yamltext.load(text)
     except yaml.YAMLError as exc:
         raise UsageError(f"YAML 格式错误：{str(exc).splitlines()[0]}") from None
 

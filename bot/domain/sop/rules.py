@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import NotFoundError, UsageError
 from bot.domain.lifecycle_models import SopRule
+from knowledge import yamltext
 
 JSON = dict[str, Any]
 
@@ -167,7 +168,7 @@ def validate(raw: object) -> JSON:
 def read_yaml(text: str) -> list[JSON]:
     """Rules from YAML text ({"rules": [...]} or a bare list), validated."""
     try:
-        data = yaml.safe_load(text)
+        data = yamltext.load(text)
     except yaml.YAMLError as exc:
         raise UsageError(f"YAML 格式错误：{str(exc).splitlines()[0]}") from None
     items = data.get("rules") if isinstance(data, dict) else data

@@ -90,7 +90,11 @@ def test_stage_setting_and_activity_windows() -> None:
     assert Settings(activity_windows="9,2").activity_days == (7, 30)  # nonsense: the default
 
 
-BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nrules: [*b]\n"
+BOMB = (
+    "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    "rules: [*b]\n"
+)
 
 
 def test_yaml_references_are_refused_in_the_rule_file_and_the_editor() -> None:

@@ -93,6 +93,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(health.routes)
     app.add_routes(ingest.routes)
     app.add_subapp("/sidebar", sidebar_app.create_sidebar_app())
+    # Before the sub-app, whose prefix would otherwise take the bare /console (a 404 there).
+    app.router.add_get("/console", console_app.console_entry)
     app.add_subapp("/console", console_app.create_console_app())
     if settings.sandbox:  # the chat-archive puller, on the fake archive, in the sandbox itself
         from bot.sandbox import fake_archive

@@ -116,3 +116,8 @@ def create_console_app() -> web.Application:
             logger.warning("console: %s is not installed (cd console && npm ci)", package)
     app.router.add_static("/static", STATIC_DIR, append_version=False)
     return app
+
+
+async def console_entry(request: web.Request) -> web.Response:
+    """GET /console: the console's pages live under /console/ (a typed address has no slash)."""
+    raise web.HTTPFound("/console/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 from aiohttp.test_utils import TestServer
 
 from bot.core.settings import Settings
@@ -79,3 +80,12 @@ async def test_fake_web_login_checks_the_app(server: TestServer, sign_in: SignIn
     base = "/sandbox/wecom/wwlogin/sso/login?login_type=CorpApp&agentid=1&redirect_uri=http://x/"
     response = await tab.page.goto(str(server.make_url(base + "&appid=wrong")))
     assert response.status == 400
+
+
+async def test_the_console_address_without_a_slash_leads_in(server: TestServer) -> None:
+    """/console typed in the address bar was a 404 (the pages live under /console/)."""
+    async with aiohttp.ClientSession() as http, http.get(
+        server.make_url("/console"), allow_redirects=False
+    ) as resp:
+        assert resp.status == 302
+        assert resp.headers["Location"] == "/console/"

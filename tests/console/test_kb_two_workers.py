@@ -6,6 +6,7 @@ Redis, the fake WeCom in this process, customers asking through 微信客服.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -80,17 +81,29 @@ async def _matched_answer(http: aiohttp.ClientSession, port: int) -> str:
     return str(result["matched"]["answer"])
 
 
-async def test_console_edit_changes_the_next_kf_answer_on_both_workers(
-    pg_url: str, redis_db: str, fake: FakeWeCom, fake_server: TestServer
-) -> None:
+@contextlib.asynccontextmanager
+async def _two_workers(
+    pg_url: str, redis_db: str, fake_server: TestServer
+) -> AsyncIterator[tuple[list[int], str, str]]:
+    """Two production workers on one PostgreSQL and Redis: (ports, boss's cookie, CSRF)."""
     await _seed(pg_url)
     api = str(fake_server.make_url("")).rstrip("/")
     env = processes.production_env(api, pg_url, REDIS_URL=redis_db, **ENV)
     ports = [processes.free_port(), processes.free_port()]
     workers = [await processes.start(env, port) for port in ports]
     session, cookie = sess.new_session(conftest.SESSION_SECRET, "boss", time.time())
-    token = sess.csrf_token(conftest.SESSION_SECRET, session)
     try:
+        yield ports, cookie, sess.csrf_token(conftest.SESSION_SECRET, session)
+        assert all(w.returncode is None for w in workers)  # never restarted
+    finally:
+        for proc in workers:
+            await processes.stop(proc)
+
+
+async def test_console_edit_changes_the_next_kf_answer_on_both_workers(
+    pg_url: str, redis_db: str, fake: FakeWeCom, fake_server: TestServer
+) -> None:
+    async with _two_workers(pg_url, redis_db, fake_server) as (ports, cookie, token):
         assert await _ask(fake, ports[0], "wmkfA1") == OLD
         assert await _ask(fake, ports[1], "wmkfB1") == OLD
         async with aiohttp.ClientSession(cookies={auth.COOKIE: cookie}) as http:
@@ -109,56 +122,42 @@ async def test_console_edit_changes_the_next_kf_answer_on_both_workers(
                     break
                 await asyncio.sleep(0.05)
             assert await _ask(fake, ports[1], "wmkfB2") == NEW
-            pids = [w.pid for w in workers]
-        assert all(w.returncode is None for w in workers)  # never restarted
-        assert [w.pid for w in workers] == pids
-    finally:
-        for proc in workers:
-            await processes.stop(proc)
 
 
 async def test_an_import_previewed_on_one_worker_is_confirmed_on_the_other(
     pg_url: str, redis_db: str, fake: FakeWeCom, fake_server: TestServer
 ) -> None:
     """The pending upload lives in Redis: the confirmation may land on any worker."""
-    await _seed(pg_url)
-    api = str(fake_server.make_url("")).rstrip("/")
-    env = processes.production_env(api, pg_url, REDIS_URL=redis_db, **ENV)
-    ports = [processes.free_port(), processes.free_port()]
-    workers = [await processes.start(env, port) for port in ports]
-    session, cookie = sess.new_session(conftest.SESSION_SECRET, "boss", time.time())
-    token = sess.csrf_token(conftest.SESSION_SECRET, session)
     row = f"invoice,{QUESTION},{NEW}\nshop-hours,店铺几点关门,晚上十点关门。\n"
-    try:
-        async with aiohttp.ClientSession(cookies={auth.COOKIE: cookie}) as http:
-            async with http.post(
-                f"http://127.0.0.1:{ports[0]}/console/kb/import", params={"name": "few.csv"},
-                data=("id,question,answer\n" + row).encode(),
-                headers={"Content-Type": "application/octet-stream", "X-CSRF-Token": token,
-                         "Accept": "application/json",
-                         "Origin": f"http://127.0.0.1:{ports[0]}"},
-            ) as resp:  # fmt: skip
-                assert resp.status == 200, await resp.text()
-                preview = await resp.json()
-            [entries] = preview["sections"]
-            assert (entries["added"], entries["changed"]) == (1, 1)
-            assert await _matched_answer(http, ports[0]) == OLD  # nothing written yet
-            async with http.post(
-                f"http://127.0.0.1:{ports[1]}/console/kb/import/confirm",
-                data={"csrf": token, "token": preview["token"], "mode": "merge"},
-                headers={"Origin": f"http://127.0.0.1:{ports[1]}",
-                         "Accept": "application/json"},
-            ) as resp:  # fmt: skip
-                assert resp.status == 200, await resp.text()
-                summary = (await resp.json())["imported"]
-            assert summary["sections"][0]["removed"] == 0
-            assert await _matched_answer(http, ports[1]) == NEW
-            # Worker A, where the file was uploaded, follows the broadcast.
-            for _ in range(200):
-                if await _matched_answer(http, ports[0]) == NEW:
-                    break
-                await asyncio.sleep(0.05)
-            assert await _matched_answer(http, ports[0]) == NEW
-    finally:
-        for proc in workers:
-            await processes.stop(proc)
+    async with (
+        _two_workers(pg_url, redis_db, fake_server) as (ports, cookie, token),
+        aiohttp.ClientSession(cookies={auth.COOKIE: cookie}) as http,
+    ):
+        async with http.post(
+            f"http://127.0.0.1:{ports[0]}/console/kb/import", params={"name": "few.csv"},
+            data=("id,question,answer\n" + row).encode(),
+            headers={"Content-Type": "application/octet-stream", "X-CSRF-Token": token,
+                     "Accept": "application/json",
+                     "Origin": f"http://127.0.0.1:{ports[0]}"},
+        ) as resp:  # fmt: skip
+            assert resp.status == 200, await resp.text()
+            preview = await resp.json()
+        [entries] = preview["sections"]
+        assert (entries["added"], entries["changed"]) == (1, 1)
+        assert await _matched_answer(http, ports[0]) == OLD  # nothing written yet
+        async with http.post(
+            f"http://127.0.0.1:{ports[1]}/console/kb/import/confirm",
+            data={"csrf": token, "token": preview["token"], "mode": "merge"},
+            headers={"Origin": f"http://127.0.0.1:{ports[1]}",
+                     "Accept": "application/json"},
+        ) as resp:  # fmt: skip
+            assert resp.status == 200, await resp.text()
+            summary = (await resp.json())["imported"]
+        assert summary["sections"][0]["removed"] == 0
+        assert await _matched_answer(http, ports[1]) == NEW
+        # Worker A, where the file was uploaded, follows the broadcast.
+        for _ in range(200):
+            if await _matched_answer(http, ports[0]) == NEW:
+                break
+            await asyncio.sleep(0.05)
+        assert await _matched_answer(http, ports[0]) == NEW

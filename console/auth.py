@@ -79,39 +79,40 @@ async def _csrf_token(request: web.Request) -> str | None:
     return None
 
 
+async def _member(request: web.Request) -> tuple[sess.Session, Staff, str] | None:
+    """The cookie's session, its member and their role (settings can only raise it), when the
+    session is valid and current; None otherwise (a bad cookie, or signed out since)."""
+    found = sess.read_session(secret(request), request.cookies.get(COOKIE), time.time())
+    if found is None:
+        return None
+    async with request.config_dict[DB]() as db:
+        staff = await db.get(Staff, found.userid)
+    if staff is None or staff.session_epoch != found.epoch:
+        return None
+    settings = request.config_dict[SETTINGS]
+    role = max(staff.role, staff_service.seeded_role(settings, staff.userid),
+               key=staff_service.rank)  # fmt: skip
+    return found, staff, role
+
+
 async def may_upload(request: web.Request, minimum: str) -> bool:
     """Whether the request's session is live and its member reaches `minimum`, checked before
     the body is read (no CSRF: that may sit in the body); lets an upload past the app's body
     limit only for members the route admits, so `require` still runs on the whole request."""
-    found = sess.read_session(secret(request), request.cookies.get(COOKIE), time.time())
-    if found is None:
-        return False
-    async with request.config_dict[DB]() as db:
-        staff = await db.get(Staff, found.userid)
-    if staff is None or staff.session_epoch != found.epoch or not staff.active:
-        return False
-    settings = request.config_dict[SETTINGS]
-    role = max(staff.role, staff_service.seeded_role(settings, staff.userid),
-               key=staff_service.rank)  # fmt: skip
-    return allowed(role, minimum)
+    member = await _member(request)
+    return member is not None and member[1].active and allowed(member[2], minimum)
 
 
 async def require(request: web.Request, minimum: str) -> Viewer:
     """The one check every console route runs (registry.route): sets request[VIEWER]."""
-    found = sess.read_session(secret(request), request.cookies.get(COOKIE), time.time())
-    staff = None
-    if found is not None:
-        async with request.config_dict[DB]() as db:
-            staff = await db.get(Staff, found.userid)
-    if found is None or staff is None or staff.session_epoch != found.epoch:
+    member = await _member(request)
+    if member is None:
         if request.method in _SAFE_METHODS:
             raise web.HTTPFound(login_url(request.path_qs))
         raise SessionExpiredError("登录已过期，请刷新页面重新登录")
+    found, staff, role = member
     if not staff.active:
         raise PermissionDeniedError(DEPARTED)
-    settings = request.config_dict[SETTINGS]
-    role = max(staff.role, staff_service.seeded_role(settings, staff.userid),
-               key=staff_service.rank)  # fmt: skip
     if not allowed(role, minimum):
         raise PermissionDeniedError(REP_REFUSED if minimum == ROLE_SUPERVISOR or not
                                     allowed(role, ROLE_SUPERVISOR) else ADMIN_ONLY)  # fmt: skip

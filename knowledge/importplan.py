@@ -63,17 +63,19 @@ class SectionPlan:
         return self.dropped_similar
 
 
-def _keyed(kb: KnowledgeBase, section: str) -> dict[str, Any]:
-    if section == "synonyms":
-        return dict(kb.synonyms.groups)
-    items: Sequence[Any] = getattr(kb, section)
-    return {item.id: item for item in items}
+# The sections whose items carry an id (synonyms are keyed by their standard word).
+ID_SECTIONS = ("entries", "quick_replies", "rules")
 
 
-def _file_keyed(sections: Sections, section: str) -> dict[str, Any]:
+def _stored(kb: KnowledgeBase, section: str) -> Any:
+    return kb.synonyms.groups if section == "synonyms" else getattr(kb, section)
+
+
+def _keyed(section: str, value: Any) -> dict[str, Any]:
+    """A section's items (stored or from the file) by id, or synonym groups by word."""
     if section == "synonyms":
-        return dict(sections[section])
-    return {item.id: item for item in sections[section]}
+        return dict(value)
+    return {item.id: item for item in value}
 
 
 def _label(item: Any) -> str:
@@ -91,7 +93,8 @@ def _similar_missing(stored: FaqEntry, new: FaqEntry) -> list[tuple[str, str]]:
 
 
 def _section(current: KnowledgeBase, sections: Sections, section: str) -> SectionPlan:
-    stored, incoming = _keyed(current, section), _file_keyed(sections, section)
+    stored = _keyed(section, _stored(current, section))
+    incoming = _keyed(section, sections[section])
     added = tuple(k for k in incoming if k not in stored)
     changed = tuple(k for k in incoming if k in stored and incoming[k] != stored[k])
     absent = tuple(Item(k, _label(v)) for k, v in stored.items() if k not in incoming)
@@ -126,13 +129,9 @@ def apply(current: KnowledgeBase, sections: Sections, mode: Mode) -> KnowledgeBa
     """The KB after the import: "replace" swaps whole sections, "merge" upserts by id."""
     if mode == "replace":
         return merge(current, sections)
-    kb = current
-    if "entries" in sections:
-        kb = replace(kb, entries=_upsert(kb.entries, sections["entries"]))
-    if "quick_replies" in sections:
-        kb = replace(kb, quick_replies=_upsert(kb.quick_replies, sections["quick_replies"]))
-    if "rules" in sections:
-        kb = replace(kb, rules=_upsert(kb.rules, sections["rules"]))
+    upserted: dict[str, Any] = {name: _upsert(getattr(current, name), sections[name])
+                                for name in ID_SECTIONS if name in sections}  # fmt: skip
+    kb = replace(current, **upserted)
     if "synonyms" in sections:
         # A group in the file replaces the stored group of the same standard word.
         kb = replace(kb, synonyms=Synonyms({**kb.synonyms.groups, **dict(sections["synonyms"])}))
@@ -143,8 +142,9 @@ def fingerprint(kb: KnowledgeBase, names: Sequence[str]) -> str:
     """A digest of the named sections' stored content (order included)."""
     digest = hashlib.sha256()
     for name in sorted(names):
-        value: Any = (sorted(kb.synonyms.groups.items()) if name == "synonyms"
-                      else getattr(kb, name))  # fmt: skip
+        value = _stored(kb, name)
+        if name == "synonyms":
+            value = sorted(value.items())
         digest.update(f"{name}\0{value!r}\0".encode())
     return digest.hexdigest()
 

@@ -152,9 +152,8 @@ async def save_draft(
 
 async def load_draft(cache: Cache, token: str, *, actor: str, nonce: str) -> Draft:
     """The pending upload behind a token, only for the session that uploaded it."""
-    raw = await cache.get(draft_key(token)) if 0 < len(token) <= 64 else None
-    payload = json.loads(raw) if raw else None
-    if not payload or payload["actor"] != actor or payload["nonce"] != nonce:
+    payload = await _owned(cache, draft_key(token), token, actor=actor, nonce=nonce)
+    if payload is None:
         # Another admin's token reads exactly like an expired one: it reveals nothing.
         raise NotFoundError(EXPIRED)
     return Draft(token=token, actor=actor, nonce=nonce, name=payload["name"],
@@ -229,7 +228,14 @@ async def save_done(cache: Cache, draft: Draft, summary: dict[str, Any]) -> None
 
 async def load_done(cache: Cache, token: str, *, actor: str, nonce: str) -> dict[str, Any] | None:
     """A confirmed import's summary, for the session that confirmed it only."""
-    raw = await cache.get(done_key(token)) if 0 < len(token) <= 64 else None
+    return await _owned(cache, done_key(token), token, actor=actor, nonce=nonce)
+
+
+async def _owned(
+    cache: Cache, key: str, token: str, *, actor: str, nonce: str
+) -> dict[str, Any] | None:
+    """The cached payload under `key` if it belongs to this admin's session, else None."""
+    raw = await cache.get(key) if 0 < len(token) <= 64 else None
     payload: dict[str, Any] | None = json.loads(raw) if raw else None
     if not payload or payload["actor"] != actor or payload["nonce"] != nonce:
         return None

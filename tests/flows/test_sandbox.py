@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
@@ -17,14 +18,23 @@ from bot.domain.models import Message
 from bot.sandbox.demo import FAKE
 
 
-async def _sandbox(
-    db_path: Path, port: int, aiohttp_server: Callable[..., Awaitable[TestServer]]
+@pytest.fixture
+async def server(
+    db_path: Path,
+    aiohttp_unused_port: Callable[[], int],
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
 ) -> TestServer:
+    """The app in sandbox mode (its own fake WeCom under /sandbox/wecom)."""
+    port = aiohttp_unused_port()
     settings = Settings(  # type: ignore[call-arg]
         sandbox=True, port=port, database_url=f"sqlite+aiosqlite:///{db_path}",
         inbox_sweep_interval=3600.0,
     )  # fmt: skip
     return await aiohttp_server(create_app(settings), port=port)
+
+
+def _fake_url(server: TestServer) -> str:
+    return str(server.make_url("/sandbox/wecom")).rstrip("/")
 
 
 async def _event(http: aiohttp.ClientSession, base: str, event: dict[str, Any]) -> Any:
@@ -33,13 +43,8 @@ async def _event(http: aiohttp.ClientSession, base: str, event: dict[str, Any]) 
         return await resp.json()
 
 
-async def test_sandbox_welcome_and_kf_rule(
-    db_path: Path,
-    aiohttp_unused_port: Callable[[], int],
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-) -> None:
-    server = await _sandbox(db_path, aiohttp_unused_port(), aiohttp_server)
-    base = str(server.make_url("/sandbox/wecom")).rstrip("/")
+async def test_sandbox_welcome_and_kf_rule(server: TestServer) -> None:
+    base = _fake_url(server)
     async with aiohttp.ClientSession() as http:
         added = await _event(
             http,
@@ -79,13 +84,8 @@ async def test_sandbox_welcome_and_kf_rule(
     assert marked == ["抖音", "孕期"]
 
 
-async def test_sandbox_kf_media_enter_session_and_lost_customer(
-    db_path: Path,
-    aiohttp_unused_port: Callable[[], int],
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-) -> None:
-    server = await _sandbox(db_path, aiohttp_unused_port(), aiohttp_server)
-    base = str(server.make_url("/sandbox/wecom")).rstrip("/")
+async def test_sandbox_kf_media_enter_session_and_lost_customer(server: TestServer) -> None:
+    base = _fake_url(server)
     kf = {"open_kfid": "wkDemo", "external_userid": "wmSandbox1"}
     async with aiohttp.ClientSession() as http:
         await _event(http, base, {"type": "kf_enter_session", **kf})
@@ -102,14 +102,9 @@ async def test_sandbox_kf_media_enter_session_and_lost_customer(
     assert by_path["kf/service_state/trans"]["service_state"] == 2  # no servicers: the queue
 
 
-async def test_sandbox_servicer_reply_reaches_the_customers_timeline(
-    db_path: Path,
-    aiohttp_unused_port: Callable[[], int],
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-) -> None:
+async def test_sandbox_servicer_reply_reaches_the_customers_timeline(server: TestServer) -> None:
     """The simulator's kf toolbar send: a servicer's reply (origin 5) read back by kf sync."""
-    server = await _sandbox(db_path, aiohttp_unused_port(), aiohttp_server)
-    base = str(server.make_url("/sandbox/wecom")).rstrip("/")
+    base = _fake_url(server)
     async with aiohttp.ClientSession() as http:
         await _event(http, base, {"type": "kf_text", "open_kfid": "wkDemo",
                                   "external_userid": "wmSVC1", "text": "在吗"})  # fmt: skip

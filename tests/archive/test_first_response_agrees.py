@@ -8,11 +8,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.core.keys import CLOCK, DB
-from bot.domain import periods
+from bot.domain import periods, response_times
 from bot.domain.response_times import describe, percentile
 from bot.sandbox.fake import FakeWeCom
 from console import dashboard, fmt
-from console import dashboard_data as data
 from console.period import Period
 from console.scope import Scope
 from tests.archive.conftest import Client, keyring_for, puller
@@ -48,7 +47,7 @@ async def test_stats_and_the_dashboard_agree_on_first_response(
     start, end, _ = periods.parse_period("近2天", now=app[CLOCK].now(), tz=TZ)
     reply = await say(fake, "boss", "/stats 近2天")
     async with app[DB]() as db:
-        waits = await data.waits(db, ADMIN, start, end)
+        waits = await response_times.waits(db, customers=None, start=start, end=end)
         figures = await dashboard.build(db, ADMIN, Period("day", start, end), app[CLOCK].now(), TZ)
     answered = sorted(w for w in waits if w is not None)
     assert [round(w / 60) for w in answered] == [5, 10, 10]

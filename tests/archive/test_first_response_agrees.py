@@ -12,6 +12,7 @@ from bot.domain import periods, response_times
 from bot.domain.response_times import describe, percentile
 from bot.sandbox.fake import FakeWeCom
 from console import dashboard, fmt
+from console import dashboard_data as data
 from console.period import Period
 from console.scope import Scope
 from tests.archive.conftest import Client, keyring_for, puller
@@ -49,6 +50,7 @@ async def test_stats_and_the_dashboard_agree_on_first_response(
     async with app[DB]() as db:
         waits = await response_times.waits(db, customers=None, start=start, end=end)
         figures = await dashboard.build(db, ADMIN, Period("day", start, end), app[CLOCK].now(), TZ)
+        slowest = await data.slowest_turns(db, ADMIN, start, end, limit=data.LIST_MAX)
     answered = sorted(w for w in waits if w is not None)
     assert [round(w / 60) for w in answered] == [5, 10, 10]
     p50, p90 = percentile(answered, 0.5), percentile(answered, 0.9)
@@ -58,3 +60,8 @@ async def test_stats_and_the_dashboard_agree_on_first_response(
     assert kpis["首次响应 p50"] == fmt.wait(p50)
     assert kpis["首次响应 p90"] == fmt.wait(p90)
     assert figures["unanswered"] == 1
+    # The dashboard's first-response list: the same turns, unanswered first, then the slowest.
+    listed = [(t.external_userid, None if t.wait is None else round(t.wait / 60)) for t in slowest]
+    assert listed[0] == (c, None)
+    assert sorted(listed[1:3]) == [(a, 10), (b, 10)]
+    assert listed[3:] == [(b, 5)]

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.keys import DB
 from bot.domain import staff as staff_service
 from bot.domain.models import ROLE_SUPERVISOR, Channel, Customer, Escalation, Followup
-from bot.domain.response_times import percentile
 from console import dashboard_data as data
 from console import fmt, layout
 from console import period as periods
@@ -59,8 +58,7 @@ async def build(
             data.LOST_LABEL[kind], Cell(n, link("/list/customers", args, kind=kind), numeric=True)
         )
     answering = await data.answering(db, scope, start, end)
-    all_waits = await data.waits(db, scope, start, end)
-    waits = sorted(w for w in all_waits if w is not None)
+    waits = await data.first_response(db, scope, start, end)
     reps = await data.per_rep(db, scope, start, end, now)
     labels = await staff_service.labels(db, reps)
     rep_table = Table("reps", "按员工", ("员工", "新增客户", "流失客户", "逾期跟进", "未处理升级"))
@@ -97,8 +95,8 @@ async def build(
     kpis = [
         ("新增客户", sum(n for _, n in by_channel), link("/list/customers", args, kind="new")),
         ("流失客户", sum(lost.values()), link("/list/customers", args, kind="lost")),
-        ("首次响应 p50", fmt.wait(percentile(waits, 0.5)), link("/list/responses", args)),
-        ("首次响应 p90", fmt.wait(percentile(waits, 0.9)), link("/list/responses", args)),
+        ("首次响应 p50", fmt.wait(waits.p50), link("/list/responses", args)),
+        ("首次响应 p90", fmt.wait(waits.p90), link("/list/responses", args)),
         (
             "FAQ 自动回答率",
             fmt.rate(answering.auto_rate),
@@ -123,7 +121,7 @@ async def build(
         "gaps": [(g, fmt.when(g.last_at, tz)) for g in gaps],
         "entries": entries,
         "tables": [channels, lost_table, rep_table, escalations, followups, gap_table],
-        "unanswered": len(all_waits) - len(waits),
+        "unanswered": waits.unanswered,
         "args": args,
     }
 

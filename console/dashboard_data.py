@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import response_times
 from bot.domain.models import Customer, Escalation, FollowRelation, Followup, Message
-from bot.domain.response_times import Turn
+from bot.domain.response_times import FirstResponse, Turn
 from bot.domain.stats import CUSTOMER_SOURCES
 from console.scope import Scope
 
@@ -174,11 +174,13 @@ def _customers(scope: Scope) -> Any | None:
     return None if scope.reps is None else customers_in(scope)
 
 
-async def waits(
+async def first_response(
     db: AsyncSession, scope: Scope, start: datetime, end: datetime
-) -> list[float | None]:
-    """The wait of every customer turn asked in the period (None: not answered yet)."""
-    return await response_times.waits(db, customers=_customers(scope), start=start, end=end)
+) -> FirstResponse:
+    """The period's first-response figures (p50, p90, unanswered), as /stats computes them."""
+    return await response_times.first_response(
+        db, customers=_customers(scope), start=start, end=end
+    )
 
 
 async def slowest_turns(

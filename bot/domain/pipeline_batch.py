@@ -70,12 +70,13 @@ async def record_batch(
         )  # fmt: skip
     # One executemany (bulk INSERT ... RETURNING, in parameter order), not a unit of work per
     # message: the ORM's per-object bookkeeping was most of the cost of storing a batch.
+    rows = [_row(source, e, now) for e in entries]
     ids = list(await session.scalars(
-        insert(Message).returning(Message.id, sort_by_parameter_order=True),
-        [_row(source, e, now) for e in entries],
+        insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
     ))  # fmt: skip
+    # The turns see each message at the time stored for it (the row's created_at).
     await turns.record(session, [
-        turns.Event(e.external_userid, e.direction, e.sent_at or now, source) for e in entries
+        turns.Event(r["external_userid"], r["direction"], r["created_at"], source) for r in rows
     ], known)  # fmt: skip
     results = []
     for entry, message_id in zip(entries, ids, strict=True):

@@ -45,7 +45,7 @@ class Event:
 
 
 def events_of(messages: Iterable[Message]) -> list[Event]:
-    """The turn events of stored Message rows (test seeds and tools that insert rows)."""
+    """The turn events of Message rows stored in this transaction."""
     return [Event(m.external_userid, m.direction, m.created_at, m.source) for m in messages]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.core.keys import CLOCK, DB
-from bot.domain import periods
+from bot.domain import periods, response_times
 from bot.domain.response_times import describe, percentile
 from bot.sandbox.fake import FakeWeCom
 from console import dashboard, fmt
@@ -48,8 +48,9 @@ async def test_stats_and_the_dashboard_agree_on_first_response(
     start, end, _ = periods.parse_period("近2天", now=app[CLOCK].now(), tz=TZ)
     reply = await say(fake, "boss", "/stats 近2天")
     async with app[DB]() as db:
-        waits = await data.waits(db, ADMIN, start, end)
+        waits = await response_times.waits(db, customers=None, start=start, end=end)
         figures = await dashboard.build(db, ADMIN, Period("day", start, end), app[CLOCK].now(), TZ)
+        slowest = await data.slowest_turns(db, ADMIN, start, end, limit=data.LIST_MAX)
     answered = sorted(w for w in waits if w is not None)
     assert [round(w / 60) for w in answered] == [5, 10, 10]
     p50, p90 = percentile(answered, 0.5), percentile(answered, 0.9)
@@ -59,3 +60,8 @@ async def test_stats_and_the_dashboard_agree_on_first_response(
     assert kpis["首次响应 p50"] == fmt.wait(p50)
     assert kpis["首次响应 p90"] == fmt.wait(p90)
     assert figures["unanswered"] == 1
+    # The dashboard's first-response list: the same turns, unanswered first, then the slowest.
+    listed = [(t.external_userid, None if t.wait is None else round(t.wait / 60)) for t in slowest]
+    assert listed[0] == (c, None)
+    assert sorted(listed[1:3]) == [(a, 10), (b, 10)]
+    assert listed[3:] == [(b, 5)]

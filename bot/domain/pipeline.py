@@ -130,8 +130,12 @@ async def record(
     *,
     open_kfid: str = "",
     source_msgid: str | None = None,
+    sent_at: datetime | None = None,
 ) -> PipelineResult:
     """Store the message and take the rule actions in the caller's transaction.
+
+    `sent_at`: when the customer sent it (kf's send_time), so that a message read late still
+    counts from then, as the person's reply read back from WeCom does; default now.
 
     A message already seen (same source and source_msgid) comes back with duplicate=True and
     nothing is done twice. Publish the result (`publish`) after the transaction commits.
@@ -140,7 +144,7 @@ async def record(
     message, duplicate = await _store(
         session, source=p.source, external_userid=p.external_userid, text=p.text,
         userid=p.userid, open_kfid=open_kfid, source_msgid=source_msgid, matches=p.matches,
-        hits=p.rules.hits,
+        hits=p.rules.hits, sent_at=sent_at,
     )  # fmt: skip
     actions: list[str] = []
     if not duplicate and p.rules and p.actions is not None:
@@ -189,6 +193,7 @@ async def record_inbound(
     text: str,
     open_kfid: str = "",
     source_msgid: str | None = None,
+    sent_at: datetime | None = None,
 ) -> PipelineResult:
     """Store a customer message that carries no question (an image, a voice note) as is.
 
@@ -196,7 +201,7 @@ async def record_inbound(
     """
     message, duplicate = await _store(
         session, source=source, external_userid=external_userid, text=text, userid="",
-        open_kfid=open_kfid, source_msgid=source_msgid, matches=(), hits=(),
+        open_kfid=open_kfid, source_msgid=source_msgid, matches=(), hits=(), sent_at=sent_at,
     )  # fmt: skip
     return PipelineResult(
         message_id=message.id, external_userid=external_userid, text=text, matches=(),
@@ -225,6 +230,7 @@ async def _store(
     source_msgid: str | None,
     matches: tuple[Match, ...],
     hits: tuple[RuleHit, ...],
+    sent_at: datetime | None = None,
 ) -> tuple[Message, bool]:
     """Insert the inbound message; (the existing row, True) when it was seen before."""
     if source_msgid:
@@ -237,7 +243,8 @@ async def _store(
         userid = await customers.rep_of(session, external_userid) or ""
     best = matches[0] if matches else None
     message = Message(
-        created_at=utcnow(), source=source, source_msgid=source_msgid or None, direction="in",
+        created_at=sent_at or utcnow(), source=source, source_msgid=source_msgid or None,
+        direction="in",
         external_userid=external_userid, userid=userid, open_kfid=open_kfid, text=text,
         matched_faq=best.entry.id if best else None, score=best.confidence if best else None,
         suggestions=[shapes.suggestion_json(m) for m in matches],

@@ -107,6 +107,12 @@ async def _handle_safely(app: web.Application, msg: Mapping[str, Any], open_kfid
         logger.exception("kf message %s failed kf=%s; skipped", msg.get("msgid"), open_kfid)
 
 
+def _sent_at(msg: Mapping[str, Any], now: float) -> datetime:
+    """When WeCom says the message was sent (send_time), never later than now: the customer's
+    messages and the persons' replies are timed alike, however late sync reads them."""
+    return datetime.fromtimestamp(min(float(msg.get("send_time") or now), now), UTC)
+
+
 def is_stale(msg: Mapping[str, Any], now: float | None = None) -> bool:
     """Sent longer ago than kf/send_msg allows an answer (48 h): read after a long outage."""
     sent = int(msg.get("send_time") or 0)
@@ -139,6 +145,7 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
         logger.info("kf: message %s already handled", msgid)
         return
     stale = is_stale(msg, now)
+    sent = _sent_at(msg, now)
     # Reads first: the rules' needs, and who has the conversation now.
     body = msg.get("text") or {}
     prepared = None
@@ -154,13 +161,14 @@ async def handle_message(app: web.Application, msg: Mapping[str, Any], open_kfid
             await customers.upsert_customer(session, external_userid=euid, name=known.customer)
         if prepared is not None:
             result = await pipeline.record(
-                app, session, prepared, open_kfid=kfid, source_msgid=msgid or None
-            )
+                app, session, prepared, open_kfid=kfid, source_msgid=msgid or None,
+                sent_at=sent,
+            )  # fmt: skip
         else:
             label = reply.media_label(msgtype)
             result = await pipeline.record_inbound(
                 session, source="kf", external_userid=euid, text=f"[{label}]", open_kfid=kfid,
-                source_msgid=msgid or None,
+                source_msgid=msgid or None, sent_at=sent,
             )  # fmt: skip
         if result.answered:
             return  # another worker finished it meanwhile
@@ -190,7 +198,7 @@ async def _servicer_reply(app: web.Application, msg: Mapping[str, Any], open_kfi
     body = msg.get("text") or {}
     label = f"[{reply.media_label(msgtype)}]"
     text = str(body.get("content") or "") if msgtype == "text" else label
-    sent_at = datetime.fromtimestamp(float(msg.get("send_time") or app[CLOCK].timestamp()), UTC)
+    sent_at = _sent_at(msg, app[CLOCK].timestamp())
     async with app[DB].begin() as session:
         stored = await pipeline.record_servicer_reply(
             session, external_userid=euid, userid=servicer, text=text[:pipeline.TEXT_MAX],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
@@ -63,12 +64,20 @@ async def test_a_persons_reply_from_the_client_ends_the_customers_wait(
     kf_client: Client, fake: FakeWeCom
 ) -> None:
     """After a handover the servicer answers in the WeCom client; kf sync reads it back (origin
-    5) and stores it once, so the first-response time counts the person's reply."""
-    await _customer_says(fake, "wmK9", "面膜可以带上飞机吗")  # unsure: handed to svc1
+    5) and stores it once, so the first-response time counts the person's reply.
+
+    Both are timed by WeCom's send_time: here sync read the customer's message five minutes
+    late (a backlog), and the person had answered 90 s after it. The message used to be timed
+    when stored, so the reply looked older than the question and the turn stayed open."""
+    asked_at = int(time.time()) - 300
+    fake.queue_kf_message(KF, "wmK9", "text", {"content": "面膜可以带上飞机吗"},
+                          send_time=asked_at)  # fmt: skip  (unsure: handed to svc1)
+    await deliver(fake, fake.xml_kf_event(KF))
     async with kf_client.app[DB]() as session:
         asked = (await session.scalars(select(CustomerTurn))).one()
+    assert int(asked.asked_at.timestamp()) == asked_at
     assert asked.replied_at is None  # the holding reply is not an answer
-    sent = int(asked.asked_at.timestamp()) + 90
+    sent = asked_at + 90
     fake.queue_kf_servicer_text(KF, "wmK9", "svc1", "可以带，100 毫升以内", send_time=sent)
     await deliver(fake, fake.xml_kf_event(KF))
     fake.state.kf_msgs[KF].append(dict(fake.state.kf_msgs[KF][-1]))  # WeCom hands it out again

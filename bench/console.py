@@ -32,7 +32,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "bench"))
 
-from alembic.script import ScriptDirectory  # noqa: E402
 from benchdb import prepare  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
@@ -171,10 +170,7 @@ TURNS_REVISION = "fa678bd88dab"
 
 def before_turns() -> str:
     """The revision the customer_turn migration follows."""
-    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    down = script.get_revision(TURNS_REVISION).down_revision
-    assert isinstance(down, str)
-    return down
+    return migrate.previous(TURNS_REVISION)
 
 
 async def analyze(url: str) -> None:

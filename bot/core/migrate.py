@@ -75,6 +75,14 @@ def head() -> str:
     return heads[0]
 
 
+def previous(revision: str) -> str:
+    """The revision a migration follows (a migration's test or bench starts from it)."""
+    down = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision)
+    if down is None or not isinstance(down.down_revision, str):
+        raise ValueError(f"revision {revision} has no single predecessor")
+    return down.down_revision
+
+
 def _sqlite_file(database_url: str) -> Path | None:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):

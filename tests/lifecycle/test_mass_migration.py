@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
 from bot.core import migrate
@@ -22,11 +21,6 @@ REVISION = "2ccdc74bfc32"
 DUE = datetime(2026, 11, 1, 9, tzinfo=UTC)
 
 
-def _previous() -> str:
-    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    down = script.get_revision(REVISION).down_revision
-    assert isinstance(down, str)
-    return down
 
 
 async def _check(url: str) -> None:
@@ -47,7 +41,8 @@ async def _check(url: str) -> None:
                                    group_key="sop:wmMIG", payload={}))  # fmt: skip
             session.add(Effect(kind="notify", key=f"sop:{other}:0", group_key="sop:wmMIG",
                                payload={}))  # fmt: skip
-        await asyncio.to_thread(command.downgrade, migrate.alembic_config(url), _previous())
+        config = migrate.alembic_config(url)
+        await asyncio.to_thread(command.downgrade, config, migrate.previous(REVISION))
         await asyncio.to_thread(migrate.upgrade, url)
         async with create_sessionmaker(engine)() as session:
             found = {r.id: (r.mass_check_at, r.mass_note) for r in await session.scalars(

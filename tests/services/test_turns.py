@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -217,8 +216,6 @@ async def test_the_migrations_backfill_equals_incremental_recording(
     assert len(incremental) > 20
 
     config = migrate.alembic_config(url)
-    before = ScriptDirectory.from_config(config).get_revision(TURNS_REVISION).down_revision
-    assert isinstance(before, str)
-    await asyncio.to_thread(command.downgrade, config, before)
+    await asyncio.to_thread(command.downgrade, config, migrate.previous(TURNS_REVISION))
     await asyncio.to_thread(migrate.upgrade, url)  # creates the table and backfills it
     assert await _all_turns(sm) == incremental

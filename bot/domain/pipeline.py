@@ -250,17 +250,8 @@ async def _store(
         suggestions=[shapes.suggestion_json(m) for m in matches],
         rule_hits=[{"rule_id": h.rule.id, "name": h.rule.name, "phrase": h.phrase} for h in hits],
     )  # fmt: skip
-    try:
-        async with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        # A concurrent delivery of the same message won the insert.
-        existing = await _find(session, source, source_msgid or "")
-        if existing is None:
-            raise
-        return existing, True
-    await turns.record(session, turns.events_of([message]))
-    return message, False
+    existing = await _insert_once(session, message)
+    return (existing, True) if existing is not None else (message, False)
 
 
 async def record_reply(
@@ -283,11 +274,25 @@ async def record_servicer_reply(
     ends the customer's turn at the time it was sent. False when it was stored already."""
     if await _find(session, "kf", source_msgid) is not None:
         return False  # a re-read page
-    await _add_reply(session, Message(
+    return await _insert_once(session, Message(
         created_at=sent_at, source="kf", source_msgid=source_msgid, direction="out",
         external_userid=external_userid, userid=userid, open_kfid=open_kfid, text=text,
-    ))  # fmt: skip
-    return True
+    )) is None  # fmt: skip
+
+
+async def _insert_once(session: AsyncSession, message: Message) -> Message | None:
+    """Insert a message WeCom identifies (source, source_msgid) and bring its turn up to date;
+    when a concurrent delivery of the same message won the insert, that row instead."""
+    try:
+        async with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        existing = await _find(session, message.source, message.source_msgid or "")
+        if existing is None:
+            raise
+        return existing
+    await turns.record(session, turns.events_of([message]))
+    return None
 
 
 async def _add_reply(session: AsyncSession, message: Message) -> Message:

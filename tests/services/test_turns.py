@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core import db, migrate
-from bot.domain import turns
+from bot.domain import pipeline, turns
 from bot.domain.models import Customer, Message
 from bot.domain.turn_models import CustomerTurn
 
@@ -175,6 +175,33 @@ async def test_two_workers_open_a_customers_turn_once(sm: Sm, url: str) -> None:
     else:
         await asyncio.gather(worker(1), worker(2))
     assert await turns_of(sm, "wm1") == [(1, None, None)]
+
+
+async def test_a_persons_reply_read_by_two_workers_at_once_is_stored_once(
+    sm: Sm, url: str
+) -> None:
+    """kf sync's lock can expire under a slow page: two workers then both read the same person's
+    reply. The second one's insert met the first's row and raised instead of counting it."""
+    async with sm.begin() as session:
+        session.add(Customer(external_userid="wm1"))
+
+    async def worker() -> bool:
+        async with sm.begin() as session:
+            stored = await pipeline.record_servicer_reply(
+                session, external_userid="wm1", userid="svc1", text="在的", open_kfid="wk1",
+                source_msgid="msgSVC", sent_at=T0,
+            )  # fmt: skip
+            await asyncio.sleep(0.2)  # hold the transaction while the other worker runs
+            return stored
+
+    if url.startswith("sqlite"):  # one writer at a time: the second sees the first's row
+        results = [await worker(), await worker()]
+    else:
+        results = list(await asyncio.gather(worker(), worker()))
+    assert sorted(results) == [False, True]
+    async with sm() as session:
+        rows = (await session.scalars(select(Message).where(Message.source_msgid == "msgSVC")))
+        assert len(rows.all()) == 1
 
 
 def _history(rnd: random.Random) -> list[tuple[str, str, float, str]]:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import response_times
 from bot.domain.models import CustomerTag, Escalation, FollowRelation, Followup, Message, Tag
 
 # What customers sent: kf and the chat archive. A rep's 「获取建议」 look-up in the sidebar is
@@ -67,13 +68,12 @@ async def compute(
 ) -> Stats:
     """Counts for [start, end); overdue and open escalations are as of now."""
     follows = select(FollowRelation.id)
-    mine = select(FollowRelation.external_userid)
+    mine = response_times.team_customers(team)
     followups = select(Followup.id)
     escalations = select(Escalation.id).where(Escalation.status == "open")
     if team is not None:
         ids = list(team)
         follows = follows.where(FollowRelation.userid.in_(ids))
-        mine = mine.where(FollowRelation.userid.in_(ids))
         followups = followups.where(Followup.userid.in_(ids))
         escalations = escalations.where(Escalation.userid.in_(ids))
     messages = select(Message.id).where(
@@ -82,7 +82,7 @@ async def compute(
         Message.created_at >= start,
         Message.created_at < end,
     )
-    if team is not None:
+    if mine is not None:
         messages = messages.where(Message.external_userid.in_(mine))
     return Stats(
         new_customers=await _count(

@@ -54,3 +54,10 @@ async def test_every_fake_control_route_is_404_in_production(client: Any) -> Non
     for path in ("customers", "groups", "archive", "jssdk-check"):
         assert (await client.post(f"/sidebar/sandbox/api/{path}", json={})).status == 404, path
     assert (await client.get("/sidebar/sandbox")).status == 404
+
+
+async def test_the_simulators_reads_are_404_in_production(client: Any) -> None:
+    """The simulator's GETs (the rep list with their customers, the sign-in stand-in) too."""
+    for path in ("/sidebar/sandbox/api/state?userid=zhangsan", "/sidebar/sandbox/authorize",
+                 "/sidebar/sandbox/", "/sandbox", "/sandbox/wecom/_calls?x=1"):  # fmt: skip
+        assert (await client.get(path)).status == 404, path

@@ -24,7 +24,14 @@ from console.tables import Table, csv_response
 
 PAGE_SIZE = 100
 PARKED_MAX = 200
-RESULTS = {"ok": "成功", "denied": "被拒绝", "error": "出错"}
+# Every result an audit row can carry (bot.domain.audit.record callers, UserError.code, the
+# command dispatcher's outcomes); an unlisted one would show as raw English on the page.
+RESULTS = {
+    "ok": "成功", "denied": "被拒绝", "error": "出错", "usage": "用法不对", "not_found": "未找到",
+    "unknown": "未知命令", "forbidden": "无权限", "bad_request": "输入有误",
+    "ambiguous": "客户不唯一", "wecom_error": "企业微信拒绝", "refused": "被拒绝",
+    "failed": "失败", "stale": "已过期", "unauthorized": "未登录", "csrf": "页面已过期",
+}  # fmt: skip
 
 
 def _day(raw: str, tz: ZoneInfo) -> datetime | None:

@@ -13,9 +13,9 @@ from bot.core.errors import NotFoundError
 from bot.core.keys import CLOCK, DB, SETTINGS
 from bot.domain import audit, lifecycle_views
 from bot.domain import staff as staff_service
-from bot.domain.lifecycle_models import SopRule
+from bot.domain.lifecycle_models import SopRule, SopRun
 from bot.domain.models import ROLE_SUPERVISOR
-from bot.domain.sop import editing, mass, rules, runs
+from bot.domain.sop import actions, editing, mass, rules, runs
 from console import auth, fmt, layout
 from console.registry import Nav, route
 from console.scope import request_scope
@@ -38,6 +38,12 @@ def summary(rule: SopRule, counts: dict[str, int]) -> dict[str, object]:
         "total": sum(counts.values()),
         "completion": fmt.rate(counts.get("sent", 0) / issued if issued else None),
     }
+
+
+def finished(run: SopRun, tz: ZoneInfo) -> str:
+    """The 完成 column: empty while a person still has to act (a rep task, a 企业群发 to
+    confirm), whose done_at is only when the scheduler ran the step."""
+    return "" if run.status in (actions.TASK, actions.MASS) else fmt.when(run.done_at, tz)
 
 
 def _done(raw: str) -> str:
@@ -93,7 +99,7 @@ async def rule_page(request: web.Request) -> web.StreamResponse:
             "rep": labels.get(run.userid, run.userid),
             "status": mass.with_mass(editing.STATUS_LABEL.get(run.status, run.status), run),
             "due": fmt.when(run.due_at, tz),
-            "done": fmt.when(run.done_at, tz),
+            "done": finished(run, tz),
             "done_by": labels.get(run.done_by, run.done_by),
         }
         for run, name in items

@@ -15,6 +15,8 @@ from knowledge.errors import EntryNotFoundError
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/sidebar/api/"
+# The sandbox simulator's own API: its page shows the message, so errors must be JSON too.
+SANDBOX_API_PREFIX = "/sidebar/sandbox/api/"
 INTERNAL = "出错了，请稍后再试（编号 {ref}）"
 WECOM_FAILED = "企业微信接口暂时不可用（错误码 {errcode}），请稍后再试"
 
@@ -25,7 +27,7 @@ PAGE_MESSAGES = {404: "找不到这个地址", 405: "不支持这种请求方式
 
 def is_api(request: web.Request) -> bool:
     """Whether the request is for the JSON API (errors as JSON) rather than a page."""
-    return request.path.startswith(API_PREFIX)
+    return request.path.startswith((API_PREFIX, SANDBOX_API_PREFIX))
 
 
 def render(request: web.Request, status: int, code: str, message: str) -> web.Response:

@@ -145,3 +145,23 @@ async def test_an_unknown_department_id_is_refused_and_changes_nothing(
     assert "没有 ID 为 99999 的部门" in await page.inner_text("body")
     async with server.app[DB]() as db:
         assert (await db.get(Staff, "rep2")).departments == [2]  # type: ignore[union-attr]
+
+
+def test_every_audit_result_reads_in_chinese_on_the_audit_page() -> None:
+    """not_found, unknown, usage ... were shown raw: an admin saw English in the 结果 column."""
+    import re
+
+    from bot.core.errors import UserError
+    from bot.domain import kb_import, lookup  # noqa: F401 - registers their UserError codes
+    from bot.web import session  # noqa: F401
+    from console.audit import RESULTS
+    from handlers.commands import engine  # noqa: F401
+
+    def codes(cls: type[UserError]) -> set[str]:
+        return {cls.code}.union(*(codes(sub) for sub in cls.__subclasses__()))
+
+    # The dispatcher's own outcomes (handlers/commands/dispatch.py) and the services' literals.
+    recorded = codes(UserError) | {"ok", "error", "unknown", "wecom_error", "failed", "refused"}
+    chinese = re.compile("[\u4e00-\u9fff]")
+    missing = {code for code in recorded if not chinese.search(RESULTS.get(code, ""))}
+    assert not missing

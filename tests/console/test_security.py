@@ -125,3 +125,26 @@ async def test_digits_int_refuses_fall_back_instead_of_500(
     await _every_page_answers_200(
         server, sign_in, [{"page": value, "dept": value} for value in ("²", "9" * 40)]
     )
+
+
+async def test_a_multipart_post_is_a_clear_400_not_a_500(
+    server: TestServer, sign_in: SignIn
+) -> None:
+    """Bodies are read up front, so request.post() on multipart raised: every change was a 500
+    (an ERROR traceback per request) for a signed-in script posting multipart/form-data."""
+    tab = await sign_in(seed.IDENTITIES["admin"])
+    token = await tab.csrf(server)
+    cookies = {c["name"]: c["value"] for c in await tab.context.cookies()}
+    origin = str(server.make_url("/").origin())
+    before = await _audit_rows(server)
+    async with aiohttp.ClientSession(cookies={auth.COOKIE: cookies[auth.COOKIE]}) as http:
+        for entry in routes.changes():
+            form = aiohttp.FormData({**entry.form, auth.CSRF_FIELD: token})
+            form.add_field("file", b"id,question,answer\n", filename="kb.csv")
+            async with http.post(
+                server.make_url(entry.example_url()), data=form, allow_redirects=False,
+                headers={"Origin": origin, "Accept": "application/json"},
+            ) as resp:  # fmt: skip
+                assert resp.status == 400, entry.path
+                assert (await resp.json())["message"] == auth.MULTIPART_REFUSED
+    assert await _audit_rows(server) == before

@@ -167,3 +167,20 @@ async def test_a_missing_rule_is_named_without_a_slash_command(
     assert status == 404
     assert "没有规则「nope」" in text
     assert "/sop" not in text.replace("/console/sop", "")
+
+
+def test_a_step_waiting_for_a_person_shows_no_completion_time() -> None:
+    """A rep task and a 企业群发 to confirm carry done_at = when the step ran: the 完成 column
+    showed it, so a task nobody had sent looked completed."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.domain.lifecycle_models import SopRun
+    from console.sop import finished
+
+    ran = datetime(2026, 11, 30, 6, 46, tzinfo=UTC)
+    tz = ZoneInfo("Asia/Shanghai")
+    for waiting in ("task", "mass"):
+        assert finished(SopRun(status=waiting, done_at=ran), tz) == ""
+    for over in ("sent", "done"):
+        assert "14:46" in finished(SopRun(status=over, done_at=ran), tz)

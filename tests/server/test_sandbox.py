@@ -54,3 +54,22 @@ async def test_every_fake_control_route_is_404_in_production(client: Any) -> Non
     for path in ("customers", "groups", "archive", "jssdk-check"):
         assert (await client.post(f"/sidebar/sandbox/api/{path}", json={})).status == 404, path
     assert (await client.get("/sidebar/sandbox")).status == 404
+
+
+async def test_the_simulators_reads_are_404_in_production(client: Any) -> None:
+    """The simulator's GETs (the rep list with their customers, the sign-in stand-in) too."""
+    for path in ("/sidebar/sandbox/api/state?userid=zhangsan", "/sidebar/sandbox/authorize",
+                 "/sidebar/sandbox/", "/sandbox", "/sandbox/wecom/_calls?x=1"):  # fmt: skip
+        assert (await client.get(path)).status == 404, path
+
+
+async def test_the_simulators_api_refuses_in_json_the_page_can_show(
+    db_path: Path, aiohttp_unused_port: Any, aiohttp_server: Any, aiohttp_client: Any
+) -> None:
+    """A refusal was the HTML error page: the simulator could only say 「添加失败：HTTP 400」."""
+    port = aiohttp_unused_port()
+    settings = Settings(sandbox=True, port=port, database_url=f"sqlite+aiosqlite:///{db_path}")
+    client = await aiohttp_client(await aiohttp_server(create_app(settings), port=port))
+    resp = await client.post("/sidebar/sandbox/api/customers", json={"userid": "zhangsan"})
+    assert resp.status == 400
+    assert (await resp.json())["message"] == "请填写客户昵称"

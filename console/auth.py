@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.core.errors import PermissionDeniedError, UsageError
+from bot.core.errors import PermissionDeniedError
 from bot.core.keys import DB, SETTINGS
 from bot.domain import staff as staff_service
 from bot.domain.models import ROLE_ADMIN, ROLE_SUPERVISOR, Staff
@@ -28,7 +28,6 @@ _SAFE_METHODS = frozenset({"GET", "HEAD"})
 REP_REFUSED = "操作台仅对主管和管理员开放；如需使用，请联系管理员调整角色"
 ADMIN_ONLY = "这个页面只有管理员可以打开"
 DEPARTED = "你的账号已停用，请联系管理员"
-MULTIPART_REFUSED = "不支持这种提交方式，请在操作台页面上提交"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +117,6 @@ async def require(request: web.Request, minimum: str) -> Viewer:
         raise PermissionDeniedError(REP_REFUSED if minimum == ROLE_SUPERVISOR or not
                                     allowed(role, ROLE_SUPERVISOR) else ADMIN_ONLY)  # fmt: skip
     if request.method not in _SAFE_METHODS:
-        if request.content_type == "multipart/form-data":
-            # bot.core.bodies reads every body up front, which leaves a multipart parser
-            # nothing: request.post() raised, a 500. Our forms are urlencoded, uploads raw.
-            raise UsageError(MULTIPART_REFUSED)
         token = await _csrf_token(request)
         if not origin.same_origin(request) or not sess.check_csrf(secret(request), found, token):
             raise CsrfError("页面已过期，请刷新后再试")

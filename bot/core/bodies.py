@@ -30,6 +30,10 @@ BODY_ERROR_PAGE: web.AppKey[ErrorPage] = web.AppKey("body_error_page")
 TOO_LARGE = "提交的内容太大，不能超过 {limit}"
 TOO_SLOW = "上传太慢，连接已断开，请检查网络后重试"
 ABORTED = "上传中断，请重试"
+# Bodies are read whole here, which leaves aiohttp's multipart reader nothing to parse:
+# request.post() on one raised (a 500). No face takes multipart (forms are urlencoded, uploads
+# raw, APIs JSON), so it is refused before anything runs.
+MULTIPART_REFUSED = "不支持这种提交方式（multipart），请在页面上提交"
 
 
 def allow_large_body(
@@ -81,6 +85,8 @@ async def read_body_middleware(request: web.Request, handler: Handler) -> web.St
     """Read the body (cached by aiohttp for the handler) within SIDEKICK_BODY_TIMEOUT."""
     if request.method in _NO_BODY or not request.body_exists:
         return await handler(request)
+    if request.content_type == "multipart/form-data":
+        return _refusal(request, 400, "http_400", MULTIPART_REFUSED)
     large = getattr(request.match_info.handler, _LARGE, None)
     if large is not None and await large[1](request):
         request = request.clone(client_max_size=large[0])

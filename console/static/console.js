@@ -4,14 +4,11 @@
 (function () {
   const meta = document.querySelector('meta[name="csrf-token"]');
 
-  /** POST JSON (or a FormData) to the console with this session's CSRF token; JSON back. */
+  /** POST JSON to the console with this session's CSRF token; JSON back. */
   async function post(url, body) {
-    const headers = { "X-CSRF-Token": meta ? meta.content : "", Accept: "application/json" };
-    let payload = body;
-    if (!(body instanceof FormData)) {
-      headers["Content-Type"] = "application/json";
-      payload = JSON.stringify(body || {});
-    }
+    const headers = { "X-CSRF-Token": meta ? meta.content : "", Accept: "application/json",
+      "Content-Type": "application/json" };
+    const payload = JSON.stringify(body || {});
     const resp = await fetch(url, { method: "POST", headers, body: payload, credentials: "same-origin" });
     const data = await resp.json().catch(() => ({}));
     if (!resp.ok) throw new Error(data.message || "操作失败（HTTP " + resp.status + "）");

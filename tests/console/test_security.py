@@ -6,6 +6,7 @@ from __future__ import annotations
 import aiohttp
 from aiohttp.test_utils import TestServer
 
+from bot.core import bodies
 from bot.core.keys import DB
 from bot.domain.models import AuditLog
 from console import app as console_app
@@ -146,5 +147,5 @@ async def test_a_multipart_post_is_a_clear_400_not_a_500(
                 headers={"Origin": origin, "Accept": "application/json"},
             ) as resp:  # fmt: skip
                 assert resp.status == 400, entry.path
-                assert (await resp.json())["message"] == auth.MULTIPART_REFUSED
+                assert (await resp.json())["message"] == bodies.MULTIPART_REFUSED
     assert await _audit_rows(server) == before

@@ -127,3 +127,19 @@ async def test_an_oversized_body_is_refused_in_chinese_as_each_face_shows_errors
         assert json.loads(text) == {"error": "http_413", "message": TOO_LARGE}
     callback_url = f"{base}/wecom/callback?msg_signature=a&timestamp=1&nonce=n"
     assert await _post(callback_url, sized(), "*/*") == (413, "text/plain", TOO_LARGE)
+
+
+async def test_a_multipart_body_is_refused_in_chinese_by_every_face(
+    server: tuple[str, int],
+) -> None:
+    """Bodies are read whole before any handler, so request.post() on multipart raised (a 500
+    with a traceback): no face takes multipart, and each says so in its own form."""
+    base = "http://{}:{}".format(*server)
+    for url in (f"{base}/sidebar/api/feedback", f"{base}/console/kb/import/confirm"):
+        form = aiohttp.FormData({"token": "x"})
+        form.add_field("file", b"id,question,answer\n", filename="kb.csv")
+        async with aiohttp.ClientSession() as http, http.post(
+            url, data=form, headers={"Accept": "application/json"}
+        ) as resp:
+            assert resp.status == 400, url
+            assert await resp.json() == {"error": "http_400", "message": bodies.MULTIPART_REFUSED}

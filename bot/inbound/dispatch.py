@@ -149,7 +149,10 @@ async def run_item(
     except UserError as exc:
         reply = Reply(exc.message)
     except RetryLaterError as exc:
-        await _failed(app, ctx, exc, quiet=True)
+        async with app[DB].begin() as session:
+            await inbox.retry_soon(session, item_id, reason=str(exc), now=utcnow(),
+                                   after=exc.after)  # fmt: skip
+        logger.info("inbox row %s retried in %g s: %s", item_id, exc.after, exc)
         return
     except Exception as exc:  # noqa: BLE001 - any handler bug must be recorded, not lost
         await _failed(app, ctx, exc)
@@ -173,17 +176,12 @@ async def _reply_later(app: web.Application, ctx: EventContext, reply: Reply) ->
         await ctx.record_reply(session, reply)
 
 
-async def _failed(
-    app: web.Application, ctx: EventContext, exc: Exception, *, quiet: bool = False
-) -> None:
+async def _failed(app: web.Application, ctx: EventContext, exc: Exception) -> None:
     """Record a failed attempt (retry with back-off, or park); tell a member who wrote."""
     ref = uuid.uuid4().hex[:8]
     event, item_id = ctx.event, ctx.item_id
-    if quiet:
-        logger.warning("handler deferred kind=%s inbox=%s: %s", event.kind, item_id, exc)
-    else:
-        logger.error("handler failed kind=%s inbox=%s ref=%s", event.kind, item_id, ref,
-                     exc_info=exc)  # fmt: skip
+    logger.error("handler failed kind=%s inbox=%s ref=%s", event.kind, item_id, ref,
+                 exc_info=exc)  # fmt: skip
     async with app[DB].begin() as session:
         assert item_id is not None
         status = await inbox.mark_failed(

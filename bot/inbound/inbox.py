@@ -143,6 +143,17 @@ async def mark_failed(
     return item.status
 
 
+async def retry_soon(
+    session: AsyncSession, item_id: int, *, reason: str, now: datetime, after: float
+) -> None:
+    """Put a row back for another try in `after` s: its handler could not start (a lock held
+    elsewhere). Unlike mark_failed, no back-off and no parking: nothing went wrong with it."""
+    item = await session.get(InboxItem, item_id)
+    if item is not None:
+        item.status, item.last_error = "pending", reason[:2000]
+        item.next_attempt_at = now + timedelta(seconds=after)
+
+
 async def parked(session: AsyncSession, limit: int = 50) -> list[InboxItem]:
     """Rows that kept failing: for admins to look at (never silently dropped)."""
     rows = await session.execute(

@@ -44,7 +44,12 @@ class ReplyChannel:
 
 
 class RetryLaterError(Exception):
-    """The handler cannot proceed now (a lock held elsewhere): retry the row with back-off."""
+    """The handler cannot proceed now (a lock held elsewhere): the row is retried in `after`
+    seconds. Not a failure: no back-off, and it is never parked for it."""
+
+    def __init__(self, message: str, *, after: float = 5.0) -> None:
+        super().__init__(message)
+        self.after = after
 
 
 class ClaimLostError(Exception):

@@ -5,19 +5,26 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+import pytest
+from aiohttp.test_utils import TestServer
 from sqlalchemy import delete, select
 
 from bot.app import create_app
-from bot.core.keys import DB, SETTINGS
-from bot.domain.models import KfCursor, Message
+from bot.core.db import utcnow
+from bot.core.keys import CACHE, DB, SETTINGS
+from bot.domain.models import InboxItem, KfCursor, Message
 from bot.domain.turn_models import CustomerTurn
+from bot.inbound.router import RetryLaterError
 from bot.outbox import kinds
 from bot.sandbox.fake import FakeWeCom
 from handlers.kf import reply as kf_reply
+from handlers.kf import sync as kf_sync
 from knowledge import misses
+from tests.conftest import make_settings
 from tests.flows.conftest import Client, deliver
-from tests.helpers import sent_to
+from tests.helpers import sent_to, settle
 
 KF = "wkKF001"
 
@@ -188,3 +195,28 @@ async def test_misses_since_any_timezone(kf_client: Client, fake: FakeWeCom) -> 
         later = await misses.top_gaps(session, since=datetime.now(shanghai) + timedelta(hours=1))
     assert [g.count for g in recent] == [1]
     assert later == []
+
+
+async def test_a_notice_whose_account_syncs_elsewhere_waits_a_little_and_is_never_parked(
+    db_path: Path, fake_server: TestServer, fake: FakeWeCom,
+    aiohttp_client: Callable[..., Awaitable[Client]], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A kf notice found the account's sync lock held by another worker (or by a killed one,
+    until the lock expires). It was counted as a failed attempt: back-off of 10 s x attempts²
+    (the crash test waited out 90 s and more) and, after SIDEKICK_INBOX_MAX_ATTEMPTS, parked,
+    although nothing was wrong with it. It is now simply tried again shortly."""
+    monkeypatch.setattr(kf_sync, "SYNC_LOCK_WAIT", 0.05)
+    app = create_app(make_settings(db_path, fake_server, inbox_max_attempts=1))
+    client = await aiohttp_client(app)
+    fake.callback_url = str(client.make_url("/wecom/callback"))
+    async with app[CACHE].lock(kf_sync.sync_lock_key(KF), 60, 1):  # another worker's sync
+        fake.queue_kf_text(KF, "wmK8", "几天能发货")
+        status, _ = await fake.post_callback(fake.callback_url, fake.xml_kf_event(KF))
+        assert status == 200
+        await settle(app)
+    async with app[DB]() as session:
+        row = (await session.scalars(select(InboxItem))).one()
+    assert row.status == "pending"  # not parked, though max attempts is 1
+    assert row.next_attempt_at is not None
+    assert row.next_attempt_at - utcnow() <= timedelta(seconds=RetryLaterError("").after)
+    assert "busy elsewhere" in row.last_error

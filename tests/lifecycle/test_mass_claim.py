@@ -22,7 +22,7 @@ from bot.domain.sop.actions import MASS_CHECK_EVERY
 from bot.sandbox.fake import FakeWeCom
 from handlers import sop as scheduler
 from tests.flows.conftest import deliver
-from tests.helpers import settle
+from tests.helpers import settle_all
 from tests.lifecycle.conftest import Client
 
 READ = "externalcontact/get_groupmsg_send_result"
@@ -37,15 +37,21 @@ async def _second_worker(life: Client, aiohttp_client: AppClient) -> web.Applica
     return other.app
 
 
-async def _massed(life: Client, fake: FakeWeCom, clock: ManualClock, euids: list[str]) -> None:
-    """The seed rule 新客破冰 has sent its article to the rep's 群发助手 for each customer."""
+async def _massed(
+    apps: list[web.Application], fake: FakeWeCom, clock: ManualClock, euids: list[str]
+) -> None:
+    """The seed rule 新客破冰 has sent its article to the rep's 群发助手 for each customer.
+
+    Every worker's sends are settled before the clock moves: a send still in flight when ten
+    minutes pass at once would look like a dead worker's claim and be sent again."""
     for n, euid in enumerate(euids):
         fake.add_contact(euid, name="小美", follow_user=["zhangsan"])
         await deliver(fake, fake.xml_add_external_contact("zhangsan", euid, "", f"MC{n}"))
-    await scheduler.tick(life.app, clock.now())
+    await scheduler.tick(apps[0], clock.now())
+    await settle_all(*apps)
     clock.advance(10 * 60)
-    await scheduler.tick(life.app, clock.now())
-    await settle(life.app)
+    await scheduler.tick(apps[0], clock.now())
+    await settle_all(*apps)
     assert len(fake.calls_to("externalcontact/add_msg_template")) == len(euids)
 
 
@@ -59,8 +65,7 @@ async def _passes(
 ) -> Counter[str]:
     """A pass on each worker at once; the reads so far, per 企业群发."""
     await asyncio.gather(*(scheduler.tick(app, clock.now()) for app in apps))
-    for app in apps:
-        await settle(app)
+    await settle_all(*apps)
     return _reads(fake)
 
 
@@ -78,7 +83,7 @@ async def test_two_workers_read_each_waiting_step_once_per_interval(
 ) -> None:
     apps = [life.app, await _second_worker(life, aiohttp_client)]
     euids = ["wmCL1", "wmCL2", "wmCL3"]
-    await _massed(life, fake, clock, euids)
+    await _massed(apps, fake, clock, euids)
     assert await _passes(apps, fake, clock) == Counter()  # the first read is one interval on
     clock.advance(EVERY)
     reads = await _passes(apps, fake, clock)
@@ -102,7 +107,7 @@ async def test_a_claim_whose_worker_died_is_taken_again_after_the_interval(
     life: Client, fake: FakeWeCom, clock: ManualClock, aiohttp_client: AppClient
 ) -> None:
     apps = [life.app, await _second_worker(life, aiohttp_client)]
-    await _massed(life, fake, clock, ["wmCL4"])
+    await _massed(apps, fake, clock, ["wmCL4"])
     clock.advance(EVERY)
     async with apps[1][DB].begin() as session:  # worker 2 claims the read, then is killed
         claimed = await mass.claim(session, now=clock.now(), limit=scheduler.MASS_PER_PASS)
@@ -119,7 +124,7 @@ async def test_a_claim_whose_worker_died_is_taken_again_after_the_interval(
 async def test_a_wecom_error_leaves_the_step_to_the_next_interval(
     life: Client, fake: FakeWeCom, clock: ManualClock
 ) -> None:
-    await _massed(life, fake, clock, ["wmCL5"])
+    await _massed([life.app], fake, clock, ["wmCL5"])
     assert fake.confirm_mass("zhangsan") == 1
     clock.advance(EVERY)
     fake.fail_next(READ, 60011)
@@ -138,7 +143,7 @@ async def test_many_waiting_steps_are_read_round_robin(
 ) -> None:
     """More waiting steps than one pass reads: the next pass reads the others first."""
     monkeypatch.setattr(scheduler, "MASS_PER_PASS", 2)
-    await _massed(life, fake, clock, ["wmCL6", "wmCL7", "wmCL8"])
+    await _massed([life.app], fake, clock, ["wmCL6", "wmCL7", "wmCL8"])
     clock.advance(EVERY)
     assert sorted((await _passes([life.app], fake, clock)).values()) == [1, 1]
     clock.advance(60)

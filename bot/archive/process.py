@@ -84,6 +84,9 @@ def puller_ctx(opener: Opener) -> Callable[[web.Application], AsyncIterator[None
             await task
         try:
             await cursor.release(app[DB], puller.name, holder=puller.holder)
+        except Exception:  # noqa: BLE001 - e.g. SQLite busy at shutdown: the lease still ends
+            logger.warning("archive: releasing the lease on shutdown failed; another puller "
+                           "takes over when it runs out", exc_info=True)  # fmt: skip
         finally:
             await source.close()
 
